@@ -1,0 +1,178 @@
+package dev.atrium.core.http;
+
+import static org.apache.pekko.http.javadsl.server.Directives.extractClientIP;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
+import static org.apache.pekko.http.javadsl.server.Directives.reject;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
+
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.RouteClass;
+import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.core.tenant.TenantRegistry;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.pekko.http.cors.javadsl.CorsDirectives;
+import org.apache.pekko.http.cors.javadsl.model.HttpHeaderRanges;
+import org.apache.pekko.http.cors.javadsl.model.HttpOriginMatcher;
+import org.apache.pekko.http.cors.javadsl.settings.CorsSettings;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.headers.HttpOrigin;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * Tenant and principal resolution (DESIGN.md §3) and what follows from the tenant: its
+ * request size limit and its CORS origins. Nothing here touches storage or a model, so a
+ * request without a tenant is refused before any such work.
+ */
+public final class TenantDirectives {
+  public static final String TENANT_HEADER = "x-tenant-id";
+  private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+  private static final List<String> EXPOSED_HEADERS =
+      List.of(Edge.REQUEST_ID_HEADER, "RateLimit", "RateLimit-Policy", "Retry-After");
+
+  private final TenantRegistry tenants;
+  private final Map<String, CorsSettings> corsByTenant = new ConcurrentHashMap<>();
+  private final CorsSettings refuseAll;
+
+  public TenantDirectives(TenantRegistry tenants) {
+    this.tenants = tenants;
+    this.refuseAll = corsSettings(List.of());
+  }
+
+  public TenantRegistry registry() {
+    return tenants;
+  }
+
+  /**
+   * Resolves the caller for a route of the given class and runs {@code inner} with it,
+   * under the tenant's size limit and CORS policy. Refusals: unknown key 401, key of
+   * another tenant than {@code x-tenant-id} 403, anonymous request on a class the tenant
+   * does not open to anonymous callers 401, no tenant at all 401.
+   */
+  public Route principal(RouteClass routeClass, Function<Principal, Route> inner) {
+    return extractRequest(request -> extractClientIP(ip -> {
+      RequestInfo info = RequestInfo.of(request);
+      info.routeClass(routeClass);
+      Principal principal = resolve(request, clientIp(ip), routeClass);
+      info.principal(principal);
+      TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
+      return withSizeLimit(tenant.limits().maxRequestBytes(), () ->
+          CorsDirectives.cors(corsFor(tenant), () -> inner.apply(principal)));
+    }));
+  }
+
+  /**
+   * Answers CORS preflight requests, which carry no credentials: the tenant comes from the
+   * host name, else from the tenants whose allowed origins include the request's origin.
+   * Every other request passes through untouched.
+   */
+  public Route preflight(Route inner) {
+    return extractRequest(request -> {
+      boolean isPreflight = request.method().equals(HttpMethods.OPTIONS)
+          && request.getHeader("origin").isPresent()
+          && request.getHeader("access-control-request-method").isPresent();
+      if (!isPreflight) {
+        return inner;
+      }
+      String origin = request.getHeader("origin").map(HttpHeader::value).orElse("");
+      CorsSettings settings = hostOf(request).flatMap(tenants::byHost).map(this::corsFor)
+          .orElseGet(() -> tenants.all().stream()
+              .filter(t -> t.cors().allowedOrigins().contains(origin))
+              .findFirst().map(t -> corsSettings(List.of(origin)))
+              .orElse(refuseAll));
+      return CorsDirectives.cors(settings, () -> reject());
+    });
+  }
+
+  Principal resolve(HttpRequest request, String clientIp, RouteClass routeClass) {
+    Optional<String> credential = credential(request);
+    Optional<String> tenantHeader = request.getHeader(TENANT_HEADER).map(HttpHeader::value).map(String::trim);
+    if (credential.isPresent()) {
+      TenantRegistry.KeyMatch match = tenants.byKey(credential.get())
+          .orElseThrow(() -> ApiError.unauthorized("invalid_api_key", "The API key is not valid.")
+              .withHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"atrium\", error=\"invalid_token\"")));
+      if (tenantHeader.isPresent() && !tenantHeader.get().equals(match.tenant().id())) {
+        throw ApiError.forbidden("tenant_mismatch", "The API key does not belong to the tenant named by x-tenant-id.");
+      }
+      return Principal.ofKey(match.tenant(), match.key(), clientIp);
+    }
+    TenantConfig tenant;
+    if (tenantHeader.isPresent()) {
+      if (!TENANT_ID.matcher(tenantHeader.get()).matches()) {
+        throw ApiError.badRequest("invalid_tenant_id",
+            "x-tenant-id must be a tenant id: lower-case letters, digits, '-' and '_'.");
+      }
+      tenant = tenants.byId(tenantHeader.get()).orElseThrow(() -> missingCredentials("No such tenant."));
+    } else {
+      tenant = hostOf(request).flatMap(tenants::byHost)
+          .orElseThrow(() -> missingCredentials("An API key is required: Authorization: Bearer <key>."));
+    }
+    RequestInfo.of(request).tenant(tenant.id());
+    if (!tenant.allowsAnonymous(routeClass)) {
+      throw missingCredentials("An API key is required: this tenant does not accept anonymous "
+          + routeClass.wireName() + " requests.");
+    }
+    return Principal.anonymous(tenant, clientIp);
+  }
+
+  private static ApiError missingCredentials(String message) {
+    return ApiError.unauthorized("missing_credentials", message)
+        .withHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"atrium\""));
+  }
+
+  /**
+   * The presented key: {@code Authorization: Bearer <key>} (what OpenAI's SDKs send) or
+   * {@code x-api-key}. A malformed Authorization header is refused rather than ignored.
+   */
+  private static Optional<String> credential(HttpRequest request) {
+    Optional<String> authorization = request.getHeader("authorization").map(HttpHeader::value);
+    if (authorization.isPresent()) {
+      String value = authorization.get().trim();
+      if (value.regionMatches(true, 0, "Bearer ", 0, 7) && value.substring(7).trim().length() > 0) {
+        return Optional.of(value.substring(7).trim());
+      }
+      throw ApiError.unauthorized("invalid_authorization", "The Authorization header must be 'Bearer <key>'.")
+          .withHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"atrium\", error=\"invalid_request\""));
+    }
+    return request.getHeader("x-api-key").map(HttpHeader::value).map(String::trim).filter(k -> !k.isEmpty());
+  }
+
+  private static Optional<String> hostOf(HttpRequest request) {
+    String host = request.getUri().host().address();
+    if (host == null || host.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(host.toLowerCase(Locale.ROOT));
+  }
+
+  private static String clientIp(RemoteAddress ip) {
+    return ip.getAddress().map(a -> a.getHostAddress()).orElse("unknown");
+  }
+
+  private CorsSettings corsFor(TenantConfig tenant) {
+    return corsByTenant.computeIfAbsent(tenant.id(), id -> corsSettings(tenant.cors().allowedOrigins()));
+  }
+
+  private static CorsSettings corsSettings(List<String> origins) {
+    HttpOrigin[] allowed = origins.stream().map(HttpOrigin::parse).toArray(HttpOrigin[]::new);
+    return CorsSettings.defaultSettings()
+        .withAllowedOrigins(HttpOriginMatcher.create(allowed))
+        .withAllowedMethods(List.of(HttpMethods.GET, HttpMethods.POST, HttpMethods.PUT, HttpMethods.PATCH,
+            HttpMethods.DELETE, HttpMethods.OPTIONS))
+        .withAllowedHeaders(HttpHeaderRanges.ALL)
+        .withExposedHeaders(EXPOSED_HEADERS)
+        // Bearer keys, not cookies: browsers need not send credentials.
+        .withAllowCredentials(false)
+        .withMaxAge(OptionalLong.of(1800));
+  }
+}

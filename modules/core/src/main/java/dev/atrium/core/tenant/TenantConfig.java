@@ -1,0 +1,133 @@
+package dev.atrium.core.tenant;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One tenant, as read from {@code tenants/<id>.json} and validated against
+ * {@code tenant.schema.json}. Optional sections take the defaults of their compact
+ * constructors, so code never meets a null collection.
+ */
+public record TenantConfig(
+    String id,
+    String displayName,
+    List<String> hosts,
+    List<ApiKeyConfig> apiKeys,
+    ModelSettings models,
+    Map<RouteClass, RouteLimit> rateLimits,
+    Set<RouteClass> anonymousRouteClasses,
+    Cors cors,
+    Features features,
+    Limits limits) {
+
+  public TenantConfig {
+    hosts = hosts == null ? List.of() : List.copyOf(hosts);
+    apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
+    models = models == null ? ModelSettings.LOCAL_ONLY : models;
+    rateLimits = rateLimits == null ? Map.of() : Map.copyOf(rateLimits);
+    anonymousRouteClasses = anonymousRouteClasses == null ? Set.of() : Set.copyOf(anonymousRouteClasses);
+    cors = cors == null ? new Cors(List.of()) : cors;
+    features = features == null ? Features.DEFAULTS : features;
+    limits = limits == null ? Limits.DEFAULTS : limits;
+  }
+
+  public boolean allowsAnonymous(RouteClass routeClass) {
+    return anonymousRouteClasses.contains(routeClass);
+  }
+
+  /** The bucket for a route class and tier: the class's own entry, else 'default', else built-in. */
+  public Bucket bucketFor(RouteClass routeClass, Tier tier) {
+    return Optional.ofNullable(rateLimits.get(routeClass))
+        .or(() -> Optional.ofNullable(rateLimits.get(RouteClass.DEFAULT)))
+        .map(limit -> limit.forTier(tier))
+        .orElseGet(() -> RouteLimit.BUILT_IN.forTier(tier));
+  }
+
+  public record ApiKeyConfig(
+      String id, String label, String sha256, Tier tier, String account, boolean development) {
+    public ApiKeyConfig {
+      label = label == null ? "" : label;
+    }
+
+    public Optional<String> accountId() {
+      return Optional.ofNullable(account);
+    }
+  }
+
+  public record ModelSettings(
+      String defaultModel, Map<String, ModelRoute> models, Map<String, ProviderSettings> providers) {
+    static final ModelSettings LOCAL_ONLY =
+        new ModelSettings(
+            "local",
+            Map.of("local", new ModelRoute("local", null, List.of())),
+            Map.of("local", new ProviderSettings(ProviderType.LOCAL, null, null, null, null)));
+
+    public ModelSettings {
+      models = models == null || models.isEmpty() ? LOCAL_ONLY.models() : Map.copyOf(models);
+      providers = providers == null || providers.isEmpty() ? LOCAL_ONLY.providers() : Map.copyOf(providers);
+      defaultModel = defaultModel == null ? models.keySet().stream().sorted().findFirst().orElse("local") : defaultModel;
+    }
+  }
+
+  public record ModelRoute(String provider, String upstreamModel, List<String> fallbacks) {
+    public ModelRoute {
+      fallbacks = fallbacks == null ? List.of() : List.copyOf(fallbacks);
+    }
+  }
+
+  public enum ProviderType {
+    @com.fasterxml.jackson.annotation.JsonProperty("local") LOCAL,
+    @com.fasterxml.jackson.annotation.JsonProperty("openai") OPENAI
+  }
+
+  public record ProviderSettings(
+      ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries) {
+    public ProviderSettings {
+      timeoutMs = timeoutMs == null ? 60_000 : timeoutMs;
+      maxRetries = maxRetries == null ? 2 : maxRetries;
+    }
+  }
+
+  public record RouteLimit(Bucket free, Bucket paid) {
+    static final RouteLimit BUILT_IN = new RouteLimit(new Bucket(20, 20.0 / 60), new Bucket(120, 2.0));
+
+    public Bucket forTier(Tier tier) {
+      Bucket b = tier == Tier.PAID ? paid : free;
+      return b != null ? b : BUILT_IN.forTier(tier);
+    }
+  }
+
+  /** A token bucket: {@code capacity} is the burst, {@code refillPerSecond} the sustained rate. */
+  public record Bucket(int capacity, double refillPerSecond) {}
+
+  public record Cors(List<String> allowedOrigins) {
+    public Cors {
+      allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
+    }
+  }
+
+  public record Features(
+      Boolean rag, Boolean tools, Boolean runs, Boolean speech, Boolean byok, Boolean responseCache) {
+    static final Features DEFAULTS = new Features(null, null, null, null, null, null);
+
+    public Features {
+      rag = rag == null || rag;
+      tools = tools == null || tools;
+      runs = runs == null || runs;
+      speech = speech != null && speech;
+      byok = byok != null && byok;
+      responseCache = responseCache != null && responseCache;
+    }
+  }
+
+  public record Limits(Long maxRequestBytes, Integer maxPromptChars) {
+    static final Limits DEFAULTS = new Limits(null, null);
+
+    public Limits {
+      maxRequestBytes = maxRequestBytes == null ? 1_048_576L : maxRequestBytes;
+      maxPromptChars = maxPromptChars == null ? 32_000 : maxPromptChars;
+    }
+  }
+}

@@ -1,0 +1,239 @@
+package dev.atrium.core.tenant;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import dev.atrium.core.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The tenants of this node, loaded once at start from one JSON file per tenant. Loading
+ * either yields a registry whose every tenant is valid, or throws naming each bad file,
+ * field and reason: a server never starts with a half-understood tenant.
+ */
+public final class TenantRegistry {
+  private static final JsonSchema SCHEMA = loadSchema();
+
+  private final Map<String, TenantConfig> byId;
+  private final Map<String, KeyMatch> byKeyHash;
+  private final Map<String, TenantConfig> byHost;
+
+  /** A presented API key that belongs to a tenant. */
+  public record KeyMatch(TenantConfig tenant, TenantConfig.ApiKeyConfig key) {}
+
+  private TenantRegistry(Collection<TenantConfig> tenants) {
+    Map<String, TenantConfig> ids = new LinkedHashMap<>();
+    Map<String, KeyMatch> keys = new HashMap<>();
+    Map<String, TenantConfig> hosts = new HashMap<>();
+    for (TenantConfig t : tenants) {
+      ids.put(t.id(), t);
+      t.apiKeys().forEach(k -> keys.put(k.sha256(), new KeyMatch(t, k)));
+      t.hosts().forEach(h -> hosts.put(h.toLowerCase(Locale.ROOT), t));
+    }
+    this.byId = Map.copyOf(ids);
+    this.byKeyHash = Map.copyOf(keys);
+    this.byHost = Map.copyOf(hosts);
+  }
+
+  /** A registry over tenants already in memory (tests, and tools that build configs). */
+  public static TenantRegistry of(Collection<TenantConfig> tenants, boolean production) {
+    List<String> problems = new ArrayList<>();
+    crossCheck(tenants.stream().map(t -> Map.entry(t.id() + ".json", t)).toList(), production, problems);
+    if (!problems.isEmpty()) {
+      throw new TenantConfigException(problems);
+    }
+    return new TenantRegistry(tenants);
+  }
+
+  /**
+   * Reads every {@code *.json} file in {@code dir}.
+   *
+   * @param production refuse development keys (the server's {@code --prod})
+   */
+  public static TenantRegistry load(Path dir, boolean production) {
+    if (!Files.isDirectory(dir)) {
+      throw new TenantConfigException(List.of(dir + ": the tenants directory does not exist"));
+    }
+    List<Path> files;
+    try (Stream<Path> list = Files.list(dir)) {
+      files = list.filter(p -> p.getFileName().toString().endsWith(".json"))
+          .sorted(Comparator.comparing(Path::toString)).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (files.isEmpty()) {
+      throw new TenantConfigException(List.of(dir + ": no tenant files (*.json)"));
+    }
+    List<String> problems = new ArrayList<>();
+    List<Map.Entry<String, TenantConfig>> loaded = new ArrayList<>();
+    for (Path file : files) {
+      readFile(file, problems).ifPresent(t -> loaded.add(Map.entry(file.toString(), t)));
+    }
+    crossCheck(loaded, production, problems);
+    if (!problems.isEmpty()) {
+      throw new TenantConfigException(problems);
+    }
+    return new TenantRegistry(loaded.stream().map(Map.Entry::getValue).toList());
+  }
+
+  private static Optional<TenantConfig> readFile(Path file, List<String> problems) {
+    JsonNode tree;
+    try {
+      tree = Json.STRICT.readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      problems.add(file + ": not valid JSON at line " + at.getLineNr() + ", column " + at.getColumnNr()
+          + ": " + e.getOriginalMessage());
+      return Optional.empty();
+    } catch (IOException e) {
+      problems.add(file + ": cannot be read: " + e.getMessage());
+      return Optional.empty();
+    }
+    List<ValidationMessage> messages = SCHEMA.validate(tree).stream()
+        .sorted(Comparator.comparing(m -> m.getInstanceLocation().toString())).toList();
+    if (!messages.isEmpty()) {
+      messages.forEach(m -> problems.add(file + ": " + describe(m)));
+      return Optional.empty();
+    }
+    TenantConfig tenant;
+    try {
+      tenant = Json.STRICT.treeToValue(tree, TenantConfig.class);
+    } catch (MismatchedInputException e) {
+      problems.add(file + ": field '" + Json.fieldPath(e) + "': " + e.getOriginalMessage());
+      return Optional.empty();
+    } catch (JsonProcessingException e) {
+      problems.add(file + ": " + e.getOriginalMessage());
+      return Optional.empty();
+    }
+    String expectedId = file.getFileName().toString().replaceFirst("\\.json$", "");
+    if (!tenant.id().equals(expectedId)) {
+      problems.add(file + ": field 'id': is '" + tenant.id() + "' but the file is named "
+          + expectedId + ".json (the id and the file name must match)");
+    }
+    checkModels(file.toString(), tenant, problems);
+    return Optional.of(tenant);
+  }
+
+  private static String describe(ValidationMessage m) {
+    String location = m.getInstanceLocation().toString();
+    String field = location.equals("$") ? "(top level)" : location.replaceFirst("^\\$\\.", "");
+    String reason = m.getMessage();
+    // networknt prefixes the message with the location; keep the reason only.
+    int colon = reason.indexOf(": ");
+    if (colon > 0 && reason.startsWith("$")) {
+      reason = reason.substring(colon + 2);
+    }
+    if (m.getProperty() != null && "required".equals(m.getType())) {
+      field = (location.equals("$") ? "" : field + ".") + m.getProperty();
+    } else if (m.getProperty() != null && "additionalProperties".equals(m.getType())) {
+      field = (location.equals("$") ? "" : field + ".") + m.getProperty();
+      reason = "unknown field (not in the tenant schema)";
+    }
+    return "field '" + field + "': " + reason;
+  }
+
+  private static void checkModels(String file, TenantConfig t, List<String> problems) {
+    var models = t.models();
+    if (!models.models().containsKey(models.defaultModel())) {
+      problems.add(file + ": field 'models.default_model': '" + models.defaultModel()
+          + "' is not one of the tenant's models " + models.models().keySet().stream().sorted().toList());
+    }
+    models.models().forEach((name, route) -> {
+      if (!models.providers().containsKey(route.provider())) {
+        problems.add(file + ": field 'models.models." + name + ".provider': '" + route.provider()
+            + "' is not one of the tenant's providers " + models.providers().keySet().stream().sorted().toList());
+      }
+      route.fallbacks().stream().filter(f -> !models.models().containsKey(f)).forEach(f ->
+          problems.add(file + ": field 'models.models." + name + ".fallbacks': '" + f + "' is not one of the tenant's models"));
+    });
+    models.providers().forEach((name, provider) -> {
+      if (provider.type() == TenantConfig.ProviderType.OPENAI && provider.baseUrl() == null) {
+        problems.add(file + ": field 'models.providers." + name + ".base_url': required for an openai provider");
+      }
+    });
+    Map<String, Integer> keyIds = new HashMap<>();
+    for (int i = 0; i < t.apiKeys().size(); i++) {
+      Integer earlier = keyIds.putIfAbsent(t.apiKeys().get(i).id(), i);
+      if (earlier != null) {
+        problems.add(file + ": field 'api_keys[" + i + "].id': '" + t.apiKeys().get(i).id()
+            + "' is already the id of api_keys[" + earlier + "]");
+      }
+    }
+  }
+
+  private static void crossCheck(List<Map.Entry<String, TenantConfig>> tenants, boolean production, List<String> problems) {
+    Map<String, String> keyOwner = new HashMap<>();
+    Map<String, String> hostOwner = new HashMap<>();
+    Map<String, String> idOwner = new HashMap<>();
+    for (var entry : tenants) {
+      String file = entry.getKey();
+      TenantConfig t = entry.getValue();
+      String otherId = idOwner.putIfAbsent(t.id(), file);
+      if (otherId != null) {
+        problems.add(file + ": field 'id': '" + t.id() + "' is also the id in " + otherId);
+      }
+      for (int i = 0; i < t.apiKeys().size(); i++) {
+        var key = t.apiKeys().get(i);
+        String other = keyOwner.putIfAbsent(key.sha256(), file);
+        if (other != null) {
+          problems.add(file + ": field 'api_keys[" + i + "].sha256': the same key is also configured in " + other);
+        }
+        if (production && ApiKeys.isDevelopmentKey(key)) {
+          problems.add(file + ": field 'api_keys[" + i + "]': key '" + key.id()
+              + "' is a development key, refused in production mode (--prod)");
+        }
+      }
+      for (String host : t.hosts()) {
+        String other = hostOwner.putIfAbsent(host.toLowerCase(Locale.ROOT), file);
+        if (other != null) {
+          problems.add(file + ": field 'hosts': '" + host + "' is also a host of " + other);
+        }
+      }
+    }
+  }
+
+  private static JsonSchema loadSchema() {
+    try (InputStream in = TenantRegistry.class.getResourceAsStream("tenant.schema.json")) {
+      JsonNode schema = Json.MAPPER.readTree(in);
+      return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schema);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Optional<TenantConfig> byId(String id) {
+    return Optional.ofNullable(byId.get(id));
+  }
+
+  /** The tenant and key a presented API key belongs to, by its SHA-256. */
+  public Optional<KeyMatch> byKey(String presentedKey) {
+    return Optional.ofNullable(byKeyHash.get(ApiKeys.sha256(presentedKey)));
+  }
+
+  public Optional<TenantConfig> byHost(String host) {
+    return Optional.ofNullable(byHost.get(host.toLowerCase(Locale.ROOT)));
+  }
+
+  public List<TenantConfig> all() {
+    return byId.values().stream().sorted(Comparator.comparing(TenantConfig::id)).toList();
+  }
+}

@@ -1,0 +1,208 @@
+package dev.atrium.core.tenant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TenantRegistryTest {
+  static final String KEY_HASH = ApiKeys.sha256("k-one-secret");
+
+  @TempDir Path dir;
+
+  static String tenant(String id, String extra) {
+    return """
+        {
+          "id": "%s",
+          "display_name": "Tenant %s",
+          "hosts": ["%s.example"],
+          "api_keys": [{"id": "k1", "sha256": "%s", "tier": "PAID", "account": "acc"}]%s
+        }
+        """.formatted(id, id, id, ApiKeys.sha256(id + "-secret"), extra);
+  }
+
+  void write(String file, String json) throws IOException {
+    Files.writeString(dir.resolve(file), json);
+  }
+
+  String failure() {
+    try {
+      TenantRegistry.load(dir, false);
+    } catch (TenantConfigException e) {
+      return e.getMessage();
+    }
+    throw new AssertionError("expected the tenants to be refused");
+  }
+
+  @Test
+  void loadsValidTenantsWithDefaults() throws IOException {
+    write("one.json", tenant("one", ""));
+    write("two.json", tenant("two", ", \"anonymous_route_classes\": [\"search\"]"));
+    TenantRegistry registry = TenantRegistry.load(dir, false);
+
+    assertThat(registry.all()).extracting(TenantConfig::id).containsExactly("one", "two");
+    TenantConfig one = registry.byId("one").orElseThrow();
+    assertThat(one.models().defaultModel()).isEqualTo("local");
+    assertThat(one.limits().maxRequestBytes()).isEqualTo(1_048_576L);
+    assertThat(one.allowsAnonymous(RouteClass.SEARCH)).isFalse();
+    assertThat(registry.byId("two").orElseThrow().allowsAnonymous(RouteClass.SEARCH)).isTrue();
+    assertThat(registry.byKey("one-secret")).map(m -> m.tenant().id()).contains("one");
+    assertThat(registry.byKey("one-secret")).map(m -> m.key().accountId().orElseThrow()).contains("acc");
+    assertThat(registry.byKey("nobody")).isEmpty();
+    assertThat(registry.byHost("TWO.example")).map(TenantConfig::id).contains("two");
+  }
+
+  @Test
+  void refusesMalformedJsonNamingFileAndPosition() throws IOException {
+    write("one.json", "{\n  \"id\": \"one\",\n  \"display_name\": oops\n}");
+    assertThat(failure()).contains("one.json").contains("not valid JSON at line 3");
+  }
+
+  @Test
+  void refusesAnUnknownFieldNamingIt() throws IOException {
+    write("one.json", tenant("one", ", \"colour\": \"blue\""));
+    assertThat(failure()).contains("one.json").contains("field 'colour'").contains("unknown field");
+  }
+
+  @Test
+  void refusesAnUnknownNestedField() throws IOException {
+    write("one.json", tenant("one", ", \"limits\": {\"max_request_bytez\": 5000}"));
+    assertThat(failure()).contains("one.json").contains("limits.max_request_bytez").contains("unknown field");
+  }
+
+  @Test
+  void refusesAMissingRequiredField() throws IOException {
+    write("one.json", "{\"id\": \"one\", \"api_keys\": []}");
+    assertThat(failure()).contains("one.json").contains("field 'display_name'").contains("required");
+  }
+
+  @Test
+  void refusesABadEnumValue() throws IOException {
+    write("one.json", tenant("one", "").replace("\"PAID\"", "\"GOLD\""));
+    assertThat(failure()).contains("one.json").contains("api_keys[0].tier");
+  }
+
+  @Test
+  void refusesAValueOutOfRange() throws IOException {
+    write("one.json", tenant("one", ", \"limits\": {\"max_request_bytes\": 10}"));
+    assertThat(failure()).contains("one.json").contains("limits.max_request_bytes").contains("1024");
+  }
+
+  @Test
+  void refusesABadKeyHash() throws IOException {
+    write("one.json", tenant("one", "").replace(ApiKeys.sha256("one-secret"), "not-a-hash"));
+    assertThat(failure()).contains("one.json").contains("api_keys[0].sha256");
+  }
+
+  @Test
+  void refusesAnIdThatIsNotTheFileName() throws IOException {
+    write("other.json", tenant("one", ""));
+    assertThat(failure()).contains("other.json").contains("field 'id'").contains("must match");
+  }
+
+  @Test
+  void refusesAColonInTheId() throws IOException {
+    write("a:b.json", tenant("a:b", ""));
+    assertThat(failure()).contains("field 'id'");
+  }
+
+  @Test
+  void refusesADefaultModelThatIsNotConfigured() throws IOException {
+    write("one.json", tenant("one", ", \"models\": {\"default_model\": \"gpt-9\"}"));
+    assertThat(failure()).contains("one.json").contains("models.default_model").contains("gpt-9");
+  }
+
+  @Test
+  void refusesAModelWhoseProviderIsMissing() throws IOException {
+    write("one.json", tenant("one", """
+        , "models": {"default_model": "m", "models": {"m": {"provider": "nowhere"}},
+                     "providers": {"local": {"type": "local"}}}"""));
+    assertThat(failure()).contains("models.models.m.provider").contains("nowhere");
+  }
+
+  @Test
+  void refusesAnOpenAiProviderWithoutBaseUrl() throws IOException {
+    write("one.json", tenant("one", """
+        , "models": {"default_model": "m", "models": {"m": {"provider": "up"}},
+                     "providers": {"up": {"type": "openai"}}}"""));
+    assertThat(failure()).contains("models.providers.up.base_url");
+  }
+
+  @Test
+  void refusesTheSameKeyInTwoTenants() throws IOException {
+    write("one.json", tenant("one", ""));
+    write("two.json", tenant("two", "").replace(ApiKeys.sha256("two-secret"), ApiKeys.sha256("one-secret")));
+    assertThat(failure()).contains("two.json").contains("api_keys[0].sha256").contains("one.json");
+  }
+
+  @Test
+  void refusesTheSameHostInTwoTenants() throws IOException {
+    write("one.json", tenant("one", ""));
+    write("two.json", tenant("two", "").replace("two.example", "one.example"));
+    assertThat(failure()).contains("two.json").contains("hosts").contains("one.example");
+  }
+
+  @Test
+  void refusesDuplicateKeyIdsInOneTenant() throws IOException {
+    write("one.json", """
+        {"id": "one", "display_name": "One", "api_keys": [
+          {"id": "k", "sha256": "%s", "tier": "FREE"},
+          {"id": "k", "sha256": "%s", "tier": "PAID"}]}
+        """.formatted(ApiKeys.sha256("a"), ApiKeys.sha256("b")));
+    assertThat(failure()).contains("api_keys[1].id");
+  }
+
+  @Test
+  void reportsEveryBadFileAtOnce() throws IOException {
+    write("one.json", tenant("one", ", \"x\": 1"));
+    write("two.json", "{");
+    assertThat(failure()).contains("one.json").contains("two.json");
+  }
+
+  @Test
+  void refusesAnEmptyOrMissingDirectory() {
+    assertThat(failure()).contains("no tenant files");
+    assertThatThrownBy(() -> TenantRegistry.load(dir.resolve("absent"), false))
+        .hasMessageContaining("does not exist");
+  }
+
+  @Test
+  void productionRefusesFlaggedDevelopmentKeys() throws IOException {
+    write("one.json", tenant("one", "").replace("\"account\": \"acc\"", "\"account\": \"acc\", \"development\": true"));
+    assertThat(TenantRegistry.load(dir, false).all()).hasSize(1);
+    assertThatThrownBy(() -> TenantRegistry.load(dir, true))
+        .hasMessageContaining("one.json").hasMessageContaining("development key").hasMessageContaining("--prod");
+  }
+
+  @Test
+  void productionRefusesTheShippedDemoKeyEvenWithoutItsFlag() throws IOException {
+    write("one.json", tenant("one", "").replace(ApiKeys.sha256("one-secret"), ApiKeys.sha256("demo-key")));
+    assertThatThrownBy(() -> TenantRegistry.load(dir, true)).hasMessageContaining("development key");
+  }
+
+  @Test
+  void theShippedTenantsLoadInDevelopmentAndAreRefusedInProduction() {
+    Path shipped = Path.of(System.getProperty("atrium.repo.root", "../..")).resolve("tenants");
+    TenantRegistry registry = TenantRegistry.load(shipped, false);
+    assertThat(registry.all()).extracting(TenantConfig::id).contains("demo", "acme");
+    assertThat(registry.byKey("demo-key")).map(m -> m.tenant().id()).contains("demo");
+    assertThat(registry.byKey("acme-key")).map(m -> m.tenant().id()).contains("acme");
+    assertThatThrownBy(() -> TenantRegistry.load(shipped, true))
+        .hasMessageContaining("demo.json").hasMessageContaining("acme.json");
+  }
+
+  @Test
+  void bucketsFallBackToDefaultThenBuiltIn() throws IOException {
+    write("one.json", tenant("one", """
+        , "rate_limits": {"default": {"paid": {"capacity": 7, "refill_per_second": 0.5}},
+                          "chat": {"free": {"capacity": 3, "refill_per_second": 0.1}}}"""));
+    TenantConfig t = TenantRegistry.load(dir, false).byId("one").orElseThrow();
+    assertThat(t.bucketFor(RouteClass.CHAT, Tier.FREE)).isEqualTo(new TenantConfig.Bucket(3, 0.1));
+    assertThat(t.bucketFor(RouteClass.SEARCH, Tier.PAID)).isEqualTo(new TenantConfig.Bucket(7, 0.5));
+    assertThat(t.bucketFor(RouteClass.CHAT, Tier.PAID).capacity()).isPositive();
+  }
+}

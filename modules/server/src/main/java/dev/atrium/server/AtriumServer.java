@@ -1,0 +1,92 @@
+package dev.atrium.server;
+
+import com.typesafe.config.Config;
+import dev.atrium.core.db.DatabaseExtension;
+import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.db.Migrations;
+import dev.atrium.core.http.Edge;
+import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.metrics.Metrics;
+import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.sessions.ChatSession;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires a node: migrations → cluster membership → entities → projections → HTTP. {@link Main}
+ * calls it for a real server, tests call it on their own actor system.
+ */
+public final class AtriumServer {
+  private static final Logger LOG = LoggerFactory.getLogger(AtriumServer.class);
+
+  /** What a node needs besides its configuration. */
+  public record Settings(TenantRegistry tenants, String adminToken, Metrics metrics) {}
+
+  /** A running node: where it listens. */
+  public record Running(InetSocketAddress publicAddress, InetSocketAddress adminAddress, Uri management) {}
+
+  private AtriumServer() {}
+
+  public static CompletionStage<Running> start(ActorSystem<?> system, Settings settings) {
+    Config config = system.settings().config();
+
+    DatabaseSettings db = DatabaseSettings.fromConfig(config);
+    var migrated = Migrations.migrate(db);
+    LOG.info("database schema at version {} ({} migrations applied now)",
+        migrated.targetSchemaVersion == null ? "current" : migrated.targetSchemaVersion, migrated.migrationsExecuted);
+    DatabaseExtension.get(system);
+
+    joinCluster(system, config);
+    PekkoMetrics.bind(system, settings.metrics().registry());
+
+    ChatSession.init(system);
+
+    TenantDirectives tenants = new TenantDirectives(settings.tenants());
+    PublicRoutes publicRoutes = new PublicRoutes(tenants);
+    Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
+        new HealthRoutes(system).route(),
+        publicRoutes.whoAmI()))));
+    Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
+        new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(), List.of()).route());
+
+    Config http = config.getConfig("atrium.http");
+    Duration unbindDeadline = Duration.ofSeconds(10);
+    CompletionStage<ServerBinding> publicBinding = Http.get(system)
+        .newServerAt(http.getString("interface"), http.getInt("port"))
+        .bind(publicRoute)
+        .thenApply(b -> b.addToCoordinatedShutdown(unbindDeadline, system));
+    CompletionStage<ServerBinding> adminBinding = Http.get(system)
+        .newServerAt(http.getString("admin-interface"), http.getInt("admin-port"))
+        .bind(adminRoute)
+        .thenApply(b -> b.addToCoordinatedShutdown(unbindDeadline, system));
+    CompletionStage<Uri> management = PekkoManagement.get(system).start();
+
+    return publicBinding.thenCompose(p -> adminBinding.thenCompose(a -> management.thenApply(m ->
+        new Running(p.localAddress(), a.localAddress(), m))));
+  }
+
+  private static void joinCluster(ActorSystem<?> system, Config config) {
+    String join = config.getString("atrium.cluster.join");
+    switch (join) {
+      case "self" -> {
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      case "kubernetes" -> ClusterBootstrap.get(system).start();
+      default -> throw new IllegalArgumentException("atrium.cluster.join must be 'self' or 'kubernetes', not '" + join + "'");
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.atrium.server;
+
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+
+import dev.atrium.core.http.JsonRoutes;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.management.HealthCheckSettings;
+import org.apache.pekko.management.javadsl.HealthChecks;
+
+/**
+ * {@code /health} (alive) and {@code /ready} on the public port: the same checks that
+ * pekko-management serves as {@code /alive} and {@code /ready} on the management port
+ * (cluster membership Up, database reachable).
+ */
+final class HealthRoutes {
+  private final HealthChecks checks;
+
+  HealthRoutes(ActorSystem<?> system) {
+    var settings = HealthCheckSettings.create(system.settings().config().getConfig("pekko.management.health-checks"));
+    this.checks = new HealthChecks((org.apache.pekko.actor.ExtendedActorSystem) Adapter.toClassic(system), settings);
+  }
+
+  Route route() {
+    return get(() -> concat(
+        path("health", () -> onSuccess(checks.ready(), this::answer)),
+        path("ready", () -> onSuccess(checks.ready(), this::answer)),
+        path("alive", () -> onSuccess(checks.alive(), this::answer))));
+  }
+
+  private Route answer(boolean ok) {
+    return ok
+        ? JsonRoutes.json(Map.of("status", "ok"))
+        : JsonRoutes.json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("status", "unavailable"));
+  }
+}
