@@ -205,4 +205,10 @@ class TenantRegistryTest {
     assertThat(t.bucketFor(RouteClass.SEARCH, Tier.PAID)).isEqualTo(new TenantConfig.Bucket(7, 0.5));
     assertThat(t.bucketFor(RouteClass.CHAT, Tier.PAID).capacity()).isPositive();
   }
+
+  @Test
+  void theKubernetesExampleTenantIsValidInProduction() {
+    Path example = Path.of(System.getProperty("atrium.repo.root", "../..")).resolve("k8s/base/tenants");
+    assertThat(TenantRegistry.load(example, true).all()).extracting(TenantConfig::id).containsExactly("example");
+  }
 }
