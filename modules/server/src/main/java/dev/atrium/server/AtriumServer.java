@@ -8,7 +8,9 @@ import dev.atrium.core.http.Edge;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantRegistry;
-import dev.atrium.sessions.ChatSession;
+import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.ModelRoutes;
+import dev.atrium.sessions.SessionsModule;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -26,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wires a node: migrations → cluster membership → entities → projections → HTTP. {@link Main}
+ * Wires a node: migrations → cluster membership → entities and projections → HTTP. {@link Main}
  * calls it for a real server, tests call it on their own actor system.
  */
 public final class AtriumServer {
@@ -52,15 +54,19 @@ public final class AtriumServer {
     joinCluster(system, config);
     PekkoMetrics.bind(system, settings.metrics().registry());
 
-    ChatSession.init(system);
-
     TenantDirectives tenants = new TenantDirectives(settings.tenants());
+    ModelGateway gateway = new ModelGateway(system, settings.tenants());
+    SessionsModule sessions = SessionsModule.start(system, tenants, gateway);
+
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
         new HealthRoutes(system).route(),
-        publicRoutes.whoAmI()))));
+        publicRoutes.whoAmI(),
+        new ModelRoutes(tenants).route(),
+        sessions.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
-        new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(), List.of()).route());
+        new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
+            List.of(sessions.adminRoutes())).route());
 
     Config http = config.getConfig("atrium.http");
     Duration unbindDeadline = Duration.ofSeconds(10);

@@ -29,9 +29,14 @@ final class HealthRoutes {
 
   Route route() {
     return get(() -> concat(
-        path("health", () -> onSuccess(checks.ready(), this::answer)),
-        path("ready", () -> onSuccess(checks.ready(), this::answer)),
-        path("alive", () -> onSuccess(checks.alive(), this::answer))));
+        path("health", () -> onSuccess(ready(), this::answer)),
+        path("ready", () -> onSuccess(ready(), this::answer)),
+        path("alive", () -> onSuccess(checks.alive().exceptionally(e -> false), this::answer))));
+  }
+
+  /** A check that fails or times out (the database still connecting) means "not ready", never a 500. */
+  private java.util.concurrent.CompletionStage<Boolean> ready() {
+    return checks.ready().exceptionally(e -> false);
   }
 
   private Route answer(boolean ok) {

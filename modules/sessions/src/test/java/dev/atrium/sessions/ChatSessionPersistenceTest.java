@@ -3,6 +3,7 @@ package dev.atrium.sessions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.sessions.ChatSession.Caller;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
 import java.sql.Connection;
@@ -10,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -19,11 +21,21 @@ import org.junit.jupiter.api.Test;
 /** The entity on the real journal: events and snapshots in PostgreSQL survive the actor system. */
 class ChatSessionPersistenceTest {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
+  static final Caller OWNER = new Caller("acme", "k_1");
+  static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 1000, Duration.ofDays(30), Duration.ofSeconds(60));
 
   static <T> T ask(ActorTestKit kit, ActorRef<ChatSession.Command> ref,
-      java.util.function.Function<ActorRef<StatusReply<T>>, ChatSession.Command> command) throws Exception {
+      Function<ActorRef<StatusReply<T>>, ChatSession.Command> command) throws Exception {
     return AskPattern.<ChatSession.Command, T>askWithStatus(ref, command::apply, TIMEOUT, kit.scheduler())
         .toCompletableFuture().get();
+  }
+
+  static void turn(ActorTestKit kit, ActorRef<ChatSession.Command> session, String question, String answer) throws Exception {
+    ChatSession.TurnReply reply = ChatSessionPersistenceTest.<ChatSession.TurnReply>ask(kit, session,
+        r -> new ChatSession.StartTurn(OWNER, question, null, null, r));
+    String turnId = ((ChatSession.Started) reply).turn().turnId();
+    ChatSessionPersistenceTest.<SessionState.Message>ask(kit, session,
+        r -> new ChatSession.CompleteTurn(OWNER, turnId, answer, 5, 3, false, "stop", r));
   }
 
   @Test
@@ -33,18 +45,20 @@ class ChatSessionPersistenceTest {
 
     ActorTestKit first = ActorTestKit.create("first", TestConfig.forDatabase(db));
     try {
-      var session = first.spawn(ChatSession.create(id, Clock.systemUTC()));
-      ChatSessionPersistenceTest.<ChatSession.Message>ask(first, session, r -> new ChatSession.AddMessage("acme", "user", "remember me", r));
-      ChatSessionPersistenceTest.<ChatSession.Message>ask(first, session, r -> new ChatSession.AddMessage("acme", "assistant", "I will", r));
+      var session = first.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
+      ChatSessionPersistenceTest.<ChatSession.SessionView>ask(first, session,
+          r -> new ChatSession.Create(OWNER, "t", null, "local", r));
+      turn(first, session, "remember me", "I will");
     } finally {
       first.shutdownTestKit();
     }
 
     ActorTestKit second = ActorTestKit.create("second", TestConfig.forDatabase(db));
     try {
-      var session = second.spawn(ChatSession.create(id, Clock.systemUTC()));
-      ChatSession.Summary summary = ask(second, session, r -> new ChatSession.GetSession("acme", r));
-      assertThat(summary.messages()).extracting(ChatSession.Message::content).containsExactly("remember me", "I will");
+      var session = second.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
+      ChatSession.MessagesPage page = ChatSessionPersistenceTest.<ChatSession.MessagesPage>ask(second, session,
+          r -> new ChatSession.GetMessages(OWNER, 10, null, r));
+      assertThat(page.messages()).extracting(SessionState.Message::content).containsExactly("remember me", "I will");
     } finally {
       second.shutdownTestKit();
     }
@@ -63,16 +77,17 @@ class ChatSessionPersistenceTest {
     String id = ChatSession.entityId("acme", "long");
     ActorTestKit kit = ActorTestKit.create("snapshots", TestConfig.forDatabase(db));
     try {
-      var session = kit.spawn(ChatSession.create(id, Clock.systemUTC()));
-      for (int i = 0; i < 120; i++) {
-        int n = i;
-        ChatSessionPersistenceTest.<ChatSession.Message>ask(kit, session, r -> new ChatSession.AddMessage("acme", "user", "m" + n, r));
+      var session = kit.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
+      ChatSessionPersistenceTest.<ChatSession.SessionView>ask(kit, session, r -> new ChatSession.Create(OWNER, "t", null, "local", r));
+      for (int i = 0; i < 60; i++) {
+        turn(kit, session, "q" + i, "a" + i);
       }
       kit.stop(session);
-      var again = kit.spawn(ChatSession.create(id, Clock.systemUTC()));
-      ChatSession.Summary summary = ask(kit, again, r -> new ChatSession.GetSession("acme", r));
-      assertThat(summary.messages()).hasSize(120);
-      assertThat(summary.messages().get(119).content()).isEqualTo("m119");
+      var again = kit.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
+      ChatSession.SessionView view = ChatSessionPersistenceTest.<ChatSession.SessionView>ask(kit, again,
+          r -> new ChatSession.GetSession(OWNER, r));
+      assertThat(view.messageCount()).isEqualTo(120);
+      assertThat(view.tokensIn()).isEqualTo(300);
     } finally {
       kit.shutdownTestKit();
     }

@@ -103,6 +103,10 @@ public final class Edge {
   private static ExceptionHandler exceptionHandler(RequestInfo info, HttpRequest request) {
     String path = request.getUri().path();
     return ExceptionHandler.newBuilder()
+        // Futures wrap what their stages threw; answer for the cause.
+        .match(java.util.concurrent.CompletionException.class, e -> e.getCause() != null,
+            e -> org.apache.pekko.http.javadsl.server.Directives.handleExceptions(exceptionHandler(info, request),
+                () -> org.apache.pekko.http.javadsl.server.Directives.failWith(e.getCause())))
         .match(ApiError.class, e -> complete(ErrorResponses.render(
             info.shape(), e.status(), e.code(), e.getMessage(), info.requestId(), path, e.extensions(), e.headers())))
         .match(EntityStreamSizeException.class, e -> complete(tooLarge(info, path, e)))

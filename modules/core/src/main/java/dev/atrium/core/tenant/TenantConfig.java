@@ -20,7 +20,8 @@ public record TenantConfig(
     Set<RouteClass> anonymousRouteClasses,
     Cors cors,
     Features features,
-    Limits limits) {
+    Limits limits,
+    Sessions sessions) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -31,6 +32,7 @@ public record TenantConfig(
     cors = cors == null ? new Cors(List.of()) : cors;
     features = features == null ? Features.DEFAULTS : features;
     limits = limits == null ? Limits.DEFAULTS : limits;
+    sessions = sessions == null ? Sessions.DEFAULTS : sessions;
   }
 
   public boolean allowsAnonymous(RouteClass routeClass) {
@@ -128,6 +130,17 @@ public record TenantConfig(
     public Limits {
       maxRequestBytes = maxRequestBytes == null ? 1_048_576L : maxRequestBytes;
       maxPromptChars = maxPromptChars == null ? 32_000 : maxPromptChars;
+    }
+  }
+
+  /** Chat session retention: the prompt's context window, history kept, idle expiry. */
+  public record Sessions(Integer contextWindowTokens, Integer maxHistoryMessages, Integer idleExpiryDays) {
+    static final Sessions DEFAULTS = new Sessions(null, null, null);
+
+    public Sessions {
+      contextWindowTokens = contextWindowTokens == null ? 8192 : contextWindowTokens;
+      maxHistoryMessages = maxHistoryMessages == null ? 200 : maxHistoryMessages;
+      idleExpiryDays = idleExpiryDays == null ? 30 : idleExpiryDays;
     }
   }
 }

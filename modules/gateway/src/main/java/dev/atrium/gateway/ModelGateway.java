@@ -1,0 +1,145 @@
+package dev.atrium.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.core.tenant.TenantRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.japi.pf.PFBuilder;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * Routes a tenant's model name to providers: the model's own provider first, then its
+ * fallbacks in order. Infrastructure failures before the first token are retried with
+ * exponential backoff and jitter (the provider's {@code max_retries}), then handed to the
+ * next fallback; business failures (4xx) are returned at once. Once tokens have reached
+ * the client a failure ends the stream: nothing is replayed twice.
+ */
+public final class ModelGateway {
+  private static final Duration BACKOFF_BASE = Duration.ofMillis(200);
+
+  private final ActorSystem<?> system;
+  private final TenantRegistry tenants;
+  private final Function<String, Optional<String>> environment;
+  private final Map<String, ModelProvider> providers = new ConcurrentHashMap<>();
+
+  /** One step of a route: a provider and the upstream model name to ask it for. */
+  public record Attempt(String model, String upstreamModel, ModelProvider provider, int maxRetries) {}
+
+  /** A client's model name resolved for a tenant: what to call, in order. */
+  public record Route(String model, List<Attempt> attempts) {}
+
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants) {
+    this(system, tenants, name -> Optional.ofNullable(System.getenv(name)));
+  }
+
+  /** @param environment where provider keys are looked up by variable name (tests pass their own) */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment) {
+    this.system = system;
+    this.tenants = tenants;
+    this.environment = environment;
+  }
+
+  /** The tenant's model names, sorted. */
+  public List<String> models(String tenantId) {
+    return tenants.byId(tenantId).map(t -> t.models().models().keySet().stream().sorted().toList()).orElse(List.of());
+  }
+
+  public String defaultModel(String tenantId) {
+    return tenants.byId(tenantId).orElseThrow().models().defaultModel();
+  }
+
+  /** The route for {@code model} (the tenant's default when null), if the tenant has that model. */
+  public Optional<Route> resolve(String tenantId, String model) {
+    TenantConfig tenant = tenants.byId(tenantId).orElseThrow();
+    String name = model == null || model.isBlank() ? tenant.models().defaultModel() : model;
+    if (!tenant.models().models().containsKey(name)) {
+      return Optional.empty();
+    }
+    List<Attempt> attempts = new ArrayList<>();
+    List<String> chain = new ArrayList<>();
+    chain.add(name);
+    chain.addAll(tenant.models().models().get(name).fallbacks());
+    for (String step : chain) {
+      TenantConfig.ModelRoute route = tenant.models().models().get(step);
+      TenantConfig.ProviderSettings settings = tenant.models().providers().get(route.provider());
+      attempts.add(new Attempt(step, route.upstreamModel() == null ? step : route.upstreamModel(),
+          provider(tenant, route.provider(), settings), settings.maxRetries()));
+    }
+    return Optional.of(new Route(name, List.copyOf(attempts)));
+  }
+
+  private ModelProvider provider(TenantConfig tenant, String name, TenantConfig.ProviderSettings settings) {
+    return providers.computeIfAbsent(tenant.id() + "/" + name, key -> switch (settings.type()) {
+      case LOCAL -> new LocalProvider(tenant.id());
+      case OPENAI -> new OpenAiProvider(system, name, settings,
+          settings.apiKeyEnv() == null ? Optional.empty() : environment.apply(settings.apiKeyEnv()));
+    });
+  }
+
+  /** Streams an answer along the route. */
+  public Source<ChatEvent, NotUsed> stream(Route route, List<ObjectNode> messages, ObjectNode options) {
+    return head(route.attempts(), 0, 0, messages, options)
+        .flatMapConcat(first -> Source.from(first.first()).concat(first.second()));
+  }
+
+  private Source<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>, NotUsed> head(
+      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options) {
+    Attempt attempt = attempts.get(index);
+    return attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options))
+        .prefixAndTail(1)
+        .recoverWithRetries(1, new PFBuilder<Throwable, org.apache.pekko.stream.Graph<
+                org.apache.pekko.stream.SourceShape<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>>, NotUsed>>()
+            .match(ProviderException.class, e -> e.retryable() && (retry < attempt.maxRetries() || index + 1 < attempts.size()),
+                e -> retry < attempt.maxRetries()
+                    ? Source.single(NotUsed.getInstance()).initialDelay(backoff(retry))
+                        .flatMapConcat(x -> head(attempts, index, retry + 1, messages, options))
+                    : head(attempts, index + 1, 0, messages, options))
+            .build());
+  }
+
+  /** The whole answer along the route. */
+  public CompletionStage<ChatResult> complete(Route route, List<ObjectNode> messages, ObjectNode options) {
+    return complete(route.attempts(), 0, 0, messages, options);
+  }
+
+  private CompletionStage<ChatResult> complete(
+      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options) {
+    Attempt attempt = attempts.get(index);
+    return attempt.provider().complete(new ChatRequest(attempt.upstreamModel(), messages, options))
+        .handle((result, error) -> {
+          if (error == null) {
+            return CompletableFuture.completedFuture(result);
+          }
+          ProviderException failure = OpenAiProvider.asProviderException(error);
+          if (failure.retryable() && retry < attempt.maxRetries()) {
+            return Patterns.after(backoff(retry), Adapter.toClassic(system).scheduler(), system.executionContext(),
+                () -> complete(attempts, index, retry + 1, messages, options));
+          }
+          if (failure.retryable() && index + 1 < attempts.size()) {
+            return complete(attempts, index + 1, 0, messages, options);
+          }
+          return CompletableFuture.<ChatResult>failedFuture(failure);
+        })
+        .thenCompose(Function.identity());
+  }
+
+  /** Exponential backoff with jitter: base × 2^retry × [0.5, 1.5). */
+  static Duration backoff(int retry) {
+    double jitter = 0.5 + ThreadLocalRandom.current().nextDouble();
+    return Duration.ofMillis((long) (BACKOFF_BASE.toMillis() * Math.pow(2, retry) * jitter));
+  }
+}

@@ -1,0 +1,34 @@
+package dev.atrium.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+import java.util.List;
+
+/**
+ * Token counts with OpenAI's cl100k_base encoding (jtokkit). Other models' tokenizers
+ * differ by a few percent; the counts size context windows and report usage for the
+ * local model, upstream usage figures win where a provider reports them.
+ */
+public final class Tokens {
+  private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+  /** OpenAI's documented per-message overhead for chat formatting. */
+  private static final int PER_MESSAGE = 3;
+  private static final int PER_REPLY = 3;
+
+  private Tokens() {}
+
+  public static int count(String text) {
+    return text == null || text.isEmpty() ? 0 : ENCODING.countTokensOrdinary(text);
+  }
+
+  /** Tokens a list of messages costs as a prompt. */
+  public static int countMessages(List<? extends JsonNode> messages) {
+    int total = PER_REPLY;
+    for (JsonNode message : messages) {
+      total += PER_MESSAGE + count(message.path("role").asText()) + count(Messages.text(message));
+    }
+    return total;
+  }
+}

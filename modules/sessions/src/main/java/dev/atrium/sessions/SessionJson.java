@@ -1,0 +1,50 @@
+package dev.atrium.sessions;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Sessions and messages as clients and admins see them (snake_case JSON). */
+final class SessionJson {
+  private SessionJson() {}
+
+  static Map<String, Object> message(SessionState.Message m) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("id", m.id());
+    json.put("role", m.role());
+    json.put("content", m.content());
+    json.put("created_at", m.createdAt());
+    json.put("tokens", m.tokens());
+    json.put("interrupted", m.interrupted());
+    json.put("turn_id", m.turnId());
+    return json;
+  }
+
+  static Map<String, Object> session(ChatSession.SessionView v, boolean admin) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("id", v.sessionId());
+    if (v.meta() != null) {
+      json.put("title", v.meta().title());
+      json.put("model", v.meta().model());
+      json.put("system_prompt", v.meta().systemPrompt());
+      json.put("created_at", v.meta().createdAt());
+      if (admin) {
+        json.put("owner_key_id", v.meta().ownerKeyId());
+      }
+    }
+    json.put("last_active_at", v.lastActive());
+    json.put("message_count", v.messageCount());
+    json.put("dropped_messages", v.droppedMessages());
+    json.put("tokens_in", v.tokensIn());
+    json.put("tokens_out", v.tokensOut());
+    json.put("status", v.status());
+    v.inFlight().ifPresent(t -> {
+      Map<String, Object> turn = new LinkedHashMap<>();
+      turn.put("turn_id", t.turnId());
+      turn.put("started_at", t.startedAt());
+      turn.put("lease_until", t.leaseUntil());
+      turn.put("model", t.model());
+      json.put("in_flight_turn", turn);
+    });
+    return json;
+  }
+}

@@ -1,0 +1,139 @@
+package dev.atrium.sessions;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.JsonSerializable;
+import dev.atrium.gateway.Messages;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A chat session's state: its metadata, the messages it keeps, the turn in flight and the
+ * recent idempotency keys. Immutable; every change returns a new state.
+ */
+public record SessionState(
+    Optional<Meta> meta,
+    Instant lastActive,
+    List<Message> messages,
+    Optional<Turn> inFlight,
+    List<KeyedTurn> recentKeys,
+    long tokensIn,
+    long tokensOut,
+    long droppedMessages,
+    Status status) implements JsonSerializable {
+
+  static final int RECENT_KEYS = 64;
+
+  public enum Status { NEW, ACTIVE, CLOSED, EXPIRED }
+
+  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt)
+      implements JsonSerializable {}
+
+  /**
+   * One message. {@code interrupted}: the answer stopped early (client left, provider
+   * failed, the turn's lease expired) and holds what was generated until then.
+   */
+  public record Message(String id, String role, String content, Instant createdAt, int tokens, boolean interrupted,
+      String turnId) implements JsonSerializable {}
+
+  /** The turn in flight: the user message is recorded, the answer is being generated. */
+  public record Turn(String turnId, String userMessageId, String assistantMessageId, String model,
+      Instant startedAt, Instant leaseUntil, String idempotencyKey) implements JsonSerializable {}
+
+  /** An Idempotency-Key and the turn it produced. */
+  public record KeyedTurn(String key, String turnId) implements JsonSerializable {}
+
+  static final SessionState EMPTY = new SessionState(Optional.empty(), Instant.EPOCH, List.of(), Optional.empty(),
+      List.of(), 0, 0, 0, Status.NEW);
+
+  public SessionState {
+    messages = List.copyOf(messages);
+    recentKeys = List.copyOf(recentKeys);
+  }
+
+  boolean active() {
+    return status == Status.ACTIVE;
+  }
+
+  SessionState created(Meta meta) {
+    return new SessionState(Optional.of(meta), meta.createdAt(), messages, inFlight, recentKeys, tokensIn, tokensOut,
+        droppedMessages, Status.ACTIVE);
+  }
+
+  SessionState turnStarted(Turn turn, Message userMessage) {
+    List<KeyedTurn> keys = recentKeys;
+    if (turn.idempotencyKey() != null) {
+      List<KeyedTurn> next = new ArrayList<>(recentKeys);
+      next.add(new KeyedTurn(turn.idempotencyKey(), turn.turnId()));
+      keys = next.size() > RECENT_KEYS ? next.subList(next.size() - RECENT_KEYS, next.size()) : next;
+    }
+    return new SessionState(meta, userMessage.createdAt(), append(userMessage), Optional.of(turn), keys, tokensIn,
+        tokensOut, droppedMessages, status);
+  }
+
+  SessionState leaseRenewed(String turnId, Instant leaseUntil) {
+    Optional<Turn> renewed = inFlight.filter(t -> t.turnId().equals(turnId))
+        .map(t -> new Turn(t.turnId(), t.userMessageId(), t.assistantMessageId(), t.model(), t.startedAt(), leaseUntil,
+            t.idempotencyKey()));
+    return new SessionState(meta, lastActive, messages, renewed.isPresent() ? renewed : inFlight, recentKeys, tokensIn,
+        tokensOut, droppedMessages, status);
+  }
+
+  SessionState turnEnded(Message assistantMessage, int promptTokens, int completionTokens) {
+    return new SessionState(meta, assistantMessage.createdAt(), append(assistantMessage), Optional.empty(), recentKeys,
+        tokensIn + promptTokens, tokensOut + completionTokens, droppedMessages, status);
+  }
+
+  SessionState trimmed(int count) {
+    int drop = Math.min(count, messages.size());
+    return new SessionState(meta, lastActive, messages.subList(drop, messages.size()), inFlight, recentKeys, tokensIn,
+        tokensOut, droppedMessages + drop, status);
+  }
+
+  SessionState ended(Status status, Instant at) {
+    return new SessionState(meta, at, messages, Optional.empty(), recentKeys, tokensIn, tokensOut, droppedMessages,
+        status);
+  }
+
+  private List<Message> append(Message message) {
+    List<Message> next = new ArrayList<>(messages.size() + 1);
+    next.addAll(messages);
+    next.add(message);
+    return next;
+  }
+
+  Optional<String> turnForKey(String key) {
+    return recentKeys.stream().filter(k -> k.key().equals(key)).map(KeyedTurn::turnId).reduce((a, b) -> b);
+  }
+
+  Optional<Message> message(String turnId, String role) {
+    return messages.stream().filter(m -> turnId.equals(m.turnId()) && role.equals(m.role())).findFirst();
+  }
+
+  /**
+   * The prompt for a turn: the system prompt, then as much of the history (newest first)
+   * as fits the context window in tokens, oldest first, ending with the new user message,
+   * which is always included. Empty interrupted answers are left out.
+   */
+  List<ObjectNode> context(int contextWindowTokens, int systemPromptTokens) {
+    List<ObjectNode> picked = new ArrayList<>();
+    int budget = contextWindowTokens - systemPromptTokens;
+    for (int i = messages.size() - 1; i >= 0; i--) {
+      Message m = messages.get(i);
+      if (m.content().isEmpty()) {
+        continue;
+      }
+      if (!picked.isEmpty() && m.tokens() + 4 > budget) {
+        break;
+      }
+      budget -= m.tokens() + 4;
+      picked.add(Messages.of(m.role(), m.content()));
+    }
+    Collections.reverse(picked);
+    meta.map(Meta::systemPrompt).filter(p -> p != null && !p.isBlank())
+        .ifPresent(p -> picked.add(0, Messages.of("system", p)));
+    return picked;
+  }
+}

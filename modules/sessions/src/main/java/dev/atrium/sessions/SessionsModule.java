@@ -1,0 +1,92 @@
+package dev.atrium.sessions;
+
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+
+import com.typesafe.config.Config;
+import dev.atrium.core.db.DatabaseExtension;
+import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.core.tenant.Tier;
+import dev.atrium.gateway.ModelGateway;
+import java.time.Duration;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The sessions module: the ChatSession entity and its projection, the native session and
+ * chat routes, the OpenAI-compatible {@code /v1/chat/completions}, and the admin routes.
+ */
+public final class SessionsModule {
+  private static final Pattern SESSION_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+  final ActorSystem<?> system;
+  final TenantDirectives tenants;
+  final ModelGateway gateway;
+  final SessionQueries queries;
+  final ClusterSharding sharding;
+  final Duration askTimeout;
+  final Duration heartbeat;
+  final Duration leaseRenewal;
+
+  private SessionsModule(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway) {
+    this.system = system;
+    this.tenants = tenants;
+    this.gateway = gateway;
+    this.queries = new SessionQueries(DatabaseExtension.get(system).database());
+    this.sharding = ClusterSharding.get(system);
+    Config config = system.settings().config();
+    this.askTimeout = config.getDuration("atrium.http.ask-timeout");
+    this.heartbeat = config.getDuration("atrium.sessions.heartbeat-interval");
+    this.leaseRenewal = config.getDuration("atrium.sessions.lease-renewal-interval");
+  }
+
+  /** Starts the entity and its projection, and returns the module's routes. */
+  public static SessionsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway) {
+    ChatSession.init(system, tenants.registry());
+    ChatSessionProjection.init(system);
+    return new SessionsModule(system, tenants, gateway);
+  }
+
+  public Route publicRoutes() {
+    return concat(new SessionRoutes(this).route(), new ChatCompletionsRoutes(this).route());
+  }
+
+  /** Routes under {@code /admin} on the admin port (the token is checked by the server). */
+  public Route adminRoutes() {
+    return new SessionAdminRoutes(this).route();
+  }
+
+  TenantRegistry registry() {
+    return tenants.registry();
+  }
+
+  TenantConfig tenant(Principal principal) {
+    return registry().byId(principal.tenantId()).orElseThrow();
+  }
+
+  EntityRef<ChatSession.Command> session(String tenantId, String sessionId) {
+    if (!SESSION_ID.matcher(sessionId).matches()) {
+      throw ApiError.notFound("No such session.");
+    }
+    return sharding.entityRefFor(ChatSession.ENTITY_KEY, ChatSession.entityId(tenantId, sessionId));
+  }
+
+  static boolean validSessionId(String id) {
+    return SESSION_ID.matcher(id).matches();
+  }
+
+  /** Sessions persist on the caller's behalf: FREE (and anonymous) callers are stateless. */
+  static ChatSession.Caller persistentCaller(Principal principal) {
+    if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
+      throw ApiError.forbidden("sessions_need_paid_key",
+          "Chat sessions are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
+    }
+    return new ChatSession.Caller(principal.tenantId(), principal.keyId().get());
+  }
+}

@@ -1,0 +1,295 @@
+package dev.atrium.testkit;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.atrium.testkit.mockllm.ChatResponses;
+import dev.atrium.testkit.mockllm.Counters;
+import dev.atrium.testkit.mockllm.MockLlmOptions;
+import dev.atrium.testkit.mockllm.OpenAiJson;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.TimeoutAccess;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+
+/**
+ * A model upstream that speaks OpenAI's chat protocol over real HTTP, for tests and
+ * benchmarks: deterministic text ({@code "t0 t1 ... "}), configurable pacing, injected
+ * failures and dropped connections, and counters of what it saw.
+ */
+public final class MockLlm implements AutoCloseable {
+  private static final String CHAT = "/v1/chat/completions";
+  private static final String MODELS = "/v1/models";
+  private static final long BODY_TIMEOUT_MS = 10_000;
+
+  private final Materializer materializer;
+  private final Counters counters = new Counters();
+  private final ChatResponses responses;
+  private final AtomicReference<Configured> configured =
+      new AtomicReference<>(new Configured(Behaviour.defaults()));
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private ServerBinding binding;
+
+  /** The behaviour and how many requests it has answered, so failing(s, n) counts from configure(). */
+  private record Configured(Behaviour behaviour, AtomicInteger answered) {
+    Configured(Behaviour behaviour) {
+      this(behaviour, new AtomicInteger());
+    }
+
+    boolean failsNext() {
+      if (behaviour.failStatus() == 0) {
+        return false;
+      }
+      int before = answered.getAndUpdate(n -> n == Integer.MAX_VALUE ? n : n + 1);
+      return before < behaviour.failFirstRequests();
+    }
+  }
+
+  private MockLlm(ActorSystem<?> system) {
+    this.materializer = Materializer.matFromSystem(system);
+    this.responses = new ChatResponses(system, counters);
+  }
+
+  /** Binds at once and blocks until bound; port 0 picks a free port. */
+  public static MockLlm start(ActorSystem<?> system, String host, int port) {
+    MockLlm mock = new MockLlm(system);
+    // bindFlow materialises the flow once per connection, which is where connections are counted.
+    Flow<HttpRequest, HttpResponse, NotUsed> perConnection = Flow.of(HttpRequest.class)
+        .mapAsync(1, mock::route)
+        .watchTermination((notUsed, done) -> {
+          mock.counters.openConnections.incrementAndGet();
+          done.whenComplete((ok, failure) -> mock.counters.openConnections.decrementAndGet());
+          return notUsed;
+        });
+    // Whatever the system's configuration says, a client that leaves must end its stream at
+    // once, so that streamsCancelled and openStreams show what the proxy under test did;
+    // with pekko-http's default (100 ms) the source was cancelled about 1.1 s after the
+    // client left, with 0 s within about 65 ms.
+    ServerSettings settings = ServerSettings.create(system.classicSystem())
+        .withStreamCancellationDelay(scala.concurrent.duration.Duration.Zero());
+    try {
+      mock.binding = Http.get(system).newServerAt(host, port).withSettings(settings)
+          .bindFlow(perConnection)
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("mock model could not bind " + host + ":" + port, e);
+    }
+    return mock;
+  }
+
+  public String baseUrl() {
+    return "http://" + binding.localAddress().getAddress().getHostAddress() + ":" + port() + "/v1";
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public void configure(Behaviour b) {
+    configured.set(new Configured(Objects.requireNonNull(b)));
+  }
+
+  public Behaviour behaviour() {
+    return configured.get().behaviour();
+  }
+
+  public Stats stats() {
+    return new Stats(counters.requests.get(), counters.streamsCompleted.get(),
+        counters.streamsCancelled.get(), counters.tokensGenerated.get(),
+        counters.openConnections.get(), counters.openStreams.get(),
+        counters.lastRequestHeaders, counters.lastRequestBody);
+  }
+
+  public void resetStats() {
+    counters.reset();
+  }
+
+  /** Unbinds and closes open connections, giving requests in flight one second to finish. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      binding.terminate(Duration.ofSeconds(1)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      throw new IllegalStateException("mock model did not unbind", e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> route(HttpRequest request) {
+    String path = request.getUri().path();
+    if (path.equals(CHAT) && request.method().equals(HttpMethods.POST)) {
+      return chat(request);
+    }
+    request.discardEntityBytes(materializer);
+    HttpResponse response;
+    if (path.equals(MODELS) && request.method().equals(HttpMethods.GET)) {
+      response = ChatResponses.json(200, OpenAiJson.MODELS);
+    } else if (path.equals(CHAT) || path.equals(MODELS)) {
+      response = ChatResponses.error(405, "Method " + request.method().value() + " is not allowed on "
+          + path + ".", "method_not_allowed");
+    } else {
+      response = ChatResponses.error(404, "Unknown request URL: " + request.method().value() + " "
+          + path + ".", "unknown_url");
+    }
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private CompletionStage<HttpResponse> chat(HttpRequest request) {
+    counters.requests.incrementAndGet();
+    counters.lastRequestHeaders = headerNames(request);
+    Configured now = configured.get();
+    boolean fail = now.failsNext();
+    return request.entity().toStrict(BODY_TIMEOUT_MS, materializer)
+        .thenCompose(strict -> {
+          String body = strict.getData().utf8String();
+          counters.lastRequestBody = body;
+          if (fail) {
+            return CompletableFuture.completedFuture(
+                ChatResponses.injectedFailure(now.behaviour().failStatus()));
+          }
+          try {
+            return responses.answer(OpenAiJson.parseChat(body), now.behaviour());
+          } catch (OpenAiJson.BadRequest e) {
+            return CompletableFuture.completedFuture(
+                ChatResponses.error(400, e.getMessage(), "invalid_json"));
+          }
+        })
+        // A failed future would fail the connection's flow and close it; answer instead.
+        .exceptionally(e -> ChatResponses.error(500, "mock model failed: " + e, "mock_error"));
+  }
+
+  /**
+   * The names as they were on the wire: pekko-http moves Content-Type, Content-Length and
+   * Transfer-Encoding into the entity and adds a synthetic Timeout-Access header.
+   */
+  private static List<String> headerNames(HttpRequest request) {
+    List<String> names = new ArrayList<>();
+    for (HttpHeader header : request.getHeaders()) {
+      if (!(header instanceof TimeoutAccess)) {
+        names.add(header.lowercaseName());
+      }
+    }
+    HttpEntity entity = request.entity();
+    if (!entity.getContentType().equals(ContentTypes.NO_CONTENT_TYPE)) {
+      names.add("content-type");
+    }
+    if (entity.isChunked()) {
+      names.add("transfer-encoding");
+    } else if (entity.getContentLengthOption().isPresent()) {
+      names.add("content-length");
+    }
+    return List.copyOf(names);
+  }
+
+  /** Standalone mock for benchmarks: a local actor system of its own, running until SIGTERM. */
+  public static void main(String[] args) {
+    MockLlmOptions options;
+    try {
+      options = MockLlmOptions.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.err.println(MockLlmOptions.USAGE);
+      System.exit(2);
+      return;
+    }
+    // application.conf asks for a cluster; the mock must not join one or open remoting.
+    Config config = ConfigFactory.parseString("pekko.actor.provider = local")
+        .withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "mock-llm", config);
+    MockLlm mock = start(system, options.host(), options.port());
+    mock.configure(options.behaviour());
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
+        "mock-llm-unbind", () -> mock.binding.unbind());
+    System.out.println("mock-llm listening on " + mock.baseUrl());
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /**
+   * How the mock answers. {@code failStatus} 0 means no failure, else that status with an
+   * OpenAI error body for the first {@code failFirstRequests} requests after configure()
+   * (Integer.MAX_VALUE: all); {@code dropAfterChunks} -1 means never, else streams break
+   * after that many content chunks (non-streaming answers are not dropped).
+   */
+  public record Behaviour(int chunks, Duration chunkDelay, Duration firstTokenDelay,
+      int failStatus, int failFirstRequests, int dropAfterChunks) {
+
+    public Behaviour {
+      Objects.requireNonNull(chunkDelay, "chunkDelay");
+      Objects.requireNonNull(firstTokenDelay, "firstTokenDelay");
+      if (chunks < 0) {
+        throw new IllegalArgumentException("chunks must be >= 0: " + chunks);
+      }
+      if (chunkDelay.isNegative() || firstTokenDelay.isNegative()) {
+        throw new IllegalArgumentException("delays must not be negative");
+      }
+      if (failStatus != 0 && (failStatus < 400 || failStatus > 599)) {
+        throw new IllegalArgumentException("failStatus must be 0 or 400-599: " + failStatus);
+      }
+      if (failFirstRequests < 0) {
+        throw new IllegalArgumentException("failFirstRequests must be >= 0: " + failFirstRequests);
+      }
+      if (dropAfterChunks < -1) {
+        throw new IllegalArgumentException("dropAfterChunks must be >= -1: " + dropAfterChunks);
+      }
+    }
+
+    public static Behaviour defaults() {
+      return new Behaviour(8, Duration.ZERO, Duration.ZERO, 0, 0, -1);
+    }
+
+    public Behaviour withChunks(int n) {
+      return new Behaviour(n, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks);
+    }
+
+    public Behaviour withChunkDelay(Duration d) {
+      return new Behaviour(chunks, d, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks);
+    }
+
+    public Behaviour withFirstTokenDelay(Duration d) {
+      return new Behaviour(chunks, chunkDelay, d, failStatus, failFirstRequests, dropAfterChunks);
+    }
+
+    public Behaviour failing(int status, int firstRequests) {
+      return new Behaviour(chunks, chunkDelay, firstTokenDelay, status, firstRequests, dropAfterChunks);
+    }
+
+    public Behaviour droppingAfter(int k) {
+      return new Behaviour(chunks, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, k);
+    }
+  }
+
+  /** A snapshot; lastRequestHeaders and lastRequestBody are those of the most recent chat request. */
+  public record Stats(long requests, long streamsCompleted, long streamsCancelled,
+      long tokensGenerated, int openConnections, int openStreams,
+      List<String> lastRequestHeaders, String lastRequestBody) {
+
+    public Stats {
+      lastRequestHeaders = List.copyOf(lastRequestHeaders);
+    }
+  }
+}

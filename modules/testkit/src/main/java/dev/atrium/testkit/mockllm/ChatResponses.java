@@ -1,0 +1,188 @@
+package dev.atrium.testkit.mockllm;
+
+import dev.atrium.testkit.MockLlm.Behaviour;
+import dev.atrium.testkit.mockllm.OpenAiJson.ChatCall;
+import dev.atrium.testkit.mockllm.OpenAiJson.StreamFrames;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/** Generates the mock's chat answers: paced, counted, and broken on request. */
+public final class ChatResponses {
+  private final ClassicActorSystemProvider system;
+  private final Counters counters;
+  private static final Duration FLUSH_GRACE = Duration.ofMillis(50);
+
+  private final AtomicLong ids = new AtomicLong();
+
+  public ChatResponses(ClassicActorSystemProvider system, Counters counters) {
+    this.system = system;
+    this.counters = counters;
+  }
+
+  public static HttpResponse json(int status, ByteString body) {
+    return HttpResponse.create()
+        .withStatus(status)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
+  }
+
+  public static HttpResponse error(int status, String message, String code) {
+    return json(status, OpenAiJson.error(status, message, code));
+  }
+
+  public static HttpResponse injectedFailure(int status) {
+    return error(status, "The mock model was configured to fail with status " + status + ".",
+        "mock_failure");
+  }
+
+  public CompletionStage<HttpResponse> answer(ChatCall call, Behaviour behaviour) {
+    String id = "chatcmpl-mock-" + ids.incrementAndGet();
+    long created = System.currentTimeMillis() / 1000;
+    return call.stream()
+        ? CompletableFuture.completedFuture(stream(id, created, call, behaviour))
+        : complete(id, created, call, behaviour);
+  }
+
+  /** A non-streaming answer waits as long as the whole stream would have taken. */
+  private CompletionStage<HttpResponse> complete(String id, long created, ChatCall call,
+      Behaviour behaviour) {
+    int chunks = behaviour.chunks();
+    Duration generation = behaviour.firstTokenDelay()
+        .plus(behaviour.chunkDelay().multipliedBy(chunks));
+    CompletionStage<Integer> generated = generation.isZero()
+        ? CompletableFuture.completedFuture(chunks)
+        : Patterns.after(generation, system, () -> CompletableFuture.completedFuture(chunks));
+    return generated.thenApply(n -> {
+      counters.tokensGenerated.addAndGet(n);
+      return json(200, OpenAiJson.completion(id, created, call, n));
+    });
+  }
+
+  private HttpResponse stream(String id, long created, ChatCall call, Behaviour behaviour) {
+    StreamFrames frames = new StreamFrames(id, created, call);
+    int chunks = behaviour.chunks();
+    boolean drops = behaviour.dropAfterChunks() >= 0;
+    // A drop configured beyond the last piece still breaks the stream, before its stop chunk.
+    int emitted = drops ? Math.min(chunks, behaviour.dropAfterChunks()) : chunks;
+    Source<ByteString, NotUsed> content = paced(emitted, behaviour)
+        .map(i -> {
+          counters.tokensGenerated.incrementAndGet();
+          return frames.content(i);
+        });
+
+    AtomicBoolean finished = new AtomicBoolean();
+    Source<ByteString, NotUsed> end;
+    if (drops) {
+      // lazySource: concatLazy defers pulling, not materialising, so the timer would start
+      // with the stream instead of after the K-th chunk.
+      end = Source.lazySource(() -> Source.completionStage(dropLater(behaviour)))
+          .mapMaterializedValue(ignored -> NotUsed.getInstance());
+    } else {
+      List<ByteString> tail = new ArrayList<>(2);
+      tail.add(frames.stop());
+      if (call.includeUsage()) {
+        tail.add(frames.usage(call.promptTokens(), chunks));
+      }
+      // The creator runs only when [DONE] is pulled, which marks a stream as completed.
+      end = Source.from(tail).concatLazy(Source.lazySingle(() -> {
+        finished.set(true);
+        return StreamFrames.DONE;
+      }));
+    }
+
+    // concatLazy, not concat: concat buffers one element of its second source at once,
+    // which ran the [DONE] creator above before the first chunk.
+    Source<ByteString, NotUsed> events = Source.single(frames.role())
+        .concatLazy(content)
+        .concatLazy(end)
+        .watchTermination((notUsed, done) -> {
+          counters.openStreams.incrementAndGet();
+          done.whenComplete((ok, failure) -> ended(finished.get(), failure));
+          return notUsed;
+        });
+    return HttpResponse.create()
+        .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), events));
+  }
+
+  /**
+   * watchTermination cannot tell a completed stream from a cancelled one on its own (both
+   * may end the future with Done), so completion is "the [DONE] event was produced".
+   */
+  private void ended(boolean finished, Throwable failure) {
+    counters.openStreams.decrementAndGet();
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    if (cause instanceof DroppedByMock) {
+      return;
+    }
+    if (finished && cause == null) {
+      counters.streamsCompleted.incrementAndGet();
+    } else {
+      counters.streamsCancelled.incrementAndGet();
+    }
+  }
+
+  /**
+   * Fails the entity stream, which makes pekko-http abort the connection (a TCP reset, no
+   * chunked terminator), so the client sees a broken stream rather than a clean end. The
+   * abort discards writes still queued, so it waits for the next chunk's slot, and at least
+   * FLUSH_GRACE: otherwise the client could lose the K chunks it should see first.
+   */
+  private CompletionStage<ByteString> dropLater(Behaviour behaviour) {
+    Duration wait = behaviour.chunkDelay().compareTo(FLUSH_GRACE) > 0
+        ? behaviour.chunkDelay() : FLUSH_GRACE;
+    return Patterns.after(wait, system,
+        () -> CompletableFuture.<ByteString>failedFuture(new DroppedByMock()));
+  }
+
+  /**
+   * Piece i is due firstTokenDelay + i * chunkDelay after the first pull. Waiting for that
+   * deadline rather than for chunkDelay after the previous piece keeps the rate exact: the
+   * scheduler rounds every wait up to its 10 ms tick, which turned 10 ms between chunks into
+   * about 30 ms.
+   */
+  private Source<Integer, NotUsed> paced(int pieces, Behaviour behaviour) {
+    if (pieces == 0) {
+      return Source.empty();
+    }
+    Source<Integer, NotUsed> indices = Source.range(0, pieces - 1);
+    long first = behaviour.firstTokenDelay().toNanos();
+    long every = behaviour.chunkDelay().toNanos();
+    if (first == 0 && every == 0) {
+      return indices;
+    }
+    // One array per stream: this source is built for one response and materialised once.
+    long[] origin = new long[1];
+    return indices.mapAsync(1, i -> {
+      long now = System.nanoTime();
+      if (i == 0) {
+        origin[0] = now;
+      }
+      long wait = origin[0] + first + i * every - now;
+      return wait <= 0
+          ? CompletableFuture.completedFuture(i)
+          : Patterns.after(Duration.ofNanos(wait), system, () -> CompletableFuture.completedFuture(i));
+    });
+  }
+
+  /** Carries no stack trace: it is an expected, configured failure, logged by pekko-http. */
+  static final class DroppedByMock extends RuntimeException {
+    DroppedByMock() {
+      super("mock model dropped the connection as configured", null, false, false);
+    }
+  }
+}

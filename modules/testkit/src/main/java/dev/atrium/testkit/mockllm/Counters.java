@@ -1,0 +1,29 @@
+package dev.atrium.testkit.mockllm;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The mock's live counters; written from many connections at once, hence atomics only. */
+public final class Counters {
+  public final AtomicLong requests = new AtomicLong();
+  public final AtomicLong streamsCompleted = new AtomicLong();
+  public final AtomicLong streamsCancelled = new AtomicLong();
+  public final AtomicLong tokensGenerated = new AtomicLong();
+  public final AtomicInteger openConnections = new AtomicInteger();
+  public final AtomicInteger openStreams = new AtomicInteger();
+  // One request's headers and body, read together by snapshots; a benign race between two
+  // concurrent requests is fine because tests that read them send one request at a time.
+  public volatile List<String> lastRequestHeaders = List.of();
+  public volatile String lastRequestBody = "";
+
+  /** Open gauges are left alone: connections and streams in flight are still in flight. */
+  public void reset() {
+    requests.set(0);
+    streamsCompleted.set(0);
+    streamsCancelled.set(0);
+    tokensGenerated.set(0);
+    lastRequestHeaders = List.of();
+    lastRequestBody = "";
+  }
+}

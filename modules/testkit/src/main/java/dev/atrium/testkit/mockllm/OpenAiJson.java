@@ -1,0 +1,177 @@
+package dev.atrium.testkit.mockllm;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * OpenAI's wire format as the mock model speaks it. The JSON is written with ObjectNode
+ * or by hand, never from records: OpenAI's names are already snake_case and Atrium's
+ * mapper would rename camelCase record components.
+ */
+public final class OpenAiJson {
+  private OpenAiJson() {}
+
+  /** What the mock needs from a chat request; every other field is ignored. */
+  public record ChatCall(String model, boolean stream, boolean includeUsage, int promptTokens) {}
+
+  /** Thrown for a body that is not a JSON object, so the caller can answer 400. */
+  public static final class BadRequest extends Exception {
+    public BadRequest(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  public static ChatCall parseChat(String body) throws BadRequest {
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw new BadRequest("The request body is not valid JSON.");
+    }
+    if (root == null || !root.isObject()) {
+      throw new BadRequest("The request body must be a JSON object.");
+    }
+    String model = root.path("model").isTextual() ? root.get("model").asText() : "mock-model";
+    boolean stream = root.path("stream").asBoolean(false);
+    boolean includeUsage = root.path("stream_options").path("include_usage").asBoolean(false);
+    int words = 0;
+    for (JsonNode message : root.path("messages")) {
+      JsonNode content = message.path("content");
+      if (content.isTextual()) {
+        words += countWords(content.asText());
+      } else if (content.isArray()) {
+        for (JsonNode part : content) {
+          if ("text".equals(part.path("type").asText())) {
+            words += countWords(part.path("text").asText());
+          }
+        }
+      }
+    }
+    return new ChatCall(model, stream, includeUsage, words);
+  }
+
+  /** Whitespace-separated words; a loop rather than a regex split because every request pays it. */
+  static int countWords(String text) {
+    int words = 0;
+    boolean inWord = false;
+    for (int i = 0; i < text.length(); i++) {
+      boolean space = Character.isWhitespace(text.charAt(i));
+      if (!space && !inWord) {
+        words++;
+      }
+      inWord = !space;
+    }
+    return words;
+  }
+
+  public static String piece(int index) {
+    return "t" + index + " ";
+  }
+
+  public static String fullText(int chunks) {
+    StringBuilder text = new StringBuilder(chunks * 4);
+    for (int i = 0; i < chunks; i++) {
+      text.append(piece(i));
+    }
+    return text.toString();
+  }
+
+  public static ByteString completion(String id, long created, ChatCall call, int chunks) {
+    ObjectNode root = Json.MAPPER.createObjectNode();
+    root.put("id", id);
+    root.put("object", "chat.completion");
+    root.put("created", created);
+    root.put("model", call.model());
+    ObjectNode choice = root.putArray("choices").addObject();
+    choice.put("index", 0);
+    ObjectNode message = choice.putObject("message");
+    message.put("role", "assistant");
+    message.put("content", fullText(chunks));
+    message.putNull("refusal");
+    choice.putNull("logprobs");
+    choice.put("finish_reason", "stop");
+    usage(root.putObject("usage"), call.promptTokens(), chunks);
+    return bytes(root);
+  }
+
+  public static ByteString error(int status, String message, String code) {
+    ObjectNode root = Json.MAPPER.createObjectNode();
+    ObjectNode error = root.putObject("error");
+    error.put("message", message);
+    error.put("type", status < 500 ? "invalid_request_error" : "server_error");
+    error.putNull("param");
+    error.put("code", code);
+    return bytes(root);
+  }
+
+  public static final ByteString MODELS = ByteString.fromString(
+      "{\"object\":\"list\",\"data\":[{\"id\":\"mock-model\",\"object\":\"model\","
+          + "\"created\":0,\"owned_by\":\"mock\"}]}");
+
+  private static void usage(ObjectNode usage, int prompt, int completion) {
+    usage.put("prompt_tokens", prompt);
+    usage.put("completion_tokens", completion);
+    usage.put("total_tokens", prompt + completion);
+  }
+
+  private static ByteString bytes(JsonNode node) {
+    try {
+      return ByteString.fromArray(Json.MAPPER.writeValueAsBytes(node));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The SSE events of one stream. The constant part of every chunk is rendered once per
+   * stream, so a chunk costs one string concatenation: benchmarks run 64 streams on 2 cores.
+   */
+  public static final class StreamFrames {
+    public static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
+
+    private final String head;
+    private final String tail;
+
+    public StreamFrames(String id, long created, ChatCall call) {
+      String model;
+      try {
+        model = Json.MAPPER.writeValueAsString(call.model());
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      this.head = "data: {\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":"
+          + created + ",\"model\":" + model + ",\"choices\":";
+      // With include_usage OpenAI puts "usage": null on every chunk but the last.
+      this.tail = (call.includeUsage() ? ",\"usage\":null" : "") + "}\n\n";
+    }
+
+    public ByteString role() {
+      return choice("{\"role\":\"assistant\",\"content\":\"\"}", "null");
+    }
+
+    public ByteString content(int index) {
+      return choice("{\"content\":\"" + piece(index) + "\"}", "null");
+    }
+
+    public ByteString stop() {
+      return choice("{}", "\"stop\"");
+    }
+
+    public ByteString usage(int prompt, int completion) {
+      return ByteString.fromString(head + "[],\"usage\":{\"prompt_tokens\":" + prompt
+          + ",\"completion_tokens\":" + completion + ",\"total_tokens\":" + (prompt + completion)
+          + "}}\n\n", StandardCharsets.UTF_8);
+    }
+
+    private ByteString choice(String delta, String finishReason) {
+      return ByteString.fromString(head + "[{\"index\":0,\"delta\":" + delta
+          + ",\"logprobs\":null,\"finish_reason\":" + finishReason + "}]" + tail,
+          StandardCharsets.UTF_8);
+    }
+  }
+}
