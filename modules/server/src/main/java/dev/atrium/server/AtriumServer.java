@@ -92,7 +92,10 @@ public final class AtriumServer {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       case "kubernetes" -> ClusterBootstrap.get(system).start();
-      default -> throw new IllegalArgumentException("atrium.cluster.join must be 'self' or 'kubernetes', not '" + join + "'");
+      // Pekko joins the configured pekko.cluster.seed-nodes by itself.
+      case "seed-nodes" -> { }
+      default -> throw new IllegalArgumentException(
+          "atrium.cluster.join must be 'self', 'seed-nodes' or 'kubernetes', not '" + join + "'");
     }
   }
 }
