@@ -28,7 +28,8 @@ public final class Json {
           .addModule(new ParameterNamesModule())
           .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .serializationInclusion(JsonInclude.Include.NON_ABSENT)
+          // Absent record fields are left out; a map's null entries stay (an explicit "next_cursor": null).
+          .defaultPropertyInclusion(JsonInclude.Value.construct(JsonInclude.Include.NON_ABSENT, JsonInclude.Include.ALWAYS))
           .build();
 
   /** Strict reader for configuration: an unknown field is an error. */

@@ -71,17 +71,24 @@ final class TurnRoutes {
         return replay(sessionId, replay, stream);
       }
       ChatSession.Started turn = (ChatSession.Started) reply;
-      ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), turn.turn().model())
-          .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
       List<ObjectNode> context = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
       TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(context),
           module.askTimeout, module.leaseRenewal);
-      if (stream) {
-        Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(module.gateway.stream(route, context, null),
-            recorder, start(sessionId, turn.turn(), route.model(), false), module.heartbeat);
-        return complete(Sse.response(events));
+      try {
+        ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), turn.turn().model())
+            .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
+        if (stream) {
+          Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(module.gateway.stream(route, context, null),
+              recorder, start(sessionId, turn.turn(), route.model(), false), module.heartbeat);
+          return complete(Sse.response(events));
+        }
+        return whole(sessionId, turn, route, context, recorder);
+      } catch (RuntimeException e) {
+        // The turn holds the session's lease: end it rather than leave it to expire.
+        recorder.failed(e);
+        recorder.record();
+        throw e;
       }
-      return whole(sessionId, turn, route, context, recorder);
     });
   }
 
