@@ -9,6 +9,7 @@ import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.limits.LimitsModule;
 import dev.atrium.gateway.ModelRoutes;
 import dev.atrium.sessions.SessionsModule;
 import java.net.InetSocketAddress;
@@ -54,7 +55,8 @@ public final class AtriumServer {
     joinCluster(system, config);
     PekkoMetrics.bind(system, settings.metrics().registry());
 
-    TenantDirectives tenants = new TenantDirectives(settings.tenants());
+    LimitsModule limits = LimitsModule.start(system, settings.tenants());
+    TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     ModelGateway gateway = new ModelGateway(system, settings.tenants());
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway);
 
@@ -66,7 +68,7 @@ public final class AtriumServer {
         sessions.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
         new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
-            List.of(sessions.adminRoutes())).route());
+            List.of(sessions.adminRoutes(), limits.adminRoutes())).route());
 
     Config http = config.getConfig("atrium.http");
     Duration unbindDeadline = Duration.ofSeconds(10);

@@ -26,11 +26,14 @@ final class ChatTestTenants {
                       "providers": {"up": {"type": "openai", "base_url": "%s", "timeout_ms": 5000, "max_retries": 1},
                                     "local": {"type": "local"}}},
            "limits": {"max_prompt_chars": 2000},
+           "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}},
+           "stream_slots": {"per_client": 50, "per_tenant": 100},
            "sessions": {"max_history_messages": 50}}
           """.formatted(ApiKeys.sha256(ALPHA_KEY), ApiKeys.sha256(ALPHA_KEY + "-second"), mockBaseUrl));
       Files.writeString(dir.resolve("beta.json"), """
           {"id": "beta", "display_name": "Beta",
-           "api_keys": [{"id": "k_beta", "sha256": "%s", "tier": "PAID"}]}
+           "api_keys": [{"id": "k_beta", "sha256": "%s", "tier": "PAID"}],
+           "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
           """.formatted(ApiKeys.sha256(BETA_KEY)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -12,6 +12,7 @@ import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -84,10 +85,19 @@ final class ChatCompletionsRoutes {
     });
     Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
         Instant.now().getEpochSecond(), route.model(), stream, includeUsage);
-    if (sessionId.isPresent()) {
-      return sessionTurn(principal, sessionId.get(), idempotencyKey, route, messages, options, completion);
+    if (stream) {
+      return module.withStreamSlot(principal, RouteClass.COMPLETIONS,
+          slot -> dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, slot));
     }
-    return stateless(route, messages, options, completion);
+    return dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, StreamSlot.UNLIMITED);
+  }
+
+  private Route dispatch(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey,
+      ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion completion, StreamSlot slot) {
+    if (sessionId.isPresent()) {
+      return sessionTurn(principal, sessionId.get(), idempotencyKey, route, messages, options, completion, slot);
+    }
+    return stateless(route, messages, options, completion, slot);
   }
 
   record Completion(String id, long created, String model, boolean stream, boolean includeUsage) {}
@@ -108,7 +118,8 @@ final class ChatCompletionsRoutes {
     return messages;
   }
 
-  private Route stateless(ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c) {
+  private Route stateless(ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c,
+      StreamSlot slot) {
     if (!c.stream()) {
       CompletionStage<ObjectNode> answer = module.gateway.complete(route, messages, options)
           .handle((result, error) -> {
@@ -119,17 +130,20 @@ final class ChatCompletionsRoutes {
           });
       return onSuccess(answer, JsonRoutes::json);
     }
-    return streamed(module.gateway.stream(route, messages, options), TurnRecorder.stateless(Tokens.countMessages(messages)), c);
+    return streamed(module.gateway.stream(route, messages, options), TurnRecorder.stateless(Tokens.countMessages(messages)),
+        c, slot);
   }
 
   /**
    * Streams only once the provider has answered: a failure before the first token is a
    * proper HTTP error (an SDK raises its usual exception), one after it an error chunk.
    */
-  private Route streamed(Source<ChatEvent, org.apache.pekko.NotUsed> answer, TurnRecorder recorder, Completion c) {
+  private Route streamed(Source<ChatEvent, org.apache.pekko.NotUsed> answer, TurnRecorder recorder, Completion c,
+      StreamSlot slot) {
     var head = answer.prefixAndTail(1).runWith(Sink.head(), module.system)
         .handle((first, error) -> {
           if (error != null) {
+            slot.release();
             recorder.failed(error);
             recorder.record();
             throw TurnRoutes.providerError(error);
@@ -137,11 +151,11 @@ final class ChatCompletionsRoutes {
           return Source.from(first.first()).concat(first.second());
         });
     return onSuccess(head, events -> complete(Sse.response(TurnStreams.openAiChunks(events, recorder, c.id(),
-        c.created(), c.model(), c.includeUsage(), module.heartbeat))));
+        c.created(), c.model(), c.includeUsage(), module.heartbeat, slot))));
   }
 
   private Route sessionTurn(Principal principal, String sessionId, Optional<String> idempotencyKey,
-      ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c) {
+      ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c, StreamSlot slot) {
     ChatSession.Caller caller = SessionsModule.persistentCaller(principal);
     ObjectNode last = messages.get(messages.size() - 1);
     String content = Messages.text(last);
@@ -154,7 +168,14 @@ final class ChatCompletionsRoutes {
     var started = session.<ChatSession.TurnReply>askWithStatus(
         r -> new ChatSession.StartTurn(caller, content, route.model(), idempotencyKey.orElse(null), r),
         module.askTimeout);
-    return onSuccess(Asks.mapped(started), reply -> {
+    return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
+      if (error != null) {
+        slot.release();
+      }
+    }), reply -> {
+      if (!(reply instanceof ChatSession.Started)) {
+        slot.release();
+      }
       if (reply instanceof ChatSession.Busy busy) {
         throw TurnRoutes.busy(busy);
       }
@@ -168,14 +189,14 @@ final class ChatCompletionsRoutes {
         Source<ChatEvent, org.apache.pekko.NotUsed> events = Source.from(List.of(
             new ChatEvent.Delta(result.content(), null), new ChatEvent.Finish("stop"), result.usage()));
         return complete(Sse.response(TurnStreams.openAiChunks(events, TurnRecorder.stateless(0), c.id(), c.created(),
-            c.model(), c.includeUsage(), module.heartbeat)));
+            c.model(), c.includeUsage(), module.heartbeat, StreamSlot.UNLIMITED)));
       }
       ChatSession.Started turn = (ChatSession.Started) reply;
       List<ObjectNode> context = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
       TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(context),
           module.askTimeout, module.leaseRenewal);
       if (c.stream()) {
-        return streamed(module.gateway.stream(route, context, options), recorder, c);
+        return streamed(module.gateway.stream(route, context, options), recorder, c, slot);
       }
       CompletionStage<ObjectNode> answer = module.gateway.complete(route, context, options)
           .handle((result, error) -> {

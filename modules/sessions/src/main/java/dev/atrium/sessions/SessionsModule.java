@@ -1,11 +1,16 @@
 package dev.atrium.sessions;
 
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
 
 import com.typesafe.config.Config;
 import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.limits.StreamSlot;
+import dev.atrium.core.tenant.RouteClass;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -79,6 +84,39 @@ public final class SessionsModule {
 
   static boolean validSessionId(String id) {
     return SESSION_ID.matcher(id).matches();
+  }
+
+  /**
+   * Runs {@code inner} with a stream slot of the caller's client and tenant; over a cap the
+   * request is answered 429 at once. {@code inner} owns the slot: the stream releases it
+   * when it ends, every other outcome must release it.
+   */
+  Route withStreamSlot(Principal principal, RouteClass routeClass, java.util.function.Function<StreamSlot, Route> inner) {
+    TenantConfig tenant = tenant(principal);
+    return onComplete(tenants.limiter().openStream(principal, routeClass), result -> {
+      StreamSlot slot;
+      if (result.isFailure()) {
+        if (tenant.onLimiterUnavailable() != TenantConfig.OnLimiterUnavailable.ALLOW) {
+          throw ApiError.unavailable("The stream limiter did not answer in time; try again.")
+              .withHeader(RawHeader.create("Retry-After", "1"));
+        }
+        slot = StreamSlot.UNLIMITED;
+      } else {
+        slot = result.get();
+      }
+      if (!slot.granted()) {
+        throw new ApiError(StatusCodes.TOO_MANY_REQUESTS, "stream_limit_exceeded",
+            "Too many open streams for this " + slot.deniedBy() + " (at most " + slot.cap()
+                + " at once); close one or try again shortly.")
+            .withHeader(RawHeader.create("Retry-After", "1"));
+      }
+      try {
+        return inner.apply(slot);
+      } catch (RuntimeException e) {
+        slot.release();
+        throw e;
+      }
+    });
   }
 
   /** Sessions persist on the caller's behalf: FREE (and anonymous) callers are stateless. */

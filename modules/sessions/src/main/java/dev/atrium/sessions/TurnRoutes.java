@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.Messages;
@@ -59,11 +61,27 @@ final class TurnRoutes {
       throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
     });
     boolean stream = request.stream() == null || request.stream();
+    if (stream) {
+      return module.withStreamSlot(principal, RouteClass.CHAT,
+          slot -> startTurn(principal, caller, sessionId, request, idempotencyKey, true, slot));
+    }
+    return startTurn(principal, caller, sessionId, request, idempotencyKey, false, StreamSlot.UNLIMITED);
+  }
+
+  private Route startTurn(Principal principal, ChatSession.Caller caller, String sessionId, SendRequest request,
+      Optional<String> idempotencyKey, boolean stream, StreamSlot slot) {
     var session = module.session(principal.tenantId(), sessionId);
     var started = session.<ChatSession.TurnReply>askWithStatus(
-        r -> new ChatSession.StartTurn(caller, content, request.model(), idempotencyKey.orElse(null), r),
+        r -> new ChatSession.StartTurn(caller, request.content(), request.model(), idempotencyKey.orElse(null), r),
         module.askTimeout);
-    return onSuccess(Asks.mapped(started), reply -> {
+    return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
+      if (error != null) {
+        slot.release();
+      }
+    }), reply -> {
+      if (!(reply instanceof ChatSession.Started)) {
+        slot.release();
+      }
       if (reply instanceof ChatSession.Busy busy) {
         throw busy(busy);
       }
@@ -79,12 +97,13 @@ final class TurnRoutes {
             .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
         if (stream) {
           Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(module.gateway.stream(route, context, null),
-              recorder, start(sessionId, turn.turn(), route.model(), false), module.heartbeat);
+              recorder, start(sessionId, turn.turn(), route.model(), false), module.heartbeat, slot);
           return complete(Sse.response(events));
         }
         return whole(sessionId, turn, route, context, recorder);
       } catch (RuntimeException e) {
         // The turn holds the session's lease: end it rather than leave it to expire.
+        slot.release();
         recorder.failed(e);
         recorder.record();
         throw e;

@@ -3,6 +3,7 @@ package dev.atrium.sessions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ProviderException;
 import java.time.Duration;
@@ -25,7 +26,7 @@ final class TurnStreams {
   private TurnStreams() {}
 
   static Source<ByteString, NotUsed> nativeEvents(Source<ChatEvent, NotUsed> answer, TurnRecorder recorder,
-      Map<String, Object> start, Duration heartbeat) {
+      Map<String, Object> start, Duration heartbeat, StreamSlot slot) {
     Source<ByteString, NotUsed> body = answer
         .map(event -> {
           recorder.observe(event);
@@ -49,11 +50,11 @@ final class TurnStreams {
           recorder.failed(error);
           return Sse.event("error", errorBody(error));
         }).build());
-    return follow(Source.single(Sse.event("message.start", start)).concat(body), recorder, heartbeat);
+    return follow(Source.single(Sse.event("message.start", start)).concat(body), recorder, heartbeat, slot);
   }
 
   static Source<ByteString, NotUsed> openAiChunks(Source<ChatEvent, NotUsed> answer, TurnRecorder recorder,
-      String id, long created, String model, boolean includeUsage, Duration heartbeat) {
+      String id, long created, String model, boolean includeUsage, Duration heartbeat, StreamSlot slot) {
     ObjectNode roleDelta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
     Source<ByteString, NotUsed> body = answer
         .map(event -> {
@@ -83,19 +84,25 @@ final class TurnStreams {
           recorder.failed(error);
           return Sse.data(Map.of("error", openAiError(error)));
         }).build());
-    return follow(Source.single(Sse.data(chunk(id, created, model, roleDelta, null))).concat(body), recorder, heartbeat);
+    return follow(Source.single(Sse.data(chunk(id, created, model, roleDelta, null))).concat(body), recorder, heartbeat,
+        slot);
   }
 
+  /** Heartbeats, lease and slot renewal on every element sent, and the end however it comes. */
   private static Source<ByteString, NotUsed> follow(Source<ByteString, NotUsed> events, TurnRecorder recorder,
-      Duration heartbeat) {
+      Duration heartbeat, StreamSlot slot) {
     return events
         .keepAlive(heartbeat, () -> Sse.HEARTBEAT)
         .map(bytes -> {
           recorder.renewLeaseIfDue();
+          slot.renewIfDue();
           return bytes;
         })
         .watchTermination((notUsed, done) -> {
-          done.whenComplete((ok, error) -> recorder.record());
+          done.whenComplete((ok, error) -> {
+            slot.release();
+            recorder.record();
+          });
           return notUsed;
         });
   }

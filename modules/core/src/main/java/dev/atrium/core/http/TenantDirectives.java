@@ -1,10 +1,15 @@
 package dev.atrium.core.http;
 
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.extractClientIP;
+import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import dev.atrium.core.limits.ClientAddress;
+import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -24,7 +29,7 @@ import org.apache.pekko.http.cors.javadsl.settings.CorsSettings;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.HttpOrigin;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -41,12 +46,24 @@ public final class TenantDirectives {
       List.of(Edge.REQUEST_ID_HEADER, "RateLimit", "RateLimit-Policy", "Retry-After");
 
   private final TenantRegistry tenants;
+  private final RateLimiter limiter;
   private final Map<String, CorsSettings> corsByTenant = new ConcurrentHashMap<>();
+  private final Map<String, List<ClientAddress.Cidr>> proxiesByTenant = new ConcurrentHashMap<>();
   private final CorsSettings refuseAll;
 
+  /** Without rate limits (tests and tools). */
   public TenantDirectives(TenantRegistry tenants) {
+    this(tenants, RateLimiter.UNLIMITED);
+  }
+
+  public TenantDirectives(TenantRegistry tenants, RateLimiter limiter) {
     this.tenants = tenants;
+    this.limiter = limiter;
     this.refuseAll = corsSettings(List.of());
+  }
+
+  public RateLimiter limiter() {
+    return limiter;
   }
 
   public TenantRegistry registry() {
@@ -63,12 +80,55 @@ public final class TenantDirectives {
     return extractRequest(request -> extractClientIP(ip -> {
       RequestInfo info = RequestInfo.of(request);
       info.routeClass(routeClass);
-      Principal principal = resolve(request, clientIp(ip), routeClass);
+      Principal principal = resolve(request, ip.getAddress().orElse(null), routeClass);
       info.principal(principal);
       TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
       return withSizeLimit(tenant.limits().maxRequestBytes(), () ->
-          CorsDirectives.cors(corsFor(tenant), () -> inner.apply(principal)));
+          CorsDirectives.cors(corsFor(tenant), () -> limited(info, request, tenant, principal, routeClass,
+              () -> inner.apply(principal))));
     }));
+  }
+
+  /**
+   * The rate limit, before any handler work: allowed requests carry RateLimit-Policy and
+   * RateLimit (draft-ietf-httpapi-ratelimit-headers); denied ones get 429 with Retry-After.
+   * A limiter that cannot answer in time is the tenant's {@code on_limiter_unavailable}.
+   */
+  private Route limited(RequestInfo info, HttpRequest request, TenantConfig tenant, Principal principal,
+      RouteClass routeClass, java.util.function.Supplier<Route> inner) {
+    return onComplete(limiter.check(principal, routeClass, 1), result -> {
+      if (result.isFailure()) {
+        if (tenant.onLimiterUnavailable() == TenantConfig.OnLimiterUnavailable.ALLOW) {
+          return inner.get();
+        }
+        return complete(ErrorResponses.render(info.shape(), StatusCodes.SERVICE_UNAVAILABLE, "limiter_unavailable",
+            "The rate limiter did not answer in time; try again.", info.requestId(), request.getUri().path(),
+            Map.of(), List.of(RawHeader.create("Retry-After", "1"))));
+      }
+      RateLimiter.Decision decision = result.get();
+      if (decision == null) {
+        return inner.get();
+      }
+      List<HttpHeader> headers = rateLimitHeaders(decision);
+      if (decision.allowed()) {
+        return respondWithHeaders(headers, inner);
+      }
+      List<HttpHeader> denied = new java.util.ArrayList<>(headers);
+      denied.add(RawHeader.create("Retry-After", Long.toString(decision.retryAfterSeconds())));
+      return complete(ErrorResponses.render(info.shape(), StatusCodes.TOO_MANY_REQUESTS, "rate_limit_exceeded",
+          "Rate limit reached for " + decision.policy() + " requests (" + decision.quota() + " per "
+              + decision.windowSeconds() + " s); try again in " + decision.retryAfterSeconds() + " s.",
+          info.requestId(), request.getUri().path(), Map.of("retry_after_seconds", decision.retryAfterSeconds()),
+          denied));
+    });
+  }
+
+  /** {@code RateLimit-Policy: "chat";q=60;w=60} and {@code RateLimit: "chat";r=41;t=12}. */
+  public static List<HttpHeader> rateLimitHeaders(RateLimiter.Decision d) {
+    String name = "\"" + d.policy() + "\"";
+    return List.of(
+        RawHeader.create("RateLimit-Policy", name + ";q=" + d.quota() + ";w=" + d.windowSeconds()),
+        RawHeader.create("RateLimit", name + ";r=" + d.remaining() + ";t=" + d.resetSeconds()));
   }
 
   /**
@@ -94,7 +154,7 @@ public final class TenantDirectives {
     });
   }
 
-  Principal resolve(HttpRequest request, String clientIp, RouteClass routeClass) {
+  Principal resolve(HttpRequest request, java.net.InetAddress peer, RouteClass routeClass) {
     Optional<String> credential = credential(request);
     Optional<String> tenantHeader = request.getHeader(TENANT_HEADER).map(HttpHeader::value).map(String::trim);
     if (credential.isPresent()) {
@@ -104,7 +164,7 @@ public final class TenantDirectives {
       if (tenantHeader.isPresent() && !tenantHeader.get().equals(match.tenant().id())) {
         throw ApiError.forbidden("tenant_mismatch", "The API key does not belong to the tenant named by x-tenant-id.");
       }
-      return Principal.ofKey(match.tenant(), match.key(), clientIp);
+      return Principal.ofKey(match.tenant(), match.key(), clientIp(request, peer, match.tenant()));
     }
     TenantConfig tenant;
     if (tenantHeader.isPresent()) {
@@ -122,7 +182,7 @@ public final class TenantDirectives {
       throw missingCredentials("An API key is required: this tenant does not accept anonymous "
           + routeClass.wireName() + " requests.");
     }
-    return Principal.anonymous(tenant, clientIp);
+    return Principal.anonymous(tenant, clientIp(request, peer, tenant));
   }
 
   private static ApiError missingCredentials(String message) {
@@ -155,8 +215,9 @@ public final class TenantDirectives {
     return Optional.of(host.toLowerCase(Locale.ROOT));
   }
 
-  private static String clientIp(RemoteAddress ip) {
-    return ip.getAddress().map(a -> a.getHostAddress()).orElse("unknown");
+  private String clientIp(HttpRequest request, java.net.InetAddress peer, TenantConfig tenant) {
+    List<ClientAddress.Cidr> proxies = proxiesByTenant.computeIfAbsent(tenant.id(), id -> tenant.trustedProxyNetworks());
+    return ClientAddress.resolve(peer, request.getHeader("x-forwarded-for").map(HttpHeader::value), proxies);
   }
 
   private CorsSettings corsFor(TenantConfig tenant) {

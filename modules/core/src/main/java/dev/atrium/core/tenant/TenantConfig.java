@@ -21,7 +21,10 @@ public record TenantConfig(
     Cors cors,
     Features features,
     Limits limits,
-    Sessions sessions) {
+    Sessions sessions,
+    OnLimiterUnavailable onLimiterUnavailable,
+    StreamSlots streamSlots,
+    List<String> trustedProxies) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -33,6 +36,14 @@ public record TenantConfig(
     features = features == null ? Features.DEFAULTS : features;
     limits = limits == null ? Limits.DEFAULTS : limits;
     sessions = sessions == null ? Sessions.DEFAULTS : sessions;
+    onLimiterUnavailable = onLimiterUnavailable == null ? OnLimiterUnavailable.DENY : onLimiterUnavailable;
+    streamSlots = streamSlots == null ? StreamSlots.DEFAULTS : streamSlots;
+    trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+  }
+
+  /** The trusted proxies as networks (validated when the file is loaded). */
+  public List<dev.atrium.core.limits.ClientAddress.Cidr> trustedProxyNetworks() {
+    return trustedProxies.stream().map(dev.atrium.core.limits.ClientAddress.Cidr::parse).toList();
   }
 
   public boolean allowsAnonymous(RouteClass routeClass) {
@@ -141,6 +152,22 @@ public record TenantConfig(
       contextWindowTokens = contextWindowTokens == null ? 8192 : contextWindowTokens;
       maxHistoryMessages = maxHistoryMessages == null ? 200 : maxHistoryMessages;
       idleExpiryDays = idleExpiryDays == null ? 30 : idleExpiryDays;
+    }
+  }
+
+  /** What a request gets when the rate limiter cannot answer in time. */
+  public enum OnLimiterUnavailable {
+    @com.fasterxml.jackson.annotation.JsonProperty("deny") DENY,
+    @com.fasterxml.jackson.annotation.JsonProperty("allow") ALLOW
+  }
+
+  /** Concurrent open streams, cluster-wide: per client key (or address) and per tenant. */
+  public record StreamSlots(Integer perClient, Integer perTenant) {
+    static final StreamSlots DEFAULTS = new StreamSlots(null, null);
+
+    public StreamSlots {
+      perClient = perClient == null ? 4 : perClient;
+      perTenant = perTenant == null ? 64 : perTenant;
     }
   }
 }

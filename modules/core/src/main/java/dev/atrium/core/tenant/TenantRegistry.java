@@ -170,6 +170,14 @@ public final class TenantRegistry {
         problems.add(file + ": field 'models.providers." + name + ".base_url': required for an openai provider");
       }
     });
+    for (int i = 0; i < t.trustedProxies().size(); i++) {
+      try {
+        dev.atrium.core.limits.ClientAddress.Cidr.parse(t.trustedProxies().get(i));
+      } catch (RuntimeException e) {
+        problems.add(file + ": field 'trusted_proxies[" + i + "]': '" + t.trustedProxies().get(i)
+            + "' is not an IP address or CIDR network");
+      }
+    }
     Map<String, Integer> keyIds = new HashMap<>();
     for (int i = 0; i < t.apiKeys().size(); i++) {
       Integer earlier = keyIds.putIfAbsent(t.apiKeys().get(i).id(), i);

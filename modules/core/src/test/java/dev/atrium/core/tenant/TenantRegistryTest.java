@@ -211,4 +211,22 @@ class TenantRegistryTest {
     Path example = Path.of(System.getProperty("atrium.repo.root", "../..")).resolve("k8s/base/tenants");
     assertThat(TenantRegistry.load(example, true).all()).extracting(TenantConfig::id).containsExactly("example");
   }
+
+  @Test
+  void refusesANegativeRateAndAZeroCapacity() throws IOException {
+    write("one.json", tenant("one", """
+        , "rate_limits": {"chat": {"paid": {"capacity": 0, "refill_per_second": 1}},
+                          "search": {"free": {"capacity": 5, "refill_per_second": -2}}}"""));
+    assertThat(failure()).contains("one.json")
+        .contains("rate_limits.chat.paid.capacity")
+        .contains("rate_limits.search.free.refill_per_second");
+  }
+
+  @Test
+  void refusesABadTrustedProxyAndAnUnknownUnavailablePolicy() throws IOException {
+    write("one.json", tenant("one", ", \"trusted_proxies\": [\"10.0.0.0/99\"], \"on_limiter_unavailable\": \"maybe\""));
+    assertThat(failure()).contains("on_limiter_unavailable");
+    write("one.json", tenant("one", ", \"trusted_proxies\": [\"10.0.0.0/99\"]"));
+    assertThat(failure()).contains("trusted_proxies[0]");
+  }
 }

@@ -1,0 +1,216 @@
+package dev.atrium.limits;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.testkit.TestConfig;
+import dev.atrium.testkit.TestDatabase;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The bucket entity on the real durable-state store: write-behind, restart, slots. */
+class TokenBucketTest {
+  static DatabaseSettings db;
+  static ActorTestKit testKit;
+
+  @BeforeAll
+  static void start() {
+    db = TestDatabase.fresh("token_bucket");
+    testKit = ActorTestKit.create("buckets", TestConfig.forDatabase(db));
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  static final class MutableClock extends Clock {
+    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-23T12:00:00Z"));
+
+    void advance(Duration d) {
+      now.updateAndGet(t -> t.plus(d));
+    }
+
+    @Override
+    public Instant instant() {
+      return now.get();
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+  }
+
+  ActorRef<TokenBucket.Command> spawn(String clientKey, Clock clock) {
+    return testKit.spawn(TokenBucket.create(TokenBucket.entityId("acme", clientKey), TokenBucket.store(testKit.system()), clock));
+  }
+
+  static TokenBucket.Verdict check(ActorRef<TokenBucket.Command> bucket, TestProbe<TokenBucket.Verdict> probe) {
+    bucket.tell(new TokenBucket.Check("acme", 1, 20, 10.0, probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  static TokenBucket.View inspect(ActorRef<TokenBucket.Command> bucket) {
+    TestProbe<StatusReply<TokenBucket.View>> probe = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Inspect("acme", probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(5)).getValue();
+  }
+
+  static long storedRevision(String clientKey) throws Exception {
+    try (Connection c = DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword());
+         ResultSet rs = c.createStatement().executeQuery(
+             "select revision from durable_state where persistence_id = 'TokenBucket|acme:" + clientKey + "'")) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  @Test
+  void writesAtMostOnceASecondWhileItChanges() throws Exception {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("default/key:burst", clock);
+    TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
+    long start = System.nanoTime();
+    for (int i = 0; i < 200; i++) {
+      check(bucket, probe);
+    }
+    long elapsedSeconds = (System.nanoTime() - start) / 1_000_000_000 + 1;
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      try {
+        assertThat(storedRevision("default/key:burst")).isPositive();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
+    // 200 changes in about a second: a handful of writes, never one per check.
+    assertThat(storedRevision("default/key:burst")).isBetween(1L, elapsedSeconds + 2);
+    long settled = inspect(bucket).revision();
+    // Nothing changes: nothing more is written.
+    Thread.sleep(2_500);
+    assertThat(inspect(bucket).revision()).isBetween(settled, settled + 1);
+    long quiet = inspect(bucket).revision();
+    Thread.sleep(1_500);
+    assertThat(inspect(bucket).revision()).isEqualTo(quiet);
+  }
+
+  @Test
+  void aRestartContinuesFromTheLastWrite() throws Exception {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("chat/key:restart", clock);
+    TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
+    for (int i = 0; i < 15; i++) {
+      assertThat(check(bucket, probe).allowed()).isTrue();
+    }
+    // A clean stop (passivation, hand-off) writes what changed.
+    bucket.tell(TokenBucket.Stop.INSTANCE);
+    probe.expectTerminated(bucket, Duration.ofSeconds(5));
+
+    var again = spawn("chat/key:restart", clock);
+    TokenBucket.View view = inspect(again);
+    assertThat(view.tokens()).isEqualTo(5.0);
+    assertThat(view.lastWrite()).isNotNull();
+    for (int i = 0; i < 5; i++) {
+      assertThat(check(again, probe).allowed()).isTrue();
+    }
+    assertThat(check(again, probe).allowed()).isFalse();
+  }
+
+  @Test
+  void aCrashLosesAtMostTheLastSecond() throws Exception {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("chat/key:crash", clock);
+    TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
+    for (int i = 0; i < 10; i++) {
+      check(bucket, probe);
+    }
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      try {
+        assertThat(storedRevision("chat/key:crash")).isPositive();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
+    // Written: 10 tokens taken. Then a crash right after five more, before the next write.
+    for (int i = 0; i < 5; i++) {
+      check(bucket, probe);
+    }
+    testKit.stop(bucket);
+    var again = spawn("chat/key:crash", clock);
+    double tokens = inspect(again).tokens();
+    assertThat(tokens).isBetween(5.0, 10.0);
+  }
+
+  @Test
+  void slotsAreCappedAndExpireWithTheirLease() {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("streams/key:slots", clock);
+    TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s1", 2, Duration.ofSeconds(30), probe.getRef()));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s2", 2, Duration.ofSeconds(30), probe.getRef()));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s3", 2, Duration.ofSeconds(30), probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+    assertThat(probe.receiveMessage().granted()).isTrue();
+    assertThat(probe.receiveMessage().granted()).isFalse();
+
+    bucket.tell(new TokenBucket.ReleaseSlot("acme", "s1"));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s4", 2, Duration.ofSeconds(30), probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+
+    // s2 is renewed, s4's node dies: after the lease only s2 holds a slot.
+    clock.advance(Duration.ofSeconds(20));
+    bucket.tell(new TokenBucket.RenewSlot("acme", "s2", Duration.ofSeconds(30)));
+    clock.advance(Duration.ofSeconds(15));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s5", 2, Duration.ofSeconds(30), probe.getRef()));
+    TokenBucket.SlotVerdict verdict = probe.receiveMessage();
+    assertThat(verdict.granted()).isTrue();
+    assertThat(verdict.open()).isEqualTo(2);
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "s6", 2, Duration.ofSeconds(30), probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isFalse();
+  }
+
+  @Test
+  void anotherTenantsCommandsAreRefused() {
+    var bucket = spawn("default/key:tenant", new MutableClock());
+    TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Check("other", 1, 20, 10.0, probe.getRef()));
+    assertThat(probe.receiveMessage().allowed()).isFalse();
+    TestProbe<StatusReply<TokenBucket.View>> inspect = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Inspect("other", inspect.getRef()));
+    assertThat(inspect.receiveMessage().isError()).isTrue();
+  }
+
+  @Test
+  void aResetRefillsTheBucketAndDropsItsSlots() {
+    var bucket = spawn("default/key:reset", new MutableClock());
+    TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
+    for (int i = 0; i < 20; i++) {
+      check(bucket, probe);
+    }
+    assertThat(check(bucket, probe).allowed()).isFalse();
+    TestProbe<StatusReply<org.apache.pekko.Done>> reset = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Reset("acme", reset.getRef()));
+    assertThat(reset.receiveMessage().isSuccess()).isTrue();
+    assertThat(check(bucket, probe).remaining()).isEqualTo(19);
+  }
+}
