@@ -23,8 +23,11 @@ public final class ProjectionDatabase implements Extension {
   };
 
   private final HikariDataSource pool;
+  private final java.util.concurrent.Executor executor;
 
   private ProjectionDatabase(ActorSystem<?> system) {
+    this.executor = system.dispatchers().lookup(
+        org.apache.pekko.actor.typed.DispatcherSelector.fromConfig("atrium.database.dispatcher"));
     DatabaseSettings settings = DatabaseSettings.fromConfig(system.settings().config());
     this.pool = Database.systemPool(settings, "atrium-projections",
         system.settings().config().getInt("atrium.projections.pool-size"));
@@ -33,6 +36,21 @@ public final class ProjectionDatabase implements Extension {
 
   public static ProjectionDatabase get(ActorSystem<?> system) {
     return system.registerExtension(ID);
+  }
+
+  /**
+   * A query as the system role, across tenants, for system jobs (supervisors, sweepers):
+   * never for a request's work, which goes through {@link Database#inTenant}.
+   */
+  public <T> java.util.concurrent.CompletionStage<T> systemQuery(java.util.function.Function<org.jooq.DSLContext, T> work) {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (Connection connection = pool.getConnection()) {
+        connection.setAutoCommit(true);
+        return work.apply(Database.dsl(connection));
+      } catch (SQLException e) {
+        throw new IllegalStateException("system query failed", e);
+      }
+    }, executor);
   }
 
   /** A new session: one pooled connection with auto-commit off, returned on close. */

@@ -24,7 +24,8 @@ public record TenantConfig(
     Sessions sessions,
     OnLimiterUnavailable onLimiterUnavailable,
     StreamSlots streamSlots,
-    List<String> trustedProxies) {
+    List<String> trustedProxies,
+    Runs runs) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -39,6 +40,7 @@ public record TenantConfig(
     onLimiterUnavailable = onLimiterUnavailable == null ? OnLimiterUnavailable.DENY : onLimiterUnavailable;
     streamSlots = streamSlots == null ? StreamSlots.DEFAULTS : streamSlots;
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    runs = runs == null ? Runs.DEFAULTS : runs;
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -168,6 +170,15 @@ public record TenantConfig(
     public StreamSlots {
       perClient = perClient == null ? 4 : perClient;
       perTenant = perTenant == null ? 64 : perTenant;
+    }
+  }
+
+  /** Long-running jobs: how many upstream calls one run makes at once. */
+  public record Runs(Integer maxConcurrency) {
+    static final Runs DEFAULTS = new Runs(null);
+
+    public Runs {
+      maxConcurrency = maxConcurrency == null ? 10 : maxConcurrency;
     }
   }
 }

@@ -1,0 +1,193 @@
+package dev.atrium.runs;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.Sse;
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.RouteClass;
+import dev.atrium.core.tenant.Tier;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/** The run API under {@code /v1/runs}. */
+final class RunRoutes {
+  private static final Pattern RUN_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  private final RunsModule module;
+
+  RunRoutes(RunsModule module) {
+    this.module = module;
+  }
+
+  Route route() {
+    return pathPrefix(PathMatchers.segment("v1").slash("runs"), () ->
+        module.tenants.principal(RouteClass.RUNS, principal -> concat(
+            pathEndOrSingleSlash(() -> concat(
+                post(() -> JsonRoutes.body(ObjectNode.class, body -> create(principal, body))),
+                get(() -> list(principal)))),
+            pathPrefix(PathMatchers.segment(), runId -> concat(
+                pathEndOrSingleSlash(() -> get(() -> onSuccess(ask(principal, runId, false), v -> JsonRoutes.json(RunJson.view(v))))),
+                path("events", () -> get(() -> events(principal, runId))),
+                path("cancel", () -> post(() -> onSuccess(ask(principal, runId, true),
+                    v -> JsonRoutes.json(StatusCodes.ACCEPTED, RunJson.view(v))))))))));
+  }
+
+  private static String owner(Principal principal) {
+    if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
+      throw ApiError.forbidden("runs_need_paid_key",
+          "Runs are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
+    }
+    return principal.keyId().get();
+  }
+
+  private Route create(Principal principal, ObjectNode body) {
+    String owner = owner(principal);
+    JsonNode typeNode = body.path("type");
+    if (!typeNode.isTextual()) {
+      throw ApiError.badRequest("invalid_field", "type must be one of " + module.types.names()).withExtension("param", "type");
+    }
+    RunType type = module.types.get(typeNode.asText()).orElseThrow(() ->
+        ApiError.badRequest("unknown_run_type", "Unknown run type '" + typeNode.asText() + "'; the types are "
+            + module.types.names()).withExtension("param", "type").withExtension("run_types", module.types.names()));
+    JsonNode input = body.path("input");
+    if (!input.isObject()) {
+      throw ApiError.badRequest("invalid_field", "input must be an object").withExtension("param", "input");
+    }
+    int size = input.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (size > type.maxInputBytes()) {
+      throw ApiError.payloadTooLarge("The input has " + size + " bytes; a " + type.name() + " run takes at most "
+          + type.maxInputBytes() + ".").withExtension("limit_bytes", type.maxInputBytes());
+    }
+    List<String> problems = module.types.validate(type.name(), input);
+    if (!problems.isEmpty()) {
+      throw ApiError.badRequest("invalid_input", String.join("; ", problems))
+          .withExtension("param", problems.get(0).substring(0, problems.get(0).indexOf(':')))
+          .withExtension("problems", problems);
+    }
+    String runId = UUID.randomUUID().toString();
+    int concurrency = module.tenants.registry().byId(principal.tenantId()).orElseThrow().runs().maxConcurrency();
+    var created = module.run(runId).<RunView>askWithStatus(
+        r -> new Run.Create(principal.tenantId(), owner, type.name(), input, concurrency, r), module.askTimeout);
+    return onSuccess(mapped(created), view -> {
+      Map<String, Object> accepted = new LinkedHashMap<>();
+      accepted.put("run_id", runId);
+      accepted.put("status", view.status());
+      accepted.put("poll_url", "/v1/runs/" + runId);
+      accepted.put("events_url", "/v1/runs/" + runId + "/events");
+      return respondWithHeader(Location.create("/v1/runs/" + runId), () -> JsonRoutes.json(StatusCodes.ACCEPTED, accepted));
+    });
+  }
+
+  private Route list(Principal principal) {
+    String owner = owner(principal);
+    return parameterOptional("status", status -> parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
+        onSuccess(module.queries.list(principal.tenantId(), Optional.of(owner), status, limit(limit, 20, 100), cursor),
+            page -> JsonRoutes.json(page(page))))));
+  }
+
+  static Map<String, Object> page(RunQueries.Page page) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("data", page.runs());
+    body.put("next_cursor", page.nextCursor().orElse(null));
+    return body;
+  }
+
+  private CompletionStage<RunView> ask(Principal principal, String runId, boolean cancel) {
+    owner(principal);
+    if (!RUN_ID.matcher(runId).matches()) {
+      throw ApiError.notFound("No such run.");
+    }
+    var entity = module.run(runId);
+    return mapped(cancel
+        ? entity.<RunView>askWithStatus(r -> new Run.Cancel(principal.tenantId(), r), module.askTimeout)
+        : entity.<RunView>askWithStatus(r -> new Run.Get(principal.tenantId(), r), module.askTimeout));
+  }
+
+  /**
+   * The run's state first, then one event per change (the entity is asked a few times a
+   * second; only changes are sent), ending with the terminal state.
+   */
+  private Route events(Principal principal, String runId) {
+    return onSuccess(ask(principal, runId, false), first -> {
+      Source<ByteString, NotUsed> changes = Source.tick(module.pollInterval, module.pollInterval, NotUsed.getInstance())
+          .mapAsync(1, tick -> ask(principal, runId, false).handle((v, e) -> Optional.ofNullable(v)))
+          .filter(Optional::isPresent).map(Optional::get)
+          .statefulMapConcat(() -> {
+            long[] seen = {first.seq()};
+            return v -> {
+              if (v.seq() == seen[0]) {
+                return List.<RunView>of();
+              }
+              seen[0] = v.seq();
+              return List.of(v);
+            };
+          })
+          .takeWhile(v -> !v.terminal(), true)
+          .map(v -> Sse.event("run", RunJson.view(v)))
+          .mapMaterializedValue(c -> NotUsed.getInstance());
+      Source<ByteString, NotUsed> events = Source.single(Sse.event("run", RunJson.view(first)));
+      if (!first.terminal()) {
+        events = events.concat(changes);
+      }
+      return complete(Sse.response(events.keepAlive(module.heartbeat, () -> Sse.HEARTBEAT)));
+    });
+  }
+
+  static <T> CompletionStage<T> mapped(CompletionStage<T> reply) {
+    return reply.handle((value, error) -> {
+      if (error == null) {
+        return value;
+      }
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+          ? error.getCause() : error;
+      if (cause instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) {
+        throw m.getMessage().equals(Run.FINISHED)
+            ? ApiError.conflict("run_finished", "The run has finished already.")
+            : ApiError.notFound("No such run.");
+      }
+      if (cause instanceof java.util.concurrent.TimeoutException) {
+        throw ApiError.unavailable("The run did not answer in time (it may be moving between nodes); try again.");
+      }
+      throw new java.util.concurrent.CompletionException(cause);
+    });
+  }
+
+  static int limit(Optional<String> value, int defaultValue, int max) {
+    try {
+      int n = value.map(Integer::parseInt).orElse(defaultValue);
+      if (n < 1 || n > max) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw ApiError.badRequest("invalid_parameter", "limit must be a number from 1 to " + max).withExtension("param", "limit");
+    }
+  }
+
+
+}

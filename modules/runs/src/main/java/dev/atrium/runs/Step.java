@@ -1,0 +1,57 @@
+package dev.atrium.runs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.stream.SharedKillSwitch;
+
+/**
+ * One named step of a run. A step fans out into sub-steps (one for a plain step); the Run
+ * entity runs at most {@code max_concurrency} of them at once, persists each result as it
+ * arrives, and persists the step's aggregate before the next step starts, so a resumed run
+ * never repeats a finished sub-step.
+ *
+ * @param subSteps the keys of the sub-steps, stable for a given input
+ * @param work what one sub-step does
+ * @param retry how infrastructure failures are retried (business failures never are)
+ * @param aggregate the step's result from its sub-steps' results and failures
+ * @param failRunOnSubStepFailure whether one failed sub-step fails the whole run
+ */
+public record Step(String name, List<String> subSteps, Work work, RetryPolicy retry,
+    Aggregate aggregate, boolean failRunOnSubStepFailure) {
+
+  public Step {
+    subSteps = List.copyOf(subSteps);
+    if (subSteps.isEmpty()) {
+      throw new IllegalArgumentException("a step needs at least one sub-step");
+    }
+  }
+
+  /** What a sub-step gets to work with. */
+  public record Context(String runId, String tenantId, String key, int attempt, JsonNode input,
+      Map<String, JsonNode> previousSteps, int maxConcurrency, SharedKillSwitch killSwitch) {}
+
+  @FunctionalInterface
+  public interface Work {
+    /** The sub-step's result; a failure is a {@link RunFailure} or any infrastructure exception. */
+    CompletionStage<JsonNode> run(Context context);
+  }
+
+  @FunctionalInterface
+  public interface Aggregate {
+    JsonNode apply(Map<String, JsonNode> results, Map<String, String> failures);
+  }
+
+  /** Attempts include the first one; backoff doubles from {@code base} up to {@code max}, with jitter. */
+  public record RetryPolicy(int maxAttempts, Duration base, Duration max) {
+    public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO);
+
+    public Duration backoff(int failedAttempt) {
+      double jitter = 0.5 + java.util.concurrent.ThreadLocalRandom.current().nextDouble();
+      long millis = (long) Math.min(max.toMillis(), base.toMillis() * Math.pow(2, failedAttempt - 1) * jitter);
+      return Duration.ofMillis(Math.max(0, millis));
+    }
+  }
+}
