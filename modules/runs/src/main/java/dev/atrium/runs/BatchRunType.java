@@ -58,7 +58,7 @@ public final class BatchRunType implements RunType {
 
   @Override
   public int maxInputBytes() {
-    return 1024 * 1024;
+    return 512 * 1024;
   }
 
   @Override

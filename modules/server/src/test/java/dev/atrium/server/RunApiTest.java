@@ -1,0 +1,235 @@
+package dev.atrium.server;
+
+import static dev.atrium.server.ChatTestTenants.ALPHA_KEY;
+import static dev.atrium.server.ChatTestTenants.BETA_KEY;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
+import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.testkit.MockLlm;
+import dev.atrium.testkit.TestDatabase;
+import dev.atrium.testkit.TestHttp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs on a real node: batch runs against the mock upstream, polling, SSE, cancel, isolation. */
+class RunApiTest {
+  @TempDir static Path tenantsDir;
+  static ActorTestKit mockKit;
+  static MockLlm mock;
+  static DatabaseSettings db;
+  static TestNode node;
+  static TestHttp http;
+
+  @BeforeAll
+  static void start() {
+    mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
+    mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    db = TestDatabase.fresh("run_api");
+    node = TestNode.start("runs", db, ChatTestTenants.write(tenantsDir, mock.baseUrl()),
+        Map.of("atrium.runs.batch.retry-backoff", "50ms"));
+    http = node.publicHttp();
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+    mock.close();
+    mockKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void reset() {
+    mock.configure(MockLlm.Behaviour.defaults());
+    mock.resetStats();
+  }
+
+  static String auth(String key) {
+    return "Bearer " + key;
+  }
+
+  static String startBatch(TestHttp http, String key, int prompts) {
+    StringBuilder list = new StringBuilder();
+    for (int i = 0; i < prompts; i++) {
+      list.append(i == 0 ? "" : ",").append("\"prompt ").append(i).append("\"");
+    }
+    var r = http.postJson("/v1/runs", "{\"type\": \"batch\", \"input\": {\"prompts\": [" + list + "]}}",
+        "Authorization", auth(key));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    JsonNode body = TestHttp.json(r);
+    String runId = body.path("run_id").asText();
+    assertThat(body.path("status").asText()).isEqualTo("queued");
+    assertThat(body.path("poll_url").asText()).isEqualTo("/v1/runs/" + runId);
+    assertThat(body.path("events_url").asText()).isEqualTo("/v1/runs/" + runId + "/events");
+    return runId;
+  }
+
+  static JsonNode poll(TestHttp http, String key, String runId, String status) {
+    JsonNode[] last = new JsonNode[1];
+    ChatApiTest.await(Duration.ofSeconds(30), () -> {
+      last[0] = TestHttp.json(http.get("/v1/runs/" + runId, "Authorization", auth(key)));
+      assertThat(last[0].path("status").asText()).isEqualTo(status);
+    });
+    return last[0];
+  }
+
+  @Test
+  void aBatchRunGoesFromQueuedToSucceededWithEachAnswer() {
+    mock.configure(MockLlm.Behaviour.defaults().withChunkDelay(Duration.ofMillis(20)));
+    String runId = startBatch(http, ALPHA_KEY, 5);
+    JsonNode done = poll(http, ALPHA_KEY, runId, "succeeded");
+    assertThat(done.path("progress").asInt()).isEqualTo(100);
+    JsonNode result = done.path("result");
+    assertThat(result.path("succeeded").asInt()).isEqualTo(5);
+    assertThat(result.path("failed").asInt()).isZero();
+    assertThat(result.path("items")).hasSize(5);
+    assertThat(result.path("items").get(3).path("answer").asText()).isEqualTo(ChatApiTest.expectedText(8));
+    assertThat(result.path("items").get(3).path("index").asInt()).isEqualTo(3);
+    assertThat(mock.stats().requests()).isEqualTo(5);
+  }
+
+  @Test
+  void progressIsStreamedAsEventsEndingWithTheTerminalState() {
+    // 30 prompts at 10 at a time: three waves of about 0.4 s, so progress moves in steps.
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(5).withChunkDelay(Duration.ofMillis(80)));
+    String runId = startBatch(http, ALPHA_KEY, 30);
+    var r = http.get("/v1/runs/" + runId + "/events", "Authorization", auth(ALPHA_KEY));
+    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+    var events = SseEvents.parse(r.body()).ofType("run");
+    assertThat(events.size()).isGreaterThanOrEqualTo(3);
+    assertThat(events.get(0).json().path("status").asText()).isIn("queued", "running");
+    assertThat(events.get(events.size() - 1).json().path("status").asText()).isEqualTo("succeeded");
+    int last = -1;
+    for (var e : events) {
+      int progress = e.json().path("progress").asInt();
+      assertThat(progress).isGreaterThanOrEqualTo(last);
+      last = progress;
+    }
+    assertThat(events.stream().map(e -> e.json().path("progress").asInt()).distinct().count()).isGreaterThan(2);
+  }
+
+  @Test
+  void cancelStopsARunAndItsUpstreamCalls() {
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(200).withChunkDelay(Duration.ofMillis(50)));
+    String runId = startBatch(http, ALPHA_KEY, 30);
+    ChatApiTest.await(Duration.ofSeconds(10), () -> assertThat(mock.stats().openStreams()).isPositive());
+    var cancel = http.postJson("/v1/runs/" + runId + "/cancel", "{}", "Authorization", auth(ALPHA_KEY));
+    assertThat(cancel.statusCode()).isEqualTo(202);
+    JsonNode done = poll(http, ALPHA_KEY, runId, "cancelled");
+    assertThat(done.path("progress").asInt()).isLessThan(100);
+    ChatApiTest.await(Duration.ofSeconds(5), () -> assertThat(mock.stats().openStreams()).isZero());
+    assertThat(mock.stats().streamsCancelled()).isPositive();
+    assertThat(mock.stats().requests()).isLessThan(30);
+
+    var again = http.postJson("/v1/runs/" + runId + "/cancel", "{}", "Authorization", auth(ALPHA_KEY));
+    assertThat(again.statusCode()).isEqualTo(409);
+    assertThat(TestHttp.json(again).path("code").asText()).isEqualTo("run_finished");
+  }
+
+  @Test
+  void failedPromptsAreListedAndTheRunStillSucceeds() {
+    mock.configure(MockLlm.Behaviour.defaults().failing(400, Integer.MAX_VALUE));
+    String runId = startBatch(http, ALPHA_KEY, 3);
+    JsonNode done = poll(http, ALPHA_KEY, runId, "succeeded");
+    assertThat(done.path("result").path("failed").asInt()).isEqualTo(3);
+    assertThat(done.path("result").path("items").get(0).path("error").asText()).contains("400");
+    // Business failures are not retried.
+    assertThat(mock.stats().requests()).isEqualTo(3);
+  }
+
+  @Test
+  void infrastructureFailuresAreRetried() {
+    mock.configure(MockLlm.Behaviour.defaults().failing(503, 2));
+    String runId = startBatch(http, ALPHA_KEY, 1);
+    JsonNode done = poll(http, ALPHA_KEY, runId, "succeeded");
+    assertThat(done.path("result").path("succeeded").asInt()).isEqualTo(1);
+    assertThat(done.path("attempts").asInt()).isPositive();
+  }
+
+  @Test
+  void anotherTenantsRunIs404EverywhereAndListsComeFromTheProjection() {
+    String runId = startBatch(http, ALPHA_KEY, 1);
+    poll(http, ALPHA_KEY, runId, "succeeded");
+    assertThat(http.get("/v1/runs/" + runId, "Authorization", auth(BETA_KEY)).statusCode()).isEqualTo(404);
+    assertThat(http.get("/v1/runs/" + runId + "/events", "Authorization", auth(BETA_KEY)).statusCode()).isEqualTo(404);
+    assertThat(http.postJson("/v1/runs/" + runId + "/cancel", "{}", "Authorization", auth(BETA_KEY)).statusCode())
+        .isEqualTo(404);
+    assertThat(http.get("/v1/runs/not-a-uuid", "Authorization", auth(ALPHA_KEY)).statusCode()).isEqualTo(404);
+
+    String betaRun = startBatch(http, BETA_KEY, 1);
+    ChatApiTest.await(Duration.ofSeconds(10), () -> {
+      JsonNode mine = TestHttp.json(http.get("/v1/runs?status=succeeded&limit=100", "Authorization", auth(ALPHA_KEY)));
+      assertThat(mine.path("data").findValuesAsText("run_id")).contains(runId).doesNotContain(betaRun);
+    });
+    JsonNode theirs = TestHttp.json(http.get("/v1/runs", "Authorization", auth(BETA_KEY)));
+    assertThat(theirs.path("data").findValuesAsText("run_id")).doesNotContain(runId);
+    assertThat(http.get("/v1/runs?status=bogus", "Authorization", auth(ALPHA_KEY)).statusCode()).isEqualTo(400);
+
+    TestHttp admin = node.adminHttp();
+    JsonNode adminList = TestHttp.json(admin.get("/admin/tenants/alpha/runs", "Authorization", "Bearer " + node.adminToken));
+    assertThat(adminList.path("data").findValuesAsText("run_id")).contains(runId).doesNotContain(betaRun);
+    assertThat(admin.get("/admin/tenants/alpha/runs").statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void badInputIsRefusedNamingTheProblem() {
+    var unknown = http.postJson("/v1/runs", "{\"type\": \"teleport\", \"input\": {}}", "Authorization", auth(ALPHA_KEY));
+    assertThat(unknown.statusCode()).isEqualTo(400);
+    assertThat(TestHttp.json(unknown).path("code").asText()).isEqualTo("unknown_run_type");
+    assertThat(TestHttp.json(unknown).path("detail").asText()).contains("batch");
+
+    var schema = http.postJson("/v1/runs", "{\"type\": \"batch\", \"input\": {\"prompts\": [\"ok\", 7], \"extra\": 1}}",
+        "Authorization", auth(ALPHA_KEY));
+    assertThat(schema.statusCode()).isEqualTo(400);
+    assertThat(TestHttp.json(schema).path("code").asText()).isEqualTo("invalid_input");
+    assertThat(TestHttp.json(schema).path("detail").asText()).contains("input.prompts[1]").contains("input.extra");
+
+    var missing = http.postJson("/v1/runs", "{\"type\": \"batch\", \"input\": {}}", "Authorization", auth(ALPHA_KEY));
+    assertThat(TestHttp.json(missing).path("detail").asText()).contains("input.prompts");
+
+    String huge = "\"" + "x".repeat(30_000) + "\"";
+    StringBuilder prompts = new StringBuilder();
+    // 600 KB: under the tenant's 1 MiB request limit, over the batch type's 512 KiB input limit.
+    for (int i = 0; i < 20; i++) {
+      prompts.append(i == 0 ? "" : ",").append(huge);
+    }
+    var tooBig = http.postJson("/v1/runs", "{\"type\": \"batch\", \"input\": {\"prompts\": [" + prompts + "]}}",
+        "Authorization", auth(ALPHA_KEY));
+    assertThat(tooBig.statusCode()).isEqualTo(413);
+    assertThat(TestHttp.json(tooBig).path("limit_bytes").asInt()).isEqualTo(512 * 1024);
+    assertThat(mock.stats().requests()).isZero();
+  }
+
+  @Test
+  void aRunContinuesAfterItsNodeStopsAndAnotherStarts() {
+    // A node of its own, so this test can stop it.
+    DatabaseSettings restartDb = TestDatabase.fresh("run_restart");
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(10).withChunkDelay(Duration.ofMillis(40)));
+    String runId;
+    try (TestNode first = TestNode.start("run-first", restartDb, ChatTestTenants.write(tenantsDir, mock.baseUrl()),
+        Map.of("atrium.runs.supervisor-first-scan", "500ms"))) {
+      runId = startBatch(first.publicHttp(), ALPHA_KEY, 24);
+      ChatApiTest.await(Duration.ofSeconds(20), () -> assertThat(
+          TestHttp.json(first.publicHttp().get("/v1/runs/" + runId, "Authorization", auth(ALPHA_KEY)))
+              .path("progress").asInt()).isBetween(10, 90));
+    }
+    long requestsBefore = mock.stats().requests();
+    try (TestNode second = TestNode.start("run-second", restartDb, ChatTestTenants.write(tenantsDir, mock.baseUrl()),
+        Map.of("atrium.runs.supervisor-first-scan", "500ms"))) {
+      // Nobody touches the run: the supervisor wakes it.
+      ChatApiTest.await(Duration.ofSeconds(60), () -> assertThat(mock.stats().requests()).isGreaterThan(requestsBefore));
+      JsonNode done = poll(second.publicHttp(), ALPHA_KEY, runId, "succeeded");
+      assertThat(done.path("result").path("succeeded").asInt()).isEqualTo(24);
+      // Finished prompts were not asked again: at most the ones in flight at the stop repeat.
+      assertThat(mock.stats().requests()).isLessThanOrEqualTo(24 + 10);
+    }
+  }
+}
