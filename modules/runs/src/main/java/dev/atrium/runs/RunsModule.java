@@ -59,6 +59,15 @@ public final class RunsModule {
     return sharding.entityRefFor(Run.ENTITY_KEY, runId);
   }
 
+  /** Starts a run on behalf of another module's route (for example an upload's ingest run). */
+  public java.util.concurrent.CompletionStage<RunView> start(String tenantId, String ownerKeyId, String type,
+      com.fasterxml.jackson.databind.JsonNode input) {
+    String runId = java.util.UUID.randomUUID().toString();
+    int concurrency = tenants.registry().byId(tenantId).orElseThrow().runs().maxConcurrency();
+    return RunRoutes.mapped(run(runId).<RunView>askWithStatus(
+        r -> new Run.Create(tenantId, ownerKeyId, type, input, concurrency, r), askTimeout));
+  }
+
   public Route publicRoutes() {
     return new RunRoutes(this).route();
   }

@@ -10,6 +10,7 @@ import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.limits.LimitsModule;
+import dev.atrium.rag.RagModule;
 import dev.atrium.runs.RunsModule;
 import dev.atrium.gateway.ModelRoutes;
 import dev.atrium.sessions.SessionsModule;
@@ -60,7 +61,9 @@ public final class AtriumServer {
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     ModelGateway gateway = new ModelGateway(system, settings.tenants());
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway);
-    RunsModule runs = RunsModule.start(system, tenants, gateway, List.of());
+    RagModule rag = RagModule.prepare(system, tenants);
+    RunsModule runs = RunsModule.start(system, tenants, gateway, List.of(rag.ingestRunType()));
+    rag.start(runs);
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
@@ -68,10 +71,11 @@ public final class AtriumServer {
         publicRoutes.whoAmI(),
         new ModelRoutes(tenants).route(),
         sessions.publicRoutes(),
-        runs.publicRoutes()))));
+        runs.publicRoutes(),
+        rag.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
         new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
-            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes())).route());
+            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), rag.adminRoutes())).route());
 
     Config http = config.getConfig("atrium.http");
     Duration unbindDeadline = Duration.ofSeconds(10);

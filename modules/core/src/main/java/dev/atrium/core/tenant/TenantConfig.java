@@ -25,7 +25,8 @@ public record TenantConfig(
     OnLimiterUnavailable onLimiterUnavailable,
     StreamSlots streamSlots,
     List<String> trustedProxies,
-    Runs runs) {
+    Runs runs,
+    Documents documents) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -41,6 +42,7 @@ public record TenantConfig(
     streamSlots = streamSlots == null ? StreamSlots.DEFAULTS : streamSlots;
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     runs = runs == null ? Runs.DEFAULTS : runs;
+    documents = documents == null ? Documents.DEFAULTS : documents;
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -179,6 +181,22 @@ public record TenantConfig(
 
     public Runs {
       maxConcurrency = maxConcurrency == null ? 10 : maxConcurrency;
+    }
+  }
+
+  /** Documents: size and count limits, chunking, and the embedder. */
+  public record Documents(Long maxDocumentBytes, Long maxArchiveBytes, Integer maxArchiveFiles, Integer maxDocuments,
+      Integer chunkTokens, Integer chunkOverlapTokens, String embedder, String embeddingModel) {
+    static final Documents DEFAULTS = new Documents(null, null, null, null, null, null, null, null);
+
+    public Documents {
+      maxDocumentBytes = maxDocumentBytes == null ? 10L * 1024 * 1024 : maxDocumentBytes;
+      maxArchiveBytes = maxArchiveBytes == null ? 50L * 1024 * 1024 : maxArchiveBytes;
+      maxArchiveFiles = maxArchiveFiles == null ? 2_000 : maxArchiveFiles;
+      maxDocuments = maxDocuments == null ? 10_000 : maxDocuments;
+      chunkTokens = chunkTokens == null ? 256 : chunkTokens;
+      chunkOverlapTokens = chunkOverlapTokens == null ? 32 : chunkOverlapTokens;
+      embedder = embedder == null ? "local" : embedder;
     }
   }
 }

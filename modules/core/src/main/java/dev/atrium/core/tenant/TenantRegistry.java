@@ -178,6 +178,23 @@ public final class TenantRegistry {
             + "' is not an IP address or CIDR network");
       }
     }
+    var documents = t.documents();
+    if (!documents.embedder().equals("local")) {
+      var provider = models.providers().get(documents.embedder());
+      if (provider == null || provider.type() != TenantConfig.ProviderType.OPENAI) {
+        problems.add(file + ": field 'documents.embedder': '" + documents.embedder()
+            + "' is neither 'local' nor one of the tenant's openai providers");
+      } else if (documents.embeddingModel() == null) {
+        problems.add(file + ": field 'documents.embedding_model': required with an openai embedder");
+      }
+    }
+    if (documents.chunkOverlapTokens() >= documents.chunkTokens()) {
+      problems.add(file + ": field 'documents.chunk_overlap_tokens': must be smaller than chunk_tokens ("
+          + documents.chunkTokens() + ")");
+    }
+    if (documents.embedder().equals("local") && documents.chunkTokens() > 256) {
+      problems.add(file + ": field 'documents.chunk_tokens': the local embedder reads at most 256 word-pieces");
+    }
     Map<String, Integer> keyIds = new HashMap<>();
     for (int i = 0; i < t.apiKeys().size(); i++) {
       Integer earlier = keyIds.putIfAbsent(t.apiKeys().get(i).id(), i);

@@ -1,0 +1,140 @@
+package dev.atrium.rag;
+
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.Json;
+import dev.atrium.core.db.DatabaseExtension;
+import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.runs.RunType;
+import dev.atrium.runs.RunsModule;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * The rag module: the Document entity, the vectors projection, the {@code ingest} run type
+ * (registered with the runs module), embedders, the chunk expiry job, and the document and
+ * embedding routes.
+ */
+public final class RagModule {
+  private static final Pattern DOC_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  final ActorSystem<?> system;
+  final TenantDirectives tenants;
+  final Embedders embedders;
+  final DocumentQueries queries;
+  final IngestRunType ingest;
+  private final Duration askTimeout;
+  private RunsModule runs;
+
+  private RagModule(ActorSystem<?> system, TenantDirectives tenants) {
+    this.system = system;
+    this.tenants = tenants;
+    this.embedders = new Embedders(system, tenants.registry());
+    var database = DatabaseExtension.get(system).database();
+    this.queries = new DocumentQueries(database);
+    this.ingest = new IngestRunType(system, tenants.registry(), database, embedders);
+    this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
+  }
+
+  /** First step: the module's run type, for the runs module to register. */
+  public static RagModule prepare(ActorSystem<?> system, TenantDirectives tenants) {
+    return new RagModule(system, tenants);
+  }
+
+  public RunType ingestRunType() {
+    return ingest;
+  }
+
+  /** Second step, once the runs module runs: the entity, the projection and the expiry job. */
+  public RagModule start(RunsModule runs) {
+    this.runs = runs;
+    Document.init(system);
+    VectorsProjection.init(system);
+    ChunkExpiry.init(system);
+    return this;
+  }
+
+  TenantConfig tenant(String tenantId) {
+    return tenants.registry().byId(tenantId).orElseThrow();
+  }
+
+  public Embedders embedders() {
+    return embedders;
+  }
+
+  /** Stages the uploads and starts their ingest run: the 202 body. */
+  CompletionStage<Map<String, Object>> ingest(String tenantId, String ownerKeyId, List<DocumentRoutes.Pending> pending) {
+    return queries.stage(tenantId, pending, tenant(tenantId).documents().maxDocuments()).thenCompose(uploads -> {
+      ObjectNode input = Json.MAPPER.createObjectNode();
+      ArrayNode documents = input.putArray("documents");
+      for (int i = 0; i < pending.size(); i++) {
+        DocumentRoutes.Pending p = pending.get(i);
+        ObjectNode doc = documents.addObject().put("upload_id", uploads.get(i)).put("doc_id", p.docId())
+            .put("source", p.source()).put("content_type", p.contentType());
+        doc.set("metadata", p.metadata());
+        if (p.expiresAt() != null) {
+          doc.put("expires_at", p.expiresAt().toString());
+        }
+      }
+      return runs.start(tenantId, ownerKeyId, IngestRunType.NAME, input).thenApply(run -> {
+        Map<String, Object> accepted = new LinkedHashMap<>();
+        accepted.put("run_id", run.runId());
+        accepted.put("status", run.status());
+        accepted.put("poll_url", "/v1/runs/" + run.runId());
+        accepted.put("events_url", "/v1/runs/" + run.runId() + "/events");
+        accepted.put("documents", pending.stream().map(p -> Map.of("id", p.docId(), "source", p.source())).toList());
+        return accepted;
+      });
+    });
+  }
+
+  /** A document of the tenant (or its deletion): 404 for an unknown one or another tenant's. */
+  CompletionStage<Document.View> document(String tenantId, String docId, boolean delete) {
+    if (!DOC_ID.matcher(docId).matches()) {
+      throw ApiError.notFound("No such document.");
+    }
+    var entity = ClusterSharding.get(system).entityRefFor(Document.ENTITY_KEY, Document.entityId(tenantId, docId));
+    CompletionStage<Document.View> reply = delete
+        ? entity.<Done>askWithStatus(r -> new Document.Delete(tenantId, r), askTimeout).thenApply(d -> (Document.View) null)
+        : entity.<Document.View>askWithStatus(r -> new Document.Get(tenantId, r), askTimeout);
+    return reply.handle((view, error) -> {
+      if (error == null) {
+        return view;
+      }
+      Throwable cause = error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof StatusReply.ErrorMessage || error instanceof StatusReply.ErrorMessage) {
+        throw ApiError.notFound("No such document.");
+      }
+      throw ApiError.unavailable("The document did not answer in time; try again.");
+    });
+  }
+
+  public Route publicRoutes() {
+    return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route());
+  }
+
+  /** {@code POST /admin/jobs/chunk-expiry}: runs the expiry job now. */
+  public Route adminRoutes() {
+    return path(PathMatchers.segment("jobs").slash("chunk-expiry"), () -> post(() ->
+        onSuccess(ChunkExpiry.runNow(system), removed -> JsonRoutes.json(Map.of(
+            "removed_chunks", removed.chunks(), "removed_documents", removed.documents())))));
+  }
+}

@@ -1,0 +1,37 @@
+package dev.atrium.rag;
+
+import dev.atrium.core.db.ProjectionDatabase;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.projection.ProjectionBehavior;
+import org.apache.pekko.projection.ProjectionId;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
+import org.apache.pekko.projection.javadsl.ExactlyOnceProjection;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
+
+/** Feeds {@code documents} and {@code rag_chunks} from Document events, exactly once, one instance per tag. */
+public final class VectorsProjection {
+  public static final String NAME = "vectors";
+
+  private VectorsProjection() {}
+
+  public static void init(ActorSystem<?> system) {
+    ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, Document.TAGS.size(),
+        index -> ProjectionBehavior.create(projection(system, Document.TAGS.get(index))),
+        ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
+  }
+
+  static ExactlyOnceProjection<Offset, EventEnvelope<Document.Event>> projection(ActorSystem<?> system, String tag) {
+    return JdbcProjection.exactlyOnce(
+        ProjectionId.of(NAME, tag),
+        EventSourcedProvider.<Document.Event>eventsByTag(system, JdbcReadJournal.Identifier(), tag),
+        () -> ProjectionDatabase.get(system).session(),
+        VectorsProjectionHandler::new,
+        system);
+  }
+}
