@@ -35,6 +35,7 @@ class LangChain4jClientTest {
   @BeforeAll
   static void startNode() {
     node = ServerProcess.builder("langchain4j", ServerProcess.launcherClasspath()).start();
+    Compat.awaitServing(node);
   }
 
   @AfterAll

@@ -33,6 +33,7 @@ class OpenAiJavaClientTest {
   @BeforeAll
   static void startNode() {
     node = ServerProcess.builder("openai-java", ServerProcess.launcherClasspath()).start();
+    Compat.awaitServing(node);
     client = client(Compat.API_KEY);
   }
 

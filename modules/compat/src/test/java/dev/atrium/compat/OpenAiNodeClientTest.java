@@ -34,6 +34,7 @@ class OpenAiNodeClientTest {
       launched.kill();
       throw e;
     }
+    Compat.awaitServing(node);
     NodeScripts.Run run = NODE.node("compat-check.mjs",
         Map.of("ATRIUM_BASE_URL", node.baseUrl().toString(), "ATRIUM_API_KEY", Compat.API_KEY), Duration.ofSeconds(60));
     assertThat(run.exitCode()).as("compat-check.mjs failed; stderr:\n%s", run.stderr()).isZero();
