@@ -35,8 +35,8 @@ class RateLimitTest {
          "models": {"default_model": "mock",
                     "models": {"mock": {"provider": "up"}},
                     "providers": {"up": {"type": "openai", "base_url": "%s", "max_retries": 0}}},
-         "rate_limits": {"default": {"paid": {"capacity": 3, "refill_per_second": 0.5}},
-                         "completions": {"paid": {"capacity": 2, "refill_per_second": 0.5}},
+         "rate_limits": {"default": {"paid": {"capacity": 3, "refill_per_second": 0.05}},
+                         "completions": {"paid": {"capacity": 2, "refill_per_second": 0.05}},
                          "chat": {"paid": {"capacity": 1000, "refill_per_second": 1000}}},
          "stream_slots": {"per_client": 1, "per_tenant": 2}}
         """.formatted(id, id, keys, mockUrl);
@@ -73,19 +73,19 @@ class RateLimitTest {
     for (int i = 0; i < 3; i++) {
       var r = http.get("/v1/tenant", "Authorization", bearer("k_a1"));
       assertThat(r.statusCode()).isEqualTo(200);
-      assertThat(r.headers().firstValue("ratelimit-policy")).contains("\"default\";q=3;w=6");
-      assertThat(r.headers().firstValue("ratelimit")).contains("\"default\";r=" + (2 - i) + ";t=" + (2 * (i + 1)));
+      assertThat(r.headers().firstValue("ratelimit-policy")).contains("\"default\";q=3;w=60");
+      assertThat(r.headers().firstValue("ratelimit")).contains("\"default\";r=" + (2 - i) + ";t=" + (20 * (i + 1)));
     }
     var denied = http.get("/v1/tenant", "Authorization", bearer("k_a1"), "x-request-id", "limited-1");
     assertThat(denied.statusCode()).isEqualTo(429);
-    assertThat(denied.headers().firstValue("retry-after")).contains("2");
-    assertThat(denied.headers().firstValue("ratelimit-policy")).contains("\"default\";q=3;w=6");
-    assertThat(denied.headers().firstValue("ratelimit")).contains("\"default\";r=0;t=6");
+    assertThat(denied.headers().firstValue("retry-after")).contains("20");
+    assertThat(denied.headers().firstValue("ratelimit-policy")).contains("\"default\";q=3;w=60");
+    assertThat(denied.headers().firstValue("ratelimit")).contains("\"default\";r=0;t=60");
     assertThat(denied.headers().firstValue("content-type")).contains("application/problem+json");
     JsonNode problem = TestHttp.json(denied);
     assertThat(problem.path("code").asText()).isEqualTo("rate_limit_exceeded");
     assertThat(problem.path("request_id").asText()).isEqualTo("limited-1");
-    assertThat(problem.path("retry_after_seconds").asLong()).isEqualTo(2);
+    assertThat(problem.path("retry_after_seconds").asLong()).isEqualTo(20);
   }
 
   @Test
@@ -95,8 +95,8 @@ class RateLimitTest {
     }
     var denied = http.get("/v1/models", "Authorization", bearer("k_a2"));
     assertThat(denied.statusCode()).isEqualTo(429);
-    assertThat(denied.headers().firstValue("retry-after")).contains("2");
-    assertThat(denied.headers().firstValue("ratelimit-policy")).contains("\"completions\";q=2;w=4");
+    assertThat(denied.headers().firstValue("retry-after")).contains("20");
+    assertThat(denied.headers().firstValue("ratelimit-policy")).contains("\"completions\";q=2;w=40");
     JsonNode error = TestHttp.json(denied).path("error");
     assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
     assertThat(error.path("type").asText()).isEqualTo("requests");

@@ -165,9 +165,7 @@ final class ChatCompletionsRoutes {
           .withExtension("param", "messages");
     }
     var session = module.session(principal.tenantId(), sessionId);
-    var started = session.<ChatSession.TurnReply>askWithStatus(
-        r -> new ChatSession.StartTurn(caller, content, route.model(), idempotencyKey.orElse(null), r),
-        module.askTimeout);
+    var started = module.startTurn(session, caller, content, route.model(), idempotencyKey.orElse(null));
     return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
       if (error != null) {
         slot.release();

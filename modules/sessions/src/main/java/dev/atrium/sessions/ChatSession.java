@@ -80,9 +80,18 @@ public final class ChatSession
   public record Create(Caller caller, String title, String systemPrompt, String model,
       ActorRef<StatusReply<SessionView>> replyTo) implements Command {}
 
-  /** Records the user's message and a lease on the session's one turn slot. */
-  public record StartTurn(Caller caller, String content, String model, String idempotencyKey,
-      ActorRef<StatusReply<TurnReply>> replyTo) implements Command {}
+  /**
+   * Records the user's message and a lease on the session's one turn slot. {@code turnId}
+   * comes from the caller (null: the entity makes one), so a caller whose ask timed out can
+   * end the turn it may have started instead of leaving the session leased.
+   */
+  public record StartTurn(Caller caller, String content, String model, String idempotencyKey, String turnId,
+      ActorRef<StatusReply<TurnReply>> replyTo) implements Command {
+    public StartTurn(Caller caller, String content, String model, String idempotencyKey,
+        ActorRef<StatusReply<TurnReply>> replyTo) {
+      this(caller, content, model, idempotencyKey, null, replyTo);
+    }
+  }
 
   /** Sent by the node streaming the turn while it is alive. */
   public record RenewLease(Caller caller, String turnId) implements Command {}
@@ -295,7 +304,8 @@ public final class ChatSession
       size++;
     }
     String model = cmd.model() != null ? cmd.model() : state.meta().map(Meta::model).orElse(null);
-    Turn turn = new Turn(newId(), newId(), newId(), model, now, now.plus(policy.turnLease()), cmd.idempotencyKey());
+    String turnId = cmd.turnId() != null ? cmd.turnId() : newId();
+    Turn turn = new Turn(turnId, newId(), newId(), model, now, now.plus(policy.turnLease()), cmd.idempotencyKey());
     Message user = new Message(turn.userMessageId(), "user", cmd.content(), now, Tokens.count(cmd.content()), false,
         turn.turnId());
     events.add(new TurnStarted(tenantId, sessionId, turn, user));
@@ -421,7 +431,7 @@ public final class ChatSession
         s.tokensOut(), s.droppedMessages(), s.inFlight(), s.status().name().toLowerCase());
   }
 
-  private static String newId() {
+  static String newId() {
     return UUID.randomUUID().toString().replace("-", "");
   }
 

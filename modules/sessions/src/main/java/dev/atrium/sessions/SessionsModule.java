@@ -119,6 +119,26 @@ public final class SessionsModule {
     });
   }
 
+  /**
+   * Starts a turn. When the entity does not answer in time the turn may still have been
+   * recorded: it is ended at once (interrupted, empty) so the session is not left leased
+   * until the lease runs out.
+   */
+  java.util.concurrent.CompletionStage<ChatSession.TurnReply> startTurn(EntityRef<ChatSession.Command> session,
+      ChatSession.Caller caller, String content, String model, String idempotencyKey) {
+    String turnId = ChatSession.newId();
+    return session.<ChatSession.TurnReply>askWithStatus(
+            r -> new ChatSession.StartTurn(caller, content, model, idempotencyKey, turnId, r), askTimeout)
+        .whenComplete((reply, error) -> {
+          if (error instanceof java.util.concurrent.TimeoutException
+              || error instanceof java.util.concurrent.CompletionException
+                  && error.getCause() instanceof java.util.concurrent.TimeoutException) {
+            session.tell(new ChatSession.CompleteTurn(caller, turnId, "", 0, 0, true, "start_timed_out",
+                system.ignoreRef()));
+          }
+        });
+  }
+
   /** Sessions persist on the caller's behalf: FREE (and anonymous) callers are stateless. */
   static ChatSession.Caller persistentCaller(Principal principal) {
     if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {

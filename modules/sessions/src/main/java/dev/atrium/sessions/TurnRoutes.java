@@ -71,9 +71,7 @@ final class TurnRoutes {
   private Route startTurn(Principal principal, ChatSession.Caller caller, String sessionId, SendRequest request,
       Optional<String> idempotencyKey, boolean stream, StreamSlot slot) {
     var session = module.session(principal.tenantId(), sessionId);
-    var started = session.<ChatSession.TurnReply>askWithStatus(
-        r -> new ChatSession.StartTurn(caller, request.content(), request.model(), idempotencyKey.orElse(null), r),
-        module.askTimeout);
+    var started = module.startTurn(session, caller, request.content(), request.model(), idempotencyKey.orElse(null));
     return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
       if (error != null) {
         slot.release();

@@ -295,4 +295,17 @@ class ChatSessionTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ChatSession.entityId("acme", "a:b"))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void aCallerWhoseStartTimedOutCanEndTheTurnByItsOwnId() {
+    var s = session(POLICY);
+    create(s, null);
+    var started = s.<StatusReply<ChatSession.TurnReply>>runCommand(
+        r -> new ChatSession.StartTurn(OWNER, "lost in transit", null, null, "turn-from-caller", r));
+    assertThat(((ChatSession.Started) started.reply().getValue()).turn().turnId()).isEqualTo("turn-from-caller");
+    var ended = s.<StatusReply<SessionState.Message>>runCommand(
+        r -> new ChatSession.CompleteTurn(OWNER, "turn-from-caller", "", 0, 0, true, "start_timed_out", r));
+    assertThat(ended.reply().getValue().interrupted()).isTrue();
+    assertThat(start(s, "next", null)).isInstanceOf(ChatSession.Started.class);
+  }
 }

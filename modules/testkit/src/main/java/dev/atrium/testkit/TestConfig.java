@@ -38,6 +38,9 @@ public final class TestConfig {
     settings.put("pekko.coordinated-shutdown.exit-jvm", "off");
     settings.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     settings.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    // A node's coordinated shutdown (sharding hand-off, cluster leave) takes more than the
+    // testkit's 10 s default on a loaded 2-core machine.
+    settings.put("pekko.actor.testkit.typed.system-shutdown-default", "30s");
     settings.putAll(overrides);
     return ConfigFactory.load(ConfigFactory.parseMap(settings)
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));

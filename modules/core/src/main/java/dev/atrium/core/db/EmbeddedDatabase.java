@@ -47,6 +47,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
           .setPGStartupWait(Duration.ofSeconds(60));
       if (options.dataDirectory() != null) {
         Files.createDirectories(options.dataDirectory());
+        stopOrphan(options.dataDirectory());
         builder.setDataDirectory(options.dataDirectory()).setCleanDataDirectory(false);
       }
       if (options.logFile() != null) {
@@ -57,6 +58,34 @@ public final class EmbeddedDatabase implements AutoCloseable {
       return new EmbeddedDatabase(builder.start());
     } catch (IOException e) {
       throw new UncheckedIOException("the embedded PostgreSQL did not start", e);
+    }
+  }
+
+  /**
+   * A node killed without its shutdown (kill -9) leaves its PostgreSQL running on the data
+   * directory (pg_ctl detaches it): stop that server before starting a new one on it.
+   */
+  static void stopOrphan(Path dataDirectory) throws IOException {
+    Path pidFile = dataDirectory.resolve("postmaster.pid");
+    if (!Files.isRegularFile(pidFile)) {
+      return;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+    } catch (RuntimeException e) {
+      return;
+    }
+    var process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        .filter(p -> p.info().command().map(c -> c.endsWith("postgres")).orElse(false));
+    if (process.isEmpty()) {
+      return;
+    }
+    process.get().destroy();
+    try {
+      process.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      process.get().destroyForcibly();
     }
   }
 
