@@ -34,7 +34,7 @@ final class VectorsProjectionHandler extends JdbcHandler<EventEnvelope<Document.
       dsl.execute("""
           INSERT INTO documents (tenant_id, doc_id, source, content_type, metadata, version, chunk_count, embedder,
                                  created_at, updated_at, expires_at)
-          VALUES (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
+          VALUES (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?::timestamptz)
           ON CONFLICT (tenant_id, doc_id) DO UPDATE SET source = excluded.source, content_type = excluded.content_type,
             metadata = excluded.metadata, version = excluded.version, chunk_count = excluded.chunk_count,
             embedder = excluded.embedder, updated_at = excluded.updated_at, expires_at = excluded.expires_at
@@ -45,7 +45,7 @@ final class VectorsProjectionHandler extends JdbcHandler<EventEnvelope<Document.
       int inserted = dsl.execute("""
           INSERT INTO rag_chunks (tenant_id, doc_id, version, chunk_id, source, position, text, heading_path, metadata,
                                   embedder, embedding, expires_at)
-          SELECT ?, ?, ?, c.chunk_id, ?, c.position, c.text, c.heading_path, ?::jsonb, ?, e.embedding, ?
+          SELECT ?, ?, ?, c.chunk_id, ?, c.position, c.text, c.heading_path, ?::jsonb, ?, e.embedding, ?::timestamptz
           FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])
                AS c(chunk_id, position, text, heading_path, text_hash)
           JOIN embeddings e ON e.tenant_id = ? AND e.embedder = ? AND e.text_hash = c.text_hash
