@@ -54,10 +54,20 @@ public final class LocalProvider implements ModelProvider {
     return "";
   }
 
+  /** With passages: an extract of them, cited; without: the honest no-model answer. */
+  String answerFor(ChatRequest request) {
+    String question = lastUserText(request);
+    if (!request.passages().isEmpty()) {
+      String extract = Extractive.answer(question, request.passages(), 3);
+      return "From your documents (no language model is configured, so this is an extract): " + extract;
+    }
+    return answer(question);
+  }
+
   @Override
   public Source<ChatEvent, NotUsed> stream(ChatRequest request) {
     return Source.lazySource(() -> {
-      String text = answer(lastUserText(request));
+      String text = answerFor(request);
       List<ChatEvent> events = new ArrayList<>();
       for (String piece : pieces(text)) {
         ObjectNode raw = Json.MAPPER.createObjectNode().put("content", piece);
@@ -71,7 +81,7 @@ public final class LocalProvider implements ModelProvider {
 
   @Override
   public CompletionStage<ChatResult> complete(ChatRequest request) {
-    String text = answer(lastUserText(request));
+    String text = answerFor(request);
     ObjectNode message = Messages.of("assistant", text);
     return CompletableFuture.completedFuture(new ChatResult(text, message, "stop",
         new ChatEvent.Usage(Tokens.countMessages(request.messages()), Tokens.count(text))));

@@ -53,6 +53,11 @@ public final class ModelGateway {
     this.environment = environment;
   }
 
+  /** Whether the tenant's default model is a real model rather than the local responder. */
+  public boolean hasModel(String tenantId) {
+    return resolve(tenantId, null).map(r -> !(r.attempts().get(0).provider() instanceof LocalProvider)).orElse(false);
+  }
+
   /** The tenant's model names, sorted. */
   public List<String> models(String tenantId) {
     return tenants.byId(tenantId).map(t -> t.models().models().keySet().stream().sorted().toList()).orElse(List.of());
@@ -92,34 +97,47 @@ public final class ModelGateway {
 
   /** Streams an answer along the route. */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ObjectNode> messages, ObjectNode options) {
-    return head(route.attempts(), 0, 0, messages, options)
+    return stream(route, messages, options, List.of());
+  }
+
+  /** Streams an answer from retrieved passages along the route. */
+  public Source<ChatEvent, NotUsed> stream(Route route, List<ObjectNode> messages, ObjectNode options,
+      List<Passage> passages) {
+    return head(route.attempts(), 0, 0, messages, options, passages)
         .flatMapConcat(first -> Source.from(first.first()).concat(first.second()));
   }
 
   private Source<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>, NotUsed> head(
-      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options) {
+      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options,
+      List<Passage> passages) {
     Attempt attempt = attempts.get(index);
-    return attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options))
+    return attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
         .prefixAndTail(1)
         .recoverWithRetries(1, new PFBuilder<Throwable, org.apache.pekko.stream.Graph<
                 org.apache.pekko.stream.SourceShape<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>>, NotUsed>>()
             .match(ProviderException.class, e -> e.retryable() && (retry < attempt.maxRetries() || index + 1 < attempts.size()),
                 e -> retry < attempt.maxRetries()
                     ? Source.single(NotUsed.getInstance()).initialDelay(backoff(retry))
-                        .flatMapConcat(x -> head(attempts, index, retry + 1, messages, options))
-                    : head(attempts, index + 1, 0, messages, options))
+                        .flatMapConcat(x -> head(attempts, index, retry + 1, messages, options, passages))
+                    : head(attempts, index + 1, 0, messages, options, passages))
             .build());
   }
 
   /** The whole answer along the route. */
   public CompletionStage<ChatResult> complete(Route route, List<ObjectNode> messages, ObjectNode options) {
-    return complete(route.attempts(), 0, 0, messages, options);
+    return complete(route, messages, options, List.of());
   }
 
-  private CompletionStage<ChatResult> complete(
-      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options) {
+  /** The whole answer from retrieved passages along the route. */
+  public CompletionStage<ChatResult> complete(Route route, List<ObjectNode> messages, ObjectNode options,
+      List<Passage> passages) {
+    return complete(route.attempts(), 0, 0, messages, options, passages);
+  }
+
+  private CompletionStage<ChatResult> complete(List<Attempt> attempts, int index, int retry,
+      List<ObjectNode> messages, ObjectNode options, List<Passage> passages) {
     Attempt attempt = attempts.get(index);
-    return attempt.provider().complete(new ChatRequest(attempt.upstreamModel(), messages, options))
+    return attempt.provider().complete(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
         .handle((result, error) -> {
           if (error == null) {
             return CompletableFuture.completedFuture(result);
@@ -127,10 +145,10 @@ public final class ModelGateway {
           ProviderException failure = OpenAiProvider.asProviderException(error);
           if (failure.retryable() && retry < attempt.maxRetries()) {
             return Patterns.after(backoff(retry), Adapter.toClassic(system).scheduler(), system.executionContext(),
-                () -> complete(attempts, index, retry + 1, messages, options));
+                () -> complete(attempts, index, retry + 1, messages, options, passages));
           }
           if (failure.retryable() && index + 1 < attempts.size()) {
-            return complete(attempts, index + 1, 0, messages, options);
+            return complete(attempts, index + 1, 0, messages, options, passages);
           }
           return CompletableFuture.<ChatResult>failedFuture(failure);
         })

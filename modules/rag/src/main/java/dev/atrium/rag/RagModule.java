@@ -41,22 +41,32 @@ public final class RagModule {
   final Embedders embedders;
   final DocumentQueries queries;
   final IngestRunType ingest;
+  final Retriever retriever;
+  final SearchService search;
   private final Duration askTimeout;
   private RunsModule runs;
 
-  private RagModule(ActorSystem<?> system, TenantDirectives tenants) {
+  private RagModule(ActorSystem<?> system, TenantDirectives tenants, dev.atrium.gateway.ModelGateway gateway) {
     this.system = system;
     this.tenants = tenants;
     this.embedders = new Embedders(system, tenants.registry());
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);
     this.ingest = new IngestRunType(system, tenants.registry(), database, embedders);
+    this.retriever = new Retriever(database, embedders, Retriever.Reranker.NONE);
+    this.search = new SearchService(database, retriever, gateway,
+        system.settings().config().getDuration("atrium.rag.search-cache-ttl"));
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
   }
 
   /** First step: the module's run type, for the runs module to register. */
-  public static RagModule prepare(ActorSystem<?> system, TenantDirectives tenants) {
-    return new RagModule(system, tenants);
+  public static RagModule prepare(ActorSystem<?> system, TenantDirectives tenants, dev.atrium.gateway.ModelGateway gateway) {
+    return new RagModule(system, tenants, gateway);
+  }
+
+  /** Retrieval for other modules (chat). */
+  public Retriever retriever() {
+    return retriever;
   }
 
   public RunType ingestRunType() {
@@ -128,7 +138,7 @@ public final class RagModule {
   }
 
   public Route publicRoutes() {
-    return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route());
+    return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route(), new SearchRoutes(this).route());
   }
 
   /** {@code POST /admin/jobs/chunk-expiry}: runs the expiry job now. */

@@ -29,6 +29,8 @@ final class VectorsProjectionHandler extends JdbcHandler<EventEnvelope<Document.
   }
 
   static void apply(DSLContext dsl, Document.Event event) {
+    dsl.execute("INSERT INTO rag_tenant_state (tenant_id, generation) VALUES (?, 1) "
+        + "ON CONFLICT (tenant_id) DO UPDATE SET generation = rag_tenant_state.generation + 1", event.tenantId());
     if (event instanceof Document.Versioned v) {
       String metadata = v.metadata() == null ? "{}" : v.metadata().toString();
       dsl.execute("""

@@ -60,10 +60,10 @@ public final class AtriumServer {
     LimitsModule limits = LimitsModule.start(system, settings.tenants());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     ModelGateway gateway = new ModelGateway(system, settings.tenants());
-    SessionsModule sessions = SessionsModule.start(system, tenants, gateway);
-    RagModule rag = RagModule.prepare(system, tenants);
+    RagModule rag = RagModule.prepare(system, tenants, gateway);
     RunsModule runs = RunsModule.start(system, tenants, gateway, List.of(rag.ingestRunType()));
     rag.start(runs);
+    SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(

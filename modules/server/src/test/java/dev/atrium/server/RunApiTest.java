@@ -74,9 +74,9 @@ class RunApiTest {
 
   static JsonNode poll(TestHttp http, String key, String runId, String status) {
     JsonNode[] last = new JsonNode[1];
-    ChatApiTest.await(Duration.ofSeconds(30), () -> {
+    ChatApiTest.await(Duration.ofSeconds(60), () -> {
       last[0] = TestHttp.json(http.get("/v1/runs/" + runId, "Authorization", auth(key)));
-      assertThat(last[0].path("status").asText()).isEqualTo(status);
+      assertThat(last[0].path("status").asText()).as(last[0].toString()).isEqualTo(status);
     });
     return last[0];
   }

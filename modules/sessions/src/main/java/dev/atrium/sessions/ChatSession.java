@@ -77,8 +77,13 @@ public final class ChatSession
   public sealed interface Command extends JsonSerializable
       permits Create, StartTurn, RenewLease, CompleteTurn, GetSession, GetMessages, CloseSession, LeaseCheck {}
 
-  public record Create(Caller caller, String title, String systemPrompt, String model,
-      ActorRef<StatusReply<SessionView>> replyTo) implements Command {}
+  /** {@code rag}: turns retrieve passages from the tenant's documents (null: the tenant's default). */
+  public record Create(Caller caller, String title, String systemPrompt, String model, Boolean rag,
+      ActorRef<StatusReply<SessionView>> replyTo) implements Command {
+    public Create(Caller caller, String title, String systemPrompt, String model, ActorRef<StatusReply<SessionView>> replyTo) {
+      this(caller, title, systemPrompt, model, null, replyTo);
+    }
+  }
 
   /**
    * Records the user's message and a lease on the session's one turn slot. {@code turnId}
@@ -121,8 +126,8 @@ public final class ChatSession
 
   public sealed interface TurnReply extends JsonSerializable permits Started, Busy, Replay {}
 
-  /** The turn may go ahead: call the model with {@code context}. */
-  public record Started(Turn turn, Message userMessage, List<ContextMessage> context) implements TurnReply {}
+  /** The turn may go ahead: call the model with {@code context}; {@code rag}: the session's retrieval setting. */
+  public record Started(Turn turn, Message userMessage, List<ContextMessage> context, Boolean rag) implements TurnReply {}
 
   /** Another turn holds the lease; try again after {@code retryAfterSeconds}. */
   public record Busy(String turnId, long retryAfterSeconds) implements TurnReply {}
@@ -136,7 +141,7 @@ public final class ChatSession
       permits Created, TurnStarted, LeaseRenewed, TurnEnded, HistoryTrimmed, Expired, Closed {}
 
   public record Created(String tenantId, String sessionId, String ownerKeyId, String title, String model,
-      String systemPrompt, Instant at) implements Event {}
+      String systemPrompt, Instant at, Boolean rag) implements Event {}
 
   public record TurnStarted(String tenantId, String sessionId, Turn turn, Message userMessage) implements Event {}
 
@@ -263,7 +268,7 @@ public final class ChatSession
       return Effect().reply(cmd.replyTo(), StatusReply.error(EXISTS));
     }
     Created created = new Created(tenantId, sessionId, cmd.caller().keyId(), cmd.title(), cmd.model(),
-        cmd.systemPrompt(), clock.instant());
+        cmd.systemPrompt(), clock.instant(), cmd.rag());
     return Effect().persist(created).thenReply(cmd.replyTo(), s -> StatusReply.success(view(s)));
   }
 
@@ -313,7 +318,8 @@ public final class ChatSession
     trim(events, size);
     return Effect().persist(events)
         .thenRun(s -> scheduleLeaseCheck(turn))
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(new Started(turn, user, context(s))));
+        .thenReply(cmd.replyTo(), s -> StatusReply.success(new Started(turn, user, context(s),
+            s.meta().map(Meta::rag).orElse(null))));
   }
 
   private List<ContextMessage> context(SessionState state) {
@@ -439,7 +445,8 @@ public final class ChatSession
   public EventHandler<SessionState, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt())))
+        .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt(),
+            e.rag())))
         .onEvent(TurnStarted.class, (s, e) -> s.turnStarted(e.turn(), e.userMessage()))
         .onEvent(LeaseRenewed.class, (s, e) -> s.leaseRenewed(e.turnId(), e.leaseUntil()))
         .onEvent(TurnEnded.class, (s, e) -> s.turnEnded(e.assistantMessage(), e.promptTokens(), e.completionTokens()))

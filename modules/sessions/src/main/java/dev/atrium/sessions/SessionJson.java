@@ -27,6 +27,7 @@ final class SessionJson {
       json.put("model", v.meta().model());
       json.put("system_prompt", v.meta().systemPrompt());
       json.put("created_at", v.meta().createdAt());
+      json.put("rag", v.meta().rag());
       if (admin) {
         json.put("owner_key_id", v.meta().ownerKeyId());
       }

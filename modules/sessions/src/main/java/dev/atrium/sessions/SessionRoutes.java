@@ -37,7 +37,7 @@ final class SessionRoutes {
     this.turns = new TurnRoutes(module);
   }
 
-  record CreateRequest(String title, String systemPrompt, String model) {}
+  record CreateRequest(String title, String systemPrompt, String model, Boolean rag) {}
 
   Route route() {
     return pathPrefix(PathMatchers.segment("v1").slash("chat").slash("sessions"), () ->
@@ -70,7 +70,8 @@ final class SessionRoutes {
     }
     String sessionId = "s_" + UUID.randomUUID().toString().replace("-", "");
     var created = module.session(principal.tenantId(), sessionId).<ChatSession.SessionView>askWithStatus(
-        r -> new ChatSession.Create(caller, request.title(), request.systemPrompt(), model, r), module.askTimeout);
+        r -> new ChatSession.Create(caller, request.title(), request.systemPrompt(), model, request.rag(), r),
+        module.askTimeout);
     return onSuccess(Asks.mapped(created), view ->
         respondWithHeader(Location.create("/v1/chat/sessions/" + sessionId), () ->
             JsonRoutes.json(StatusCodes.CREATED, SessionJson.session(view, false))));

@@ -28,7 +28,7 @@ public record SessionState(
 
   public enum Status { NEW, ACTIVE, CLOSED, EXPIRED }
 
-  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt)
+  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt, Boolean rag)
       implements JsonSerializable {}
 
   /**

@@ -38,11 +38,14 @@ public final class SessionsModule {
   final Duration askTimeout;
   final Duration heartbeat;
   final Duration leaseRenewal;
+  final dev.atrium.rag.Retriever retriever;
 
-  private SessionsModule(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway) {
+  private SessionsModule(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
+      dev.atrium.rag.Retriever retriever) {
     this.system = system;
     this.tenants = tenants;
     this.gateway = gateway;
+    this.retriever = retriever;
     this.queries = new SessionQueries(DatabaseExtension.get(system).database());
     this.sharding = ClusterSharding.get(system);
     Config config = system.settings().config();
@@ -52,10 +55,45 @@ public final class SessionsModule {
   }
 
   /** Starts the entity and its projection, and returns the module's routes. */
-  public static SessionsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway) {
+  public static SessionsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
+      dev.atrium.rag.Retriever retriever) {
     ChatSession.init(system, tenants.registry());
     ChatSessionProjection.init(system);
-    return new SessionsModule(system, tenants, gateway);
+    return new SessionsModule(system, tenants, gateway, retriever);
+  }
+
+  /**
+   * Passages for a turn that asks for retrieval: the request's {@code rag}, else the
+   * session's, else the tenant's {@code documents.chat_retrieval}. A failed retrieval
+   * answers without passages rather than failing the turn.
+   */
+  java.util.concurrent.CompletionStage<java.util.List<dev.atrium.gateway.Passage>> passages(
+      String tenantId, Boolean requested, Boolean session, String question) {
+    boolean rag = requested != null ? requested
+        : session != null ? session : tenants.registry().byId(tenantId).orElseThrow().documents().chatRetrieval();
+    if (!rag) {
+      return java.util.concurrent.CompletableFuture.completedFuture(java.util.List.of());
+    }
+    return retriever.retrieve(tenantId, question, 4, dev.atrium.rag.Retriever.Filters.NONE)
+        .thenApply(dev.atrium.rag.Retriever::passages)
+        .exceptionally(e -> java.util.List.of());
+  }
+
+  /** The context with the passages as a numbered system message after the session's own. */
+  static java.util.List<com.fasterxml.jackson.databind.node.ObjectNode> withPassages(
+      java.util.List<com.fasterxml.jackson.databind.node.ObjectNode> context,
+      java.util.List<dev.atrium.gateway.Passage> passages) {
+    if (passages.isEmpty()) {
+      return context;
+    }
+    StringBuilder text = new StringBuilder("Passages from the tenant's documents. Use them when they answer the "
+        + "question and cite them like [1].\n\n");
+    passages.forEach(p -> text.append('[').append(p.index()).append("] (").append(p.source()).append(") ")
+        .append(p.text()).append("\n\n"));
+    java.util.List<com.fasterxml.jackson.databind.node.ObjectNode> out = new java.util.ArrayList<>(context);
+    int at = !context.isEmpty() && "system".equals(context.get(0).path("role").asText()) ? 1 : 0;
+    out.add(at, dev.atrium.gateway.Messages.of("system", text.toString().strip()));
+    return out;
   }
 
   public Route publicRoutes() {

@@ -44,7 +44,7 @@ final class TurnRoutes {
     this.module = module;
   }
 
-  record SendRequest(String content, String model, Boolean stream) {}
+  record SendRequest(String content, String model, Boolean stream, Boolean rag) {}
 
   Route send(Principal principal, String sessionId, SendRequest request, Optional<String> idempotencyKey) {
     ChatSession.Caller caller = SessionsModule.persistentCaller(principal);
@@ -87,32 +87,44 @@ final class TurnRoutes {
         return replay(sessionId, replay, stream);
       }
       ChatSession.Started turn = (ChatSession.Started) reply;
-      List<ObjectNode> context = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
-      TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(context),
+      List<ObjectNode> history = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
+      TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(history),
           module.askTimeout, module.leaseRenewal);
-      try {
-        ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), turn.turn().model())
-            .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
-        if (stream) {
-          Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(module.gateway.stream(route, context, null),
-              recorder, start(sessionId, turn.turn(), route.model(), false), module.heartbeat, slot);
-          return complete(Sse.response(events));
+      var passages = module.passages(principal.tenantId(), request.rag(), turn.rag(), request.content())
+          .whenComplete((p, error) -> {
+            if (error != null) {
+              slot.release();
+              recorder.failed(error);
+              recorder.record();
+            }
+          });
+      return onSuccess(passages, cited -> {
+        List<ObjectNode> context = SessionsModule.withPassages(history, cited);
+        try {
+          ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), turn.turn().model())
+              .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
+          if (stream) {
+            Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(
+                module.gateway.stream(route, context, null, cited), recorder,
+                start(sessionId, turn.turn(), route.model(), false), cited, module.heartbeat, slot);
+            return complete(Sse.response(events));
+          }
+          return whole(sessionId, turn, route, context, cited, recorder);
+        } catch (RuntimeException e) {
+          // The turn holds the session's lease: end it rather than leave it to expire.
+          slot.release();
+          recorder.failed(e);
+          recorder.record();
+          throw e;
         }
-        return whole(sessionId, turn, route, context, recorder);
-      } catch (RuntimeException e) {
-        // The turn holds the session's lease: end it rather than leave it to expire.
-        slot.release();
-        recorder.failed(e);
-        recorder.record();
-        throw e;
-      }
+      });
     });
   }
 
   /** {@code stream: false}: the provider's whole answer, recorded, as one JSON document. */
   private Route whole(String sessionId, ChatSession.Started turn, ModelGateway.Route route, List<ObjectNode> context,
-      TurnRecorder recorder) {
-    CompletionStage<Map<String, Object>> answer = module.gateway.complete(route, context, null)
+      List<dev.atrium.gateway.Passage> cited, TurnRecorder recorder) {
+    CompletionStage<Map<String, Object>> answer = module.gateway.complete(route, context, null, cited)
         .handle((result, error) -> {
           if (error != null) {
             recorder.failed(error);
@@ -134,6 +146,7 @@ final class TurnRoutes {
             body.put("model", route.model());
             body.put("message", SessionJson.message(message));
             body.put("finish_reason", recorder.finishReason());
+            body.put("citations", cited.stream().map(TurnStreams::citation).toList());
             body.put("usage", Map.of("tokens_in", recorder.usage().promptTokens(),
                 "tokens_out", recorder.usage().completionTokens()));
             return body;

@@ -26,7 +26,7 @@ final class TurnStreams {
   private TurnStreams() {}
 
   static Source<ByteString, NotUsed> nativeEvents(Source<ChatEvent, NotUsed> answer, TurnRecorder recorder,
-      Map<String, Object> start, Duration heartbeat, StreamSlot slot) {
+      Map<String, Object> start, List<dev.atrium.gateway.Passage> citations, Duration heartbeat, StreamSlot slot) {
     Source<ByteString, NotUsed> body = answer
         .map(event -> {
           recorder.observe(event);
@@ -50,7 +50,21 @@ final class TurnStreams {
           recorder.failed(error);
           return Sse.event("error", errorBody(error));
         }).build());
-    return follow(Source.single(Sse.event("message.start", start)).concat(body), recorder, heartbeat, slot);
+    Source<ByteString, NotUsed> head = Source.single(Sse.event("message.start", start))
+        .concat(Source.from(citations).map(p -> Sse.event("citation", citation(p))));
+    return follow(head.concat(body), recorder, heartbeat, slot);
+  }
+
+  /** A passage the answer may cite, as the {@code citation} event and the JSON answer show it. */
+  static Map<String, Object> citation(dev.atrium.gateway.Passage p) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("index", p.index());
+    json.put("doc_id", p.docId());
+    json.put("chunk_id", p.chunkId());
+    json.put("source", p.source());
+    json.put("snippet", p.text().length() > 240 ? p.text().substring(0, 237) + "..." : p.text());
+    json.put("score", Math.round(p.score() * 10_000) / 10_000.0);
+    return json;
   }
 
   static Source<ByteString, NotUsed> openAiChunks(Source<ChatEvent, NotUsed> answer, TurnRecorder recorder,

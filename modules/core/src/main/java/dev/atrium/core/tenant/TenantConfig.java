@@ -186,8 +186,8 @@ public record TenantConfig(
 
   /** Documents: size and count limits, chunking, and the embedder. */
   public record Documents(Long maxDocumentBytes, Long maxArchiveBytes, Integer maxArchiveFiles, Integer maxDocuments,
-      Integer chunkTokens, Integer chunkOverlapTokens, String embedder, String embeddingModel) {
-    static final Documents DEFAULTS = new Documents(null, null, null, null, null, null, null, null);
+      Integer chunkTokens, Integer chunkOverlapTokens, String embedder, String embeddingModel, Boolean chatRetrieval) {
+    static final Documents DEFAULTS = new Documents(null, null, null, null, null, null, null, null, null);
 
     public Documents {
       maxDocumentBytes = maxDocumentBytes == null ? 10L * 1024 * 1024 : maxDocumentBytes;
@@ -197,6 +197,7 @@ public record TenantConfig(
       chunkTokens = chunkTokens == null ? 256 : chunkTokens;
       chunkOverlapTokens = chunkOverlapTokens == null ? 32 : chunkOverlapTokens;
       embedder = embedder == null ? "local" : embedder;
+      chatRetrieval = chatRetrieval != null && chatRetrieval;
     }
   }
 }
