@@ -10,8 +10,9 @@ import java.util.concurrent.Executor;
 
 /**
  * The default embedder: all-MiniLM-L6-v2 (quantized ONNX from langchain4j's Maven artifact),
- * 384 dimensions, L2-normalised, no network. The model loads once per JVM; embedding runs
- * on a small dispatcher of its own, never on request threads.
+ * 384 dimensions, L2-normalised, no network. The model loads once per JVM; calls run on a
+ * small dispatcher of their own (never on request threads), which bounds how many batches
+ * are embedded at once; the model splits each batch over its own pool.
  */
 public final class MiniLmEmbedder implements Embedder {
   public static final String NAME = "local:all-minilm-l6-v2";
@@ -28,8 +29,9 @@ public final class MiniLmEmbedder implements Embedder {
     if (m == null) {
       synchronized (MiniLmEmbedder.class) {
         if (model == null) {
-          // The model parallelises a batch over this executor: the same bounded pool.
-          model = new AllMiniLmL6V2QuantizedEmbeddingModel(executor);
+          // Not our executor: the model waits on the tasks it splits a batch into, and on a
+          // pool of its callers that wait deadlocks once every thread is a waiting caller.
+          model = new AllMiniLmL6V2QuantizedEmbeddingModel();
         }
         m = model;
       }
