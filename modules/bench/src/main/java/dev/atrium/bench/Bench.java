@@ -43,10 +43,13 @@ public final class Bench {
     try (Fleet fleet = new Fleet(root, runDir, http)) {
       switch (scenario) {
         case "chat" -> new ChatScenario(options, http, fleet, runDir).run(report);
-        default -> new SessionsScenario(options, http, fleet, root).run(report);
+        default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {
-      System.err.println("bench: " + scenario + " failed: " + e.getMessage());
+      System.err.println("bench: " + scenario + " failed: " + (e.getMessage() == null ? e : e.getMessage()));
+      if (e.getMessage() == null) {
+        e.printStackTrace();
+      }
       System.exit(1);
     }
     Path written = report.write(root);

@@ -93,8 +93,12 @@ final class Case {
     json.put("first_ms", percentiles(first));
     json.put("total_ms", percentiles(total));
     Map<String, Object> cpu = new LinkedHashMap<>();
-    cpuNanos.keySet().forEach(p -> cpu.put(p, Map.of("ms_per_request", Report.round(cpuMsPerRequest(p)),
-        "cores", Report.round(cores(p)))));
+    cpuNanos.keySet().forEach(p -> {
+      Map<String, Object> one = new LinkedHashMap<>();
+      one.put("ms_per_request", Report.round(cpuMsPerRequest(p)));
+      one.put("cores", Report.round(cores(p)));
+      cpu.put(p, one);
+    });
     json.put("cpu", cpu);
     json.put("machine_busy", Report.round(machineBusy()));
     return json;

@@ -1,17 +1,11 @@
 package dev.atrium.bench;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +78,7 @@ final class ChatScenario {
     System.out.printf("%nwarming up through Atrium for %d s (%d slices, streaming and not)%n", warmup.toSeconds(), warmSlices);
     for (int i = 0; i < warmSlices; i++) {
       Kind k = kinds.get(i % 2 == 0 ? 1 : 3);
-      Load.Window w = Load.run("warmup", concurrency, worker -> client(k), slice, meter);
+      Load.Window w = Load.run("warmup", concurrency, worker -> client(k), slice, meter).requireSuccess();
       System.out.printf("  warm-up %-18s %8s/s  errors %d%s%n", k.label(), Report.fmt(w.perSecond()), w.errors(),
           w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
     }
@@ -101,7 +95,7 @@ final class ChatScenario {
         order = List.of(kinds.get(1), kinds.get(0), kinds.get(3), kinds.get(2));
       }
       for (Kind k : order) {
-        Load.Window w = Load.run(k.label(), concurrency, worker -> client(k), each, meter);
+        Load.Window w = Load.run(k.label(), concurrency, worker -> client(k), each, meter).requireSuccess();
         k.result().add(w);
         System.out.printf("  [%d/%d] %-18s %8s/s  first p50 %7s ms  full p50 %7s ms  errors %d  atrium %.2f cores  machine %.0f%%%n",
             r + 1, rounds, k.label(), Report.fmt(w.perSecond()), Report.fmt(w.first().getValueAtPercentile(50) / 1000.0),
@@ -188,34 +182,17 @@ final class ChatScenario {
 
   /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */
   private Path writeTenant(URI mockV1) {
-    Map<String, Object> unlimited = Map.of("capacity", 1_000_000, "refill_per_second", 1_000_000);
-    Map<String, Object> bucket = Map.of("free", unlimited, "paid", unlimited);
     Map<String, Object> tenant = new LinkedHashMap<>();
     tenant.put("id", "bench");
     tenant.put("display_name", "Benchmark tenant (written by ./atrium bench)");
-    tenant.put("api_keys", List.of(Map.of("id", "k_bench", "label", "bench-key", "sha256", sha256(KEY),
+    tenant.put("api_keys", List.of(Map.of("id", "k_bench", "label", "bench-key", "sha256", BenchTenants.sha256(KEY),
         "tier", "PAID", "development", true)));
     tenant.put("models", Map.of(
         "default_model", "mock",
         "models", Map.of("mock", Map.of("provider", "mock", "upstream_model", "mock-model")),
         "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
             "timeout_ms", 60_000, "max_retries", 0))));
-    tenant.put("rate_limits", Map.of("default", bucket, "chat", bucket, "completions", bucket));
-    Path dir = runDir.resolve("tenants");
-    try {
-      Files.createDirectories(dir);
-      Files.writeString(dir.resolve("bench.json"), Report.json(tenant));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return dir;
-  }
-
-  private static String sha256(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    tenant.put("rate_limits", BenchTenants.unlimitedRateLimits());
+    return BenchTenants.write(runDir, "bench", tenant);
   }
 }

@@ -38,6 +38,15 @@ final class Load {
     double perSecond() {
       return completed * 1e9 / nanos;
     }
+
+    /** A window in which nothing succeeded measures nothing: stop the run and say why. */
+    Window requireSuccess() {
+      if (completed == 0 && errors > 0) {
+        throw new IllegalStateException("every request of '" + label + "' failed (" + errors + "), e.g. "
+            + (errorSamples.isEmpty() ? "?" : errorSamples.get(0)));
+      }
+      return this;
+    }
   }
 
   private Load() {}

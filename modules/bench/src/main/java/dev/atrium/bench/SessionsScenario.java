@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * {@code ./atrium bench sessions}: persisted turns per second through the native session
  * API with the {@code local} model (no upstream: the cost is Atrium's and PostgreSQL's),
- * then the heap that active sessions hold.
+ * then the heap that active sessions hold. The node reads the checkout's demo tenant with
+ * its rate limits raised above the load.
  */
 final class SessionsScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "turns-per-session", "heap-sessions",
@@ -36,6 +37,7 @@ final class SessionsScenario {
   private final Http http;
   private final Fleet fleet;
   private final Path root;
+  private final Path runDir;
   private final int concurrency;
   private final Duration duration;
   private final Duration warmup;
@@ -44,10 +46,11 @@ final class SessionsScenario {
   private final int heapTurns;
   private URI sessions;
 
-  SessionsScenario(BenchOptions o, Http http, Fleet fleet, Path root) {
+  SessionsScenario(BenchOptions o, Http http, Fleet fleet, Path root, Path runDir) {
     this.http = http;
     this.fleet = fleet;
     this.root = root;
+    this.runDir = runDir;
     this.concurrency = o.integer("concurrency", 32, 1, 4096);
     this.duration = o.duration("duration", Duration.ofSeconds(30));
     this.warmup = o.duration("warmup", Duration.ofSeconds(20));
@@ -57,7 +60,7 @@ final class SessionsScenario {
   }
 
   void run(Report report) {
-    Fleet.Launched atrium = fleet.atrium(root.resolve("tenants"));
+    Fleet.Launched atrium = fleet.atrium(BenchTenants.copyUnlimited(root.resolve("tenants"), "demo", runDir));
     sessions = atrium.baseUri().resolve("/v1/chat/sessions");
     long postgresPid = atrium.postgresPid().orElseThrow(() ->
         new IllegalStateException("no embedded PostgreSQL found (is ATRIUM_DATABASE_URL set?)"));
@@ -75,7 +78,7 @@ final class SessionsScenario {
 
     if (!warmup.isZero()) {
       System.out.printf("%nwarming up for %d s%n", warmup.toSeconds());
-      Load.Window w = Load.run("warmup", concurrency, i -> new TurnLoop(), warmup, meter);
+      Load.Window w = Load.run("warmup", concurrency, i -> new TurnLoop(), warmup, meter).requireSuccess();
       System.out.printf("  warm-up %8s turns/s  errors %d%s%n", Report.fmt(w.perSecond()), w.errors(),
           w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
     }
@@ -85,7 +88,8 @@ final class SessionsScenario {
     System.out.printf("%nmeasuring %d window(s), %d concurrent clients, a new session every %s turns%n", rounds,
         concurrency, turnsPerSession == 0 ? "(never)" : Integer.toString(turnsPerSession));
     for (int r = 0; r < rounds; r++) {
-      Load.Window w = Load.run("turns", concurrency, i -> new TurnLoop(), duration.dividedBy(rounds), meter);
+      Load.Window w = Load.run("turns", concurrency, i -> new TurnLoop(), duration.dividedBy(rounds), meter)
+          .requireSuccess();
       turns.add(w);
       System.out.printf("  [%d/%d] %8s turns/s  p50 %6s ms  p99 %6s ms  errors %d  atrium %.2f cores  postgres %.2f cores  machine %.0f%%%n",
           r + 1, rounds, Report.fmt(w.perSecond()), Report.fmt(w.total().getValueAtPercentile(50) / 1000.0),
