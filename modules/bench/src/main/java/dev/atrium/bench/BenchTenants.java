@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * The tenant files a run's node reads, written to the run's own tenants folder: the
  * checkout's files stay untouched, and the bench's load is never throttled by the rate
- * limits that protect a development node.
+ * limits and stream slots that protect a development node (their cost is still paid: the
+ * limiter is asked on every request).
  */
 final class BenchTenants {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -34,11 +35,17 @@ final class BenchTenants {
     return limits;
   }
 
-  /** The checkout's tenant file as it is, but for its rate limits. */
+  /** Concurrent streams far above the bench's clients (the defaults allow 4 per key, 64 per tenant). */
+  static Map<String, Object> unlimitedStreamSlots() {
+    return Map.of("per_client", 100_000, "per_tenant", 1_000_000);
+  }
+
+  /** The checkout's tenant file as it is, but for its rate limits and stream slots. */
   static Path copyUnlimited(Path checkoutTenants, String id, Path runDir) {
     try {
       ObjectNode tenant = (ObjectNode) JSON.readTree(checkoutTenants.resolve(id + ".json").toFile());
       tenant.set("rate_limits", JSON.valueToTree(unlimitedRateLimits()));
+      tenant.set("stream_slots", JSON.valueToTree(unlimitedStreamSlots()));
       return write(runDir, id, tenant);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read tenant " + id + " from " + checkoutTenants, e);

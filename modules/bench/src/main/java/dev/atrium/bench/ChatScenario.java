@@ -193,6 +193,7 @@ final class ChatScenario {
         "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
             "timeout_ms", 60_000, "max_retries", 0))));
     tenant.put("rate_limits", BenchTenants.unlimitedRateLimits());
+    tenant.put("stream_slots", BenchTenants.unlimitedStreamSlots());
     return BenchTenants.write(runDir, "bench", tenant);
   }
 }
