@@ -121,7 +121,8 @@ final class Http {
     }
   }
 
-  private static boolean hasContent(String line) {
+  /** A chunk whose delta carries text: OpenAI's role chunk and Atrium's empty pass-through of it do not. */
+  static boolean hasContent(String line) {
     int at = line.indexOf(CONTENT);
     return at >= 0 && at + CONTENT.length() < line.length() && line.charAt(at + CONTENT.length()) != '"';
   }
