@@ -30,7 +30,11 @@ final class Fleet implements AutoCloseable {
   private final Path runDir;
   private final Http http;
   private final List<Launched> started = new ArrayList<>();
-  private final Thread hook = new Thread(this::stopAll, "bench-fleet-stop");
+  // Runs only on a signal (Ctrl-C, SIGTERM): close() removes it when the run ends otherwise.
+  private final Thread hook = new Thread(() -> {
+    System.err.println("bench: interrupted; stopping the processes it started");
+    stopAll();
+  }, "bench-fleet-stop");
   private boolean stopped;
 
   /** A started process: its pid is the JVM's, because the launcher execs java. */
