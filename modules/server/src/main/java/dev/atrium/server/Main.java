@@ -25,6 +25,18 @@ import org.slf4j.LoggerFactory;
  * database or admin token), starts the embedded PostgreSQL in dev mode, then the node.
  */
 public final class Main {
+  static {
+    // Pekko's Java API hands out Scala-converted CompletionStages whose thenApply, thenCompose,
+    // handle, ... always run as their *Async forms on CompletableFuture's default executor.
+    // With 2 cores or fewer the common pool's parallelism is 1, and CompletableFuture then
+    // starts a new thread for every such callback.
+    // Must run before anything initialises ForkJoinPool, hence first in Main.
+    String commonParallelism = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(commonParallelism) == null && Runtime.getRuntime().availableProcessors() <= 2) {
+      System.setProperty(commonParallelism, "2");
+    }
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
   private Main() {}

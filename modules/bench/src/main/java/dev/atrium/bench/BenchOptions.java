@@ -1,0 +1,95 @@
+package dev.atrium.bench;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The command line of {@code ./atrium bench <scenario>}: {@code --name value} or
+ * {@code --name=value} flags, each scenario naming the flags it accepts and their defaults.
+ */
+final class BenchOptions {
+  static final String USAGE = """
+      usage: ./atrium bench <scenario> [options]
+
+        chat      N streams/requests against the mock upstream directly and through
+                  Atrium's POST /v1/chat/completions, streaming and not, in alternating
+                  windows of one run
+                    [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
+                    [--chunks 20] [--chunk-delay-ms 10] [--first-token-delay-ms 0]
+        sessions  persisted turns per second through POST /v1/chat/sessions/{id}/messages
+                  (demo tenant, local model), then heap per active session
+                    [--concurrency 32] [--duration 30s] [--warmup 20s]
+                    [--turns-per-session 20] [--heap-sessions 2000] [--heap-turns 3]
+
+        --duration is the measured time of each case; durations take ms, s or m.
+        Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
+      """;
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+
+  private final Map<String, String> values;
+
+  private BenchOptions(Map<String, String> values) {
+    this.values = values;
+  }
+
+  /** Throws IllegalArgumentException naming the flag, for the caller to print with the usage. */
+  static BenchOptions parse(String[] args, int from, Set<String> accepted) {
+    Map<String, String> values = new HashMap<>();
+    for (int i = from; i < args.length; i++) {
+      String flag = args[i];
+      String value;
+      int eq = flag.indexOf('=');
+      if (flag.startsWith("--") && eq > 0) {
+        value = flag.substring(eq + 1);
+        flag = flag.substring(0, eq);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new IllegalArgumentException(flag + " needs a value");
+      }
+      if (!flag.startsWith("--") || !accepted.contains(flag.substring(2))) {
+        throw new IllegalArgumentException("unknown option " + flag);
+      }
+      values.put(flag.substring(2), value);
+    }
+    return new BenchOptions(values);
+  }
+
+  int integer(String name, int defaultValue, int min, int max) {
+    String value = values.get(name);
+    if (value == null) {
+      return defaultValue;
+    }
+    try {
+      int n = Integer.parseInt(value);
+      if (n < min || n > max) {
+        throw new IllegalArgumentException("--" + name + " must be between " + min + " and " + max);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--" + name + " must be a number, not '" + value + "'");
+    }
+  }
+
+  Duration duration(String name, Duration defaultValue) {
+    String value = values.get(name);
+    if (value == null) {
+      return defaultValue;
+    }
+    Matcher m = DURATION.matcher(value);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("--" + name + " must be a duration such as 500ms, 30s or 2m, not '" + value + "'");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      default -> Duration.ofMinutes(n);
+    };
+  }
+}

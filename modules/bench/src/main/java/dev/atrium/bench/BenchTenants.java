@@ -1,0 +1,74 @@
+package dev.atrium.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tenant files a run's node reads, written to the run's own tenants folder: the
+ * checkout's files stay untouched, and the bench's load is never throttled by the rate
+ * limits and stream slots that protect a development node (their cost is still paid: the
+ * limiter is asked on every request).
+ */
+final class BenchTenants {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<String> ROUTE_CLASSES = List.of("default", "chat", "completions", "search", "ingest",
+      "runs", "tools");
+
+  private BenchTenants() {}
+
+  /** Token buckets for every route class, far above anything one machine can send. */
+  static Map<String, Object> unlimitedRateLimits() {
+    Map<String, Object> bucket = Map.of("capacity", 1_000_000, "refill_per_second", 1_000_000);
+    Map<String, Object> limits = new LinkedHashMap<>();
+    ROUTE_CLASSES.forEach(c -> limits.put(c, Map.of("free", bucket, "paid", bucket)));
+    return limits;
+  }
+
+  /** Concurrent streams far above the bench's clients (the defaults allow 4 per key, 64 per tenant). */
+  static Map<String, Object> unlimitedStreamSlots() {
+    return Map.of("per_client", 100_000, "per_tenant", 1_000_000);
+  }
+
+  /** The checkout's tenant file as it is, but for its rate limits and stream slots. */
+  static Path copyUnlimited(Path checkoutTenants, String id, Path runDir) {
+    try {
+      ObjectNode tenant = (ObjectNode) JSON.readTree(checkoutTenants.resolve(id + ".json").toFile());
+      tenant.set("rate_limits", JSON.valueToTree(unlimitedRateLimits()));
+      tenant.set("stream_slots", JSON.valueToTree(unlimitedStreamSlots()));
+      return write(runDir, id, tenant);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read tenant " + id + " from " + checkoutTenants, e);
+    }
+  }
+
+  /** Writes {@code <runDir>/tenants/<id>.json} and returns the folder. */
+  static Path write(Path runDir, String id, Object tenant) {
+    Path dir = runDir.resolve("tenants");
+    try {
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve(id + ".json"), Report.json(tenant));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return dir;
+  }
+
+  static String sha256(String key) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

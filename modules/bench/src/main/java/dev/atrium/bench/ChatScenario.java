@@ -1,0 +1,199 @@
+package dev.atrium.bench;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code ./atrium bench chat}: the same mock upstream measured directly and through Atrium's
+ * {@code POST /v1/chat/completions}, streaming and not, in alternating windows of one run,
+ * so that both sides see the same machine (and the same noise on it).
+ */
+final class ChatScenario {
+  static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "window", "chunks", "chunk-delay-ms",
+      "first-token-delay-ms");
+  private static final String KEY = "bench-key";
+  private static final String PROMPT = "Write a short note about load testing a streaming proxy.";
+
+  private final Http http;
+  private final Fleet fleet;
+  private final Path runDir;
+  private final int concurrency;
+  private final Duration duration;
+  private final Duration warmup;
+  private final Duration window;
+  private final int chunks;
+  private final int chunkDelayMs;
+  private final int firstTokenDelayMs;
+
+  /** Where one case sends its requests: the mock itself or Atrium in front of it. */
+  record Target(String name, URI url, String apiKey, String model) {}
+
+  /** A target and a mode: one of the four measured cases. */
+  private record Kind(Target target, boolean stream, Case result) {
+    String label() {
+      return target.name() + (stream ? " stream" : " non-stream");
+    }
+  }
+
+  ChatScenario(BenchOptions o, Http http, Fleet fleet, Path runDir) {
+    this.http = http;
+    this.fleet = fleet;
+    this.runDir = runDir;
+    this.concurrency = o.integer("concurrency", 64, 1, 4096);
+    this.duration = o.duration("duration", Duration.ofSeconds(30));
+    this.warmup = o.duration("warmup", Duration.ofSeconds(20));
+    this.window = o.duration("window", Duration.ofSeconds(10));
+    this.chunks = o.integer("chunks", 20, 1, 100_000);
+    this.chunkDelayMs = o.integer("chunk-delay-ms", 10, 0, 60_000);
+    this.firstTokenDelayMs = o.integer("first-token-delay-ms", 0, 0, 60_000);
+  }
+
+  void run(Report report) {
+    Fleet.Launched mock = fleet.mockLlm(chunks, chunkDelayMs, firstTokenDelayMs);
+    Fleet.Launched atrium = fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")));
+    Meter meter = new Meter()
+        .watch("atrium", () -> Cpu.processNanos(atrium.pid()))
+        .watch("mock", () -> Cpu.processNanos(mock.pid()));
+    Target direct = new Target("direct", mock.baseUri().resolve("/v1/chat/completions"), null, "mock-model");
+    Target through = new Target("atrium", atrium.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
+    List<Kind> kinds = List.of(new Kind(direct, true, new Case("direct stream")),
+        new Kind(through, true, new Case("atrium stream")),
+        new Kind(direct, false, new Case("direct non-stream")),
+        new Kind(through, false, new Case("atrium non-stream")));
+    smokeTest(kinds);
+
+    // Warm-up goes through Atrium only: it exercises the mock's two endpoints and the bench's
+    // own code just as the direct cases do, and Atrium's JIT needs the time most.
+    int warmSlices = warmup.isZero() ? 0 : Math.max(2, (int) (warmup.toSeconds() / 5) / 2 * 2);
+    Duration slice = warmup.dividedBy(Math.max(1, warmSlices));
+    System.out.printf("%nwarming up through Atrium for %d s (%d slices, streaming and not)%n", warmup.toSeconds(), warmSlices);
+    for (int i = 0; i < warmSlices; i++) {
+      Kind k = kinds.get(i % 2 == 0 ? 1 : 3);
+      Load.Window w = Load.run("warmup", concurrency, worker -> client(k), slice, meter).requireSuccess();
+      System.out.printf("  warm-up %-18s %8s/s  errors %d%s%n", k.label(), Report.fmt(w.perSecond()), w.errors(),
+          w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
+    }
+    JdkTools.Jit jitBefore = JdkTools.jit(atrium.pid());
+
+    int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / window.toMillis()));
+    Duration each = duration.dividedBy(rounds);
+    System.out.printf("%nmeasuring %d round(s) of four %.1f s windows, %d concurrent clients%n", rounds,
+        each.toMillis() / 1000.0, concurrency);
+    for (int r = 0; r < rounds; r++) {
+      List<Kind> order = new ArrayList<>(kinds);
+      if (r % 2 == 1) {
+        // Alternate who goes first, so neither side always follows the other's heavier window.
+        order = List.of(kinds.get(1), kinds.get(0), kinds.get(3), kinds.get(2));
+      }
+      for (Kind k : order) {
+        Load.Window w = Load.run(k.label(), concurrency, worker -> client(k), each, meter).requireSuccess();
+        k.result().add(w);
+        System.out.printf("  [%d/%d] %-18s %8s/s  first p50 %7s ms  full p50 %7s ms  errors %d  atrium %.2f cores  machine %.0f%%%n",
+            r + 1, rounds, k.label(), Report.fmt(w.perSecond()), Report.fmt(w.first().getValueAtPercentile(50) / 1000.0),
+            Report.fmt(w.total().getValueAtPercentile(50) / 1000.0), w.errors(),
+            w.cpuNanos().get("atrium") / (double) w.nanos(), w.machineBusy() * 100);
+      }
+    }
+    JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
+    print(kinds, report);
+    report.jit(jitBefore, jitAfter);
+  }
+
+  private Load.Client client(Kind k) {
+    HttpRequest request = request(k.target(), k.stream());
+    return k.stream()
+        ? inFlight -> http.sse(request, inFlight)
+        : inFlight -> http.whole(request, 200, "\"content\"", inFlight, null);
+  }
+
+  private static HttpRequest request(Target t, boolean stream) {
+    String body = "{\"model\":\"" + t.model() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + PROMPT + "\"}]"
+        + (stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : ",\"stream\":false") + "}";
+    return Http.post(t.url(), t.apiKey(), body.getBytes(StandardCharsets.UTF_8)).build();
+  }
+
+  /** One request per case before any load, so a misconfiguration fails in a second with its reason. */
+  private void smokeTest(List<Kind> kinds) {
+    for (Kind k : kinds) {
+      try {
+        client(k).next(new AtomicReference<>());
+      } catch (Exception e) {
+        throw new IllegalStateException("smoke test " + k.label() + " failed: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private void print(List<Kind> kinds, Report report) {
+    System.out.printf("%nresults: %d concurrent clients, mock upstream %d chunks %d ms apart (first token after %d ms)%n",
+        concurrency, chunks, chunkDelayMs, firstTokenDelayMs);
+    System.out.println("  first = time to the first content chunk (stream) or to the response headers (non-stream)");
+    List<List<String>> rows = new ArrayList<>();
+    for (Kind k : kinds) {
+      Case c = k.result();
+      rows.add(List.of(c.name, Report.fmt(c.perSecond()), Report.fmt(c.firstMs(50)), Report.fmt(c.firstMs(99)),
+          Report.fmt(c.totalMs(50)), Report.fmt(c.totalMs(99)), Long.toString(c.errors()),
+          Report.fmt(c.cpuMsPerRequest("atrium")), Report.fmt(c.cpuMsPerRequest("mock")),
+          Report.fmt(c.cpuMsPerRequest("bench")), Report.fmt(c.machineBusy() * 100)));
+    }
+    Report.table(List.of("case", "req/s", "first p50", "first p99", "full p50", "full p99", "errors",
+        "atrium cpu ms/req", "mock cpu", "bench cpu", "machine %"), rows);
+
+    Case ds = kinds.get(0).result();
+    Case as = kinds.get(1).result();
+    Case dn = kinds.get(2).result();
+    Case an = kinds.get(3).result();
+    Map<String, Object> ratios = new LinkedHashMap<>();
+    ratios.put("stream_throughput_ratio", Report.round(as.perSecond() / ds.perSecond()));
+    ratios.put("non_stream_throughput_ratio", Report.round(an.perSecond() / dn.perSecond()));
+    ratios.put("added_ttft_p50_ms", Report.round(as.firstMs(50) - ds.firstMs(50)));
+    ratios.put("added_ttft_p99_ms", Report.round(as.firstMs(99) - ds.firstMs(99)));
+    ratios.put("full_stream_p50_ratio", Report.round(as.totalMs(50) / ds.totalMs(50)));
+    ratios.put("full_non_stream_p50_ratio", Report.round(an.totalMs(50) / dn.totalMs(50)));
+    System.out.printf("%nAtrium against direct:%n");
+    ratios.forEach((name, v) -> System.out.printf("  %-28s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
+
+    System.out.printf("%ntargets (at %d concurrent clients):%n", concurrency);
+    report.target("non-streaming throughput, Atrium/direct", an.perSecond() / dn.perSecond(), ">=", 0.5, "");
+    report.target("added TTFT p50", as.firstMs(50) - ds.firstMs(50), "<=", 2, "ms");
+    report.target("added TTFT p99", as.firstMs(99) - ds.firstMs(99), "<=", 15, "ms");
+    report.target("full-stream p50, Atrium/direct", as.totalMs(50) / ds.totalMs(50), "<=", 1.05, "");
+
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("concurrency", concurrency);
+    config.put("duration_s_per_case", duration.toMillis() / 1000.0);
+    config.put("warmup_s", warmup.toMillis() / 1000.0);
+    config.put("window_s", window.toMillis() / 1000.0);
+    config.put("chunks", chunks);
+    config.put("chunk_delay_ms", chunkDelayMs);
+    config.put("first_token_delay_ms", firstTokenDelayMs);
+    report.put("config", config)
+        .put("cases", kinds.stream().map(k -> k.result().toJson()).toList())
+        .put("ratios", ratios);
+  }
+
+  /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */
+  private Path writeTenant(URI mockV1) {
+    Map<String, Object> tenant = new LinkedHashMap<>();
+    tenant.put("id", "bench");
+    tenant.put("display_name", "Benchmark tenant (written by ./atrium bench)");
+    tenant.put("api_keys", List.of(Map.of("id", "k_bench", "label", "bench-key", "sha256", BenchTenants.sha256(KEY),
+        "tier", "PAID", "development", true)));
+    tenant.put("models", Map.of(
+        "default_model", "mock",
+        "models", Map.of("mock", Map.of("provider", "mock", "upstream_model", "mock-model")),
+        "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
+            "timeout_ms", 60_000, "max_retries", 0))));
+    tenant.put("rate_limits", BenchTenants.unlimitedRateLimits());
+    tenant.put("stream_slots", BenchTenants.unlimitedStreamSlots());
+    return BenchTenants.write(runDir, "bench", tenant);
+  }
+}

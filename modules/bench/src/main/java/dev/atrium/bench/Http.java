@@ -1,0 +1,134 @@
+package dev.atrium.bench;
+
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The bench's one HTTP client (the JDK's, HTTP/1.1 with keep-alive, one pooled connection
+ * per concurrent worker) and the few exchanges it times.
+ */
+final class Http {
+  /** Until the response headers; a stream stuck after them is cut off by Load's drain. */
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  private static final String CONTENT = "\"content\":\"";
+
+  private final HttpClient client = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+
+  /** A request or answer the bench does not accept: wrong status, broken stream, missing content. */
+  static final class BadAnswer extends IOException {
+    BadAnswer(String message) {
+      super(message);
+    }
+  }
+
+  static HttpRequest.Builder post(URI uri, String apiKey, byte[] json) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri)
+        .timeout(REQUEST_TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+    return apiKey == null ? b : b.header("Authorization", "Bearer " + apiKey);
+  }
+
+  /** The status of a GET, or -1 when nothing answers yet. */
+  int status(URI uri) {
+    try {
+      HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build();
+      return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  /**
+   * A whole JSON answer with the expected status. Timing: first = the response headers
+   * (for a non-streaming answer, when the server had it ready), total = the last byte.
+   * {@code bodyOut}, when given, receives the body.
+   */
+  Load.Timing whole(HttpRequest request, int expectedStatus, String mustContain, AtomicReference<Closeable> inFlight,
+      StringBuilder bodyOut) throws IOException, InterruptedException {
+    long start = System.nanoTime();
+    HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    long first = System.nanoTime();
+    String body;
+    try (InputStream in = response.body()) {
+      inFlight.set(in);
+      body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    long end = System.nanoTime();
+    if (response.statusCode() != expectedStatus) {
+      throw new BadAnswer("HTTP " + response.statusCode() + ": " + abbreviate(body));
+    }
+    if (!body.contains(mustContain)) {
+      throw new BadAnswer("answer without " + mustContain + ": " + abbreviate(body));
+    }
+    if (bodyOut != null) {
+      bodyOut.append(body);
+    }
+    return new Load.Timing(first - start, end - start);
+  }
+
+  /**
+   * An OpenAI-style SSE stream read to its end. Timing: first = the first chunk whose
+   * delta has non-empty content (the role chunk and Atrium's empty pass-through do not
+   * count), total = the end of the stream after {@code data: [DONE]}.
+   */
+  Load.Timing sse(HttpRequest request, AtomicReference<Closeable> inFlight) throws IOException, InterruptedException {
+    long start = System.nanoTime();
+    HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = response.body();
+         BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+      inFlight.set(in);
+      if (response.statusCode() != 200) {
+        throw new BadAnswer("HTTP " + response.statusCode() + ": " + abbreviate(new String(in.readAllBytes(),
+            StandardCharsets.UTF_8)));
+      }
+      long first = -1;
+      boolean done = false;
+      String line;
+      // Read to the end, not just to [DONE]: only a fully read body returns the connection to the pool.
+      while ((line = lines.readLine()) != null) {
+        if (!line.startsWith("data:")) {
+          continue;
+        }
+        if (line.endsWith("[DONE]")) {
+          done = true;
+        } else if (line.contains("\"error\"")) {
+          throw new BadAnswer("error chunk: " + abbreviate(line));
+        } else if (first < 0 && hasContent(line)) {
+          first = System.nanoTime();
+        }
+      }
+      if (!done || first < 0) {
+        throw new BadAnswer(done ? "stream without content" : "stream ended without [DONE]");
+      }
+      return new Load.Timing(first - start, System.nanoTime() - start);
+    }
+  }
+
+  /** A chunk whose delta carries text: OpenAI's role chunk and Atrium's empty pass-through of it do not. */
+  static boolean hasContent(String line) {
+    int at = line.indexOf(CONTENT);
+    return at >= 0 && at + CONTENT.length() < line.length() && line.charAt(at + CONTENT.length()) != '"';
+  }
+
+  static String abbreviate(String s) {
+    String one = s.replace('\n', ' ');
+    return one.length() > 300 ? one.substring(0, 300) + "..." : one;
+  }
+}
