@@ -24,12 +24,12 @@ final class BenchOptions {
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
                     [--turns-per-session 20] [--heap-sessions 2000] [--heap-turns 3]
-
         --duration is the measured time of each case; durations take ms, s or m.
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
       """;
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+  private static final Pattern RANGE = Pattern.compile("(\\d{1,9})(?:-(\\d{1,9}))?");
 
   private final Map<String, String> values;
 
@@ -74,6 +74,43 @@ final class BenchOptions {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--" + name + " must be a number, not '" + value + "'");
     }
+  }
+
+  /** {@code --name 2-3} (or {@code --name 3}, the same as 3-3) as {min, max}. */
+  int[] range(String name, int[] defaultValue, int min, int max) {
+    String value = values.get(name);
+    if (value == null) {
+      return defaultValue.clone();
+    }
+    Matcher m = RANGE.matcher(value);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("--" + name + " must be a number or a range such as 2-3, not '" + value + "'");
+    }
+    int lo = Integer.parseInt(m.group(1));
+    int hi = m.group(2) == null ? lo : Integer.parseInt(m.group(2));
+    if (lo < min || hi > max || lo > hi) {
+      throw new IllegalArgumentException("--" + name + " must lie between " + min + " and " + max + ", low end first");
+    }
+    return new int[] {lo, hi};
+  }
+
+  /** One of a few words, for options that pick a mode. */
+  String choice(String name, String defaultValue, Set<String> choices) {
+    String value = values.getOrDefault(name, defaultValue);
+    if (!choices.contains(value)) {
+      throw new IllegalArgumentException("--" + name + " must be one of " + new java.util.TreeSet<>(choices)
+          + ", not '" + value + "'");
+    }
+    return value;
+  }
+
+  /** A duration whose name says its unit ({@code --hot-seconds 20}): a bare number is seconds. */
+  Duration seconds(String name, Duration defaultValue) {
+    String value = values.get(name);
+    if (value != null && value.matches("\\d{1,9}")) {
+      return Duration.ofSeconds(Long.parseLong(value));
+    }
+    return duration(name, defaultValue);
   }
 
   Duration duration(String name, Duration defaultValue) {
