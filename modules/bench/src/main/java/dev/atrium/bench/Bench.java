@@ -27,6 +27,7 @@ public final class Bench {
       options = switch (scenario) {
         case "chat" -> BenchOptions.parse(args, 1, ChatScenario.OPTIONS);
         case "sessions" -> BenchOptions.parse(args, 1, SessionsScenario.OPTIONS);
+        case "limits" -> BenchOptions.parse(args, 1, LimitsScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -43,6 +44,7 @@ public final class Bench {
     try (Fleet fleet = new Fleet(root, runDir, http)) {
       switch (scenario) {
         case "chat" -> new ChatScenario(options, http, fleet, runDir).run(report);
+        case "limits" -> new LimitsScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -24,7 +24,13 @@ final class BenchOptions {
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
                     [--turns-per-session 20] [--heap-sessions 2000] [--heap-turns 3]
-        --duration is the measured time of each case; durations take ms, s or m.
+        limits    rate-limit decisions per second through GET /v1/tenant, one key (bucket)
+                  per client, against GET /alive and /health; then one hot key (bucket
+                  of 20 at 10/s) drained by many clients: allowed against the theory
+                    [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
+                    [--hot-clients 50] [--hot-seconds 60s]
+        --duration is the measured time of each case; durations take ms, s or m
+        (--hot-seconds too: 60 and 60s are both accepted).
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
       """;
 
