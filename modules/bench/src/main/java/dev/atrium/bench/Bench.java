@@ -28,6 +28,7 @@ public final class Bench {
         case "chat" -> BenchOptions.parse(args, 1, ChatScenario.OPTIONS);
         case "sessions" -> BenchOptions.parse(args, 1, SessionsScenario.OPTIONS);
         case "limits" -> BenchOptions.parse(args, 1, LimitsScenario.OPTIONS);
+        case "runs" -> BenchOptions.parse(args, 1, RunsScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -45,6 +46,7 @@ public final class Bench {
       switch (scenario) {
         case "chat" -> new ChatScenario(options, http, fleet, runDir).run(report);
         case "limits" -> new LimitsScenario(options, http, fleet, runDir).run(report);
+        case "runs" -> new RunsScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -29,6 +29,10 @@ final class BenchOptions {
                   of 20 at 10/s) drained by many clients: allowed against the theory
                     [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
                     [--hot-clients 50] [--hot-seconds 60s]
+        runs      N small batch runs against the mock upstream: POST /v1/runs -> 202
+                  latency, and runs completed per second
+                    [--runs 1000] [--concurrency 32] [--warmup-runs 100] [--prompts 2-3]
+                    [--chunks 4] [--chunk-delay-ms 1] [--timeout 10m]
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
