@@ -33,6 +33,12 @@ final class BenchOptions {
                   latency, and runs completed per second
                     [--runs 1000] [--concurrency 32] [--warmup-runs 100] [--prompts 2-3]
                     [--chunks 4] [--chunk-delay-ms 1] [--timeout 10m]
+        rag       POST /v1/search over HTTP on the checkout's docs, uncached and cached;
+                  then the retrieval query on N synthetic chunks loaded over JDBC:
+                  latency and recall@10 against exact search
+                    [--chunks 100000] [--queries 1000] [--recall-queries 100]
+                    [--searches 200] [--distribution clustered|uniform] [--seed 42]
+
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
