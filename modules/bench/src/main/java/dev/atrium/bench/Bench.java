@@ -27,6 +27,9 @@ public final class Bench {
       options = switch (scenario) {
         case "chat" -> BenchOptions.parse(args, 1, ChatScenario.OPTIONS);
         case "sessions" -> BenchOptions.parse(args, 1, SessionsScenario.OPTIONS);
+        case "limits" -> BenchOptions.parse(args, 1, LimitsScenario.OPTIONS);
+        case "runs" -> BenchOptions.parse(args, 1, RunsScenario.OPTIONS);
+        case "rag" -> BenchOptions.parse(args, 1, RagScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -43,6 +46,9 @@ public final class Bench {
     try (Fleet fleet = new Fleet(root, runDir, http)) {
       switch (scenario) {
         case "chat" -> new ChatScenario(options, http, fleet, runDir).run(report);
+        case "limits" -> new LimitsScenario(options, http, fleet, runDir).run(report);
+        case "runs" -> new RunsScenario(options, http, fleet, runDir).run(report);
+        case "rag" -> new RagScenario(options, http, fleet, root, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -24,12 +24,28 @@ final class BenchOptions {
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
                     [--turns-per-session 20] [--heap-sessions 2000] [--heap-turns 3]
+        limits    rate-limit decisions per second through GET /v1/tenant, one key (bucket)
+                  per client, against GET /alive and /health; then one hot key (bucket
+                  of 20 at 10/s) drained by many clients: allowed against the theory
+                    [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
+                    [--hot-clients 50] [--hot-seconds 60s]
+        runs      N small batch runs against the mock upstream: POST /v1/runs -> 202
+                  latency, and runs completed per second
+                    [--runs 1000] [--concurrency 32] [--warmup-runs 100] [--prompts 2-3]
+                    [--chunks 4] [--chunk-delay-ms 1] [--timeout 10m]
+        rag       POST /v1/search over HTTP on the checkout's docs, uncached and cached;
+                  then the retrieval query on N synthetic chunks loaded over JDBC:
+                  latency and recall@10 against exact search
+                    [--chunks 100000] [--queries 1000] [--recall-queries 100]
+                    [--searches 200] [--distribution clustered|uniform] [--seed 42]
 
-        --duration is the measured time of each case; durations take ms, s or m.
+        --duration is the measured time of each case; durations take ms, s or m
+        (--hot-seconds too: 60 and 60s are both accepted).
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.
       """;
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+  private static final Pattern RANGE = Pattern.compile("(\\d{1,9})(?:-(\\d{1,9}))?");
 
   private final Map<String, String> values;
 
@@ -74,6 +90,43 @@ final class BenchOptions {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--" + name + " must be a number, not '" + value + "'");
     }
+  }
+
+  /** {@code --name 2-3} (or {@code --name 3}, the same as 3-3) as {min, max}. */
+  int[] range(String name, int[] defaultValue, int min, int max) {
+    String value = values.get(name);
+    if (value == null) {
+      return defaultValue.clone();
+    }
+    Matcher m = RANGE.matcher(value);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("--" + name + " must be a number or a range such as 2-3, not '" + value + "'");
+    }
+    int lo = Integer.parseInt(m.group(1));
+    int hi = m.group(2) == null ? lo : Integer.parseInt(m.group(2));
+    if (lo < min || hi > max || lo > hi) {
+      throw new IllegalArgumentException("--" + name + " must lie between " + min + " and " + max + ", low end first");
+    }
+    return new int[] {lo, hi};
+  }
+
+  /** One of a few words, for options that pick a mode. */
+  String choice(String name, String defaultValue, Set<String> choices) {
+    String value = values.getOrDefault(name, defaultValue);
+    if (!choices.contains(value)) {
+      throw new IllegalArgumentException("--" + name + " must be one of " + new java.util.TreeSet<>(choices)
+          + ", not '" + value + "'");
+    }
+    return value;
+  }
+
+  /** A duration whose name says its unit ({@code --hot-seconds 20}): a bare number is seconds. */
+  Duration seconds(String name, Duration defaultValue) {
+    String value = values.get(name);
+    if (value != null && value.matches("\\d{1,9}")) {
+      return Duration.ofSeconds(Long.parseLong(value));
+    }
+    return duration(name, defaultValue);
   }
 
   Duration duration(String name, Duration defaultValue) {

@@ -40,6 +40,25 @@ final class BenchTenants {
     return Map.of("per_client", 100_000, "per_tenant", 1_000_000);
   }
 
+  /** A PAID development key, stored as its hash like every key in a tenant file. */
+  static Map<String, Object> apiKey(String id, String key) {
+    return Map.of("id", id, "label", key, "sha256", sha256(key), "tier", "PAID", "development", true);
+  }
+
+  /**
+   * A tenant with the built-in {@code local} model (no upstream) and unlimited stream
+   * slots; callers add or replace fields (models, runs) on the returned map.
+   */
+  static Map<String, Object> tenant(String id, List<Map<String, Object>> keys, Map<String, Object> rateLimits) {
+    Map<String, Object> tenant = new LinkedHashMap<>();
+    tenant.put("id", id);
+    tenant.put("display_name", "Benchmark tenant " + id + " (written by ./atrium bench)");
+    tenant.put("api_keys", keys);
+    tenant.put("rate_limits", rateLimits);
+    tenant.put("stream_slots", unlimitedStreamSlots());
+    return tenant;
+  }
+
   /** The checkout's tenant file as it is, but for its rate limits and stream slots. */
   static Path copyUnlimited(Path checkoutTenants, String id, Path runDir) {
     try {

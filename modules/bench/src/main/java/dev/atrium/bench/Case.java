@@ -77,7 +77,8 @@ final class Case {
     return nanos == 0 ? 0 : busyNanos / nanos;
   }
 
-  private static double ms(Histogram h, double percentile) {
+  /** Milliseconds at a percentile of a histogram of microseconds (NaN when it is empty). */
+  static double ms(Histogram h, double percentile) {
     return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
   }
 
@@ -104,10 +105,13 @@ final class Case {
     return json;
   }
 
-  private static Map<String, Object> percentiles(Histogram h) {
+  /** The usual percentiles in milliseconds, for the JSON. */
+  static Map<String, Object> percentiles(Histogram h) {
     Map<String, Object> p = new LinkedHashMap<>();
+    p.put("count", h.getTotalCount());
     p.put("p50", Report.round(ms(h, 50)));
     p.put("p90", Report.round(ms(h, 90)));
+    p.put("p95", Report.round(ms(h, 95)));
     p.put("p99", Report.round(ms(h, 99)));
     p.put("max", Report.round(h.getTotalCount() == 0 ? Double.NaN : h.getMaxValue() / 1000.0));
     return p;

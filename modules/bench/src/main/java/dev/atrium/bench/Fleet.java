@@ -56,6 +56,18 @@ final class Fleet implements AutoCloseable {
         return Optional.empty();
       }
     }
+
+    /**
+     * The embedded PostgreSQL's port, from the fourth line of its pid file (PostgreSQL's own
+     * layout): the rag scenario loads vectors over JDBC without the node having to say where.
+     */
+    int postgresPort() {
+      try {
+        return Integer.parseInt(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(3).trim());
+      } catch (IOException | RuntimeException e) {
+        throw new IllegalStateException("no embedded PostgreSQL port in " + dataDir + "/postmaster.pid", e);
+      }
+    }
   }
 
   Fleet(Path root, Path runDir, Http http) {

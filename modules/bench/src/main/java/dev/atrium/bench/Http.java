@@ -34,12 +34,25 @@ final class Http {
     }
   }
 
+  /** A status and body, whatever the status: for routes where 429 is as much an answer as 200. */
+  record Answer(int status, String body, Load.Timing timing) {}
+
+  static HttpRequest.Builder get(URI uri, String apiKey) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
+    return apiKey == null ? b : b.header("Authorization", "Bearer " + apiKey);
+  }
+
   static HttpRequest.Builder post(URI uri, String apiKey, byte[] json) {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri)
         .timeout(REQUEST_TIMEOUT)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(json));
     return apiKey == null ? b : b.header("Authorization", "Bearer " + apiKey);
+  }
+
+  /** The response headers of a request (its body discarded). */
+  java.net.http.HttpHeaders headers(HttpRequest request) throws IOException, InterruptedException {
+    return client.send(request, HttpResponse.BodyHandlers.discarding()).headers();
   }
 
   /** The status of a GET, or -1 when nothing answers yet. */
@@ -62,6 +75,21 @@ final class Http {
    */
   Load.Timing whole(HttpRequest request, int expectedStatus, String mustContain, AtomicReference<Closeable> inFlight,
       StringBuilder bodyOut) throws IOException, InterruptedException {
+    Answer answer = exchange(request, inFlight);
+    if (answer.status() != expectedStatus) {
+      throw new BadAnswer("HTTP " + answer.status() + ": " + abbreviate(answer.body()));
+    }
+    if (!answer.body().contains(mustContain)) {
+      throw new BadAnswer("answer without " + mustContain + ": " + abbreviate(answer.body()));
+    }
+    if (bodyOut != null) {
+      bodyOut.append(answer.body());
+    }
+    return answer.timing();
+  }
+
+  /** One request read to its end (so the connection goes back to the pool), timed as {@link #whole}. */
+  Answer exchange(HttpRequest request, AtomicReference<Closeable> inFlight) throws IOException, InterruptedException {
     long start = System.nanoTime();
     HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
     long first = System.nanoTime();
@@ -70,17 +98,7 @@ final class Http {
       inFlight.set(in);
       body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    long end = System.nanoTime();
-    if (response.statusCode() != expectedStatus) {
-      throw new BadAnswer("HTTP " + response.statusCode() + ": " + abbreviate(body));
-    }
-    if (!body.contains(mustContain)) {
-      throw new BadAnswer("answer without " + mustContain + ": " + abbreviate(body));
-    }
-    if (bodyOut != null) {
-      bodyOut.append(body);
-    }
-    return new Load.Timing(first - start, end - start);
+    return new Answer(response.statusCode(), body, new Load.Timing(first - start, System.nanoTime() - start));
   }
 
   /**
