@@ -30,6 +30,7 @@ public final class Bench {
         case "limits" -> BenchOptions.parse(args, 1, LimitsScenario.OPTIONS);
         case "runs" -> BenchOptions.parse(args, 1, RunsScenario.OPTIONS);
         case "rag" -> BenchOptions.parse(args, 1, RagScenario.OPTIONS);
+        case "ingest" -> BenchOptions.parse(args, 1, IngestScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -49,6 +50,7 @@ public final class Bench {
         case "limits" -> new LimitsScenario(options, http, fleet, runDir).run(report);
         case "runs" -> new RunsScenario(options, http, fleet, runDir).run(report);
         case "rag" -> new RagScenario(options, http, fleet, root, runDir).run(report);
+        case "ingest" -> new IngestScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -38,6 +38,11 @@ final class BenchOptions {
                   latency and recall@10 against exact search
                     [--chunks 100000] [--queries 1000] [--recall-queries 100]
                     [--searches 200] [--distribution clustered|uniform] [--seed 42]
+        ingest    chunks per second through POST /v1/documents (ingest runs, local MiniLM
+                  embedder) until the documents are listed, against the same chunks through
+                  POST /v1/embeddings alone; bytes of journal and tables per chunk
+                    [--documents 40] [--chunks-per-document 25] [--concurrency 4]
+                    [--warmup-documents 12] [--seed 42]
 
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).

@@ -50,6 +50,7 @@ final class RagScenario {
   private final String distribution;
   private final long seed;
   private URI base;
+  private NodeApi api;
 
   RagScenario(BenchOptions o, Http http, Fleet fleet, Path root, Path runDir) {
     this.http = http;
@@ -67,6 +68,7 @@ final class RagScenario {
   void run(Report report) {
     Fleet.Launched atrium = fleet.atrium(writeTenants());
     base = atrium.baseUri();
+    api = new NodeApi(http, base, DOCS_KEY);
     long postgresPid = atrium.postgresPid().orElseThrow(() ->
         new IllegalStateException("no embedded PostgreSQL found (is ATRIUM_DATABASE_URL set?)"));
     Meter meter = new Meter()
@@ -121,10 +123,10 @@ final class RagScenario {
     long t0 = System.nanoTime();
     List<String> runIds = new ArrayList<>();
     for (Path f : files) {
-      runIds.add(post("/v1/documents", upload(f), 202).path("run_id").asText());
+      runIds.add(api.post("/v1/documents", upload(f), 202).path("run_id").asText());
     }
     for (String id : runIds) {
-      awaitRun(id);
+      api.awaitRun(id, INGEST_TIMEOUT_MS);
     }
     awaitDocuments(files.size());
     double ingestSeconds = (System.nanoTime() - t0) / 1e9;
@@ -157,7 +159,7 @@ final class RagScenario {
     for (String q : texts) {
       ObjectNode body = JSON.createObjectNode().put("query", q).put("top_k", 10);
       try {
-        Http.Answer a = http.exchange(Http.post(base.resolve("/v1/search"), DOCS_KEY, bytes(body)).build(), inFlight);
+        Http.Answer a = http.exchange(Http.post(base.resolve("/v1/search"), DOCS_KEY, NodeApi.bytes(body)).build(), inFlight);
         if (a.status() != 200) {
           throw new IllegalStateException("POST /v1/search: HTTP " + a.status() + ": " + Http.abbreviate(a.body()));
         }
@@ -196,7 +198,7 @@ final class RagScenario {
   private byte[] upload(Path file) {
     try {
       String name = root.relativize(file).toString();
-      return bytes(JSON.createObjectNode().put("id", "doc-" + name.replaceAll("[^A-Za-z0-9]+", "-"))
+      return NodeApi.bytes(JSON.createObjectNode().put("id", "doc-" + name.replaceAll("[^A-Za-z0-9]+", "-"))
           .put("source", name).put("content", Files.readString(file)).put("content_type", "text/markdown"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -233,67 +235,14 @@ final class RagScenario {
     return all.subList(0, n);
   }
 
-  private void awaitRun(String id) {
-    long deadline = System.currentTimeMillis() + INGEST_TIMEOUT_MS;
-    while (System.currentTimeMillis() < deadline) {
-      JsonNode run = get("/v1/runs/" + id);
-      String status = run.path("status").asText();
-      if (status.equals("succeeded")) {
-        return;
-      }
-      if (status.equals("failed") || status.equals("cancelled")) {
-        throw new IllegalStateException("ingest run " + id + " ended " + status + ": " + run.path("error"));
-      }
-      pause();
-    }
-    throw new IllegalStateException("ingest run " + id + " did not end within " + INGEST_TIMEOUT_MS / 1000 + " s");
-  }
-
   /** The documents are searchable once the vectors projection has written them (documents and chunks, one transaction). */
   private void awaitDocuments(int n) {
     long deadline = System.currentTimeMillis() + 60_000;
-    while (get("/v1/documents?limit=100").path("data").size() < n) {
+    while (api.get("/v1/documents?limit=100").path("data").size() < n) {
       if (System.currentTimeMillis() > deadline) {
         throw new IllegalStateException("the documents did not appear in GET /v1/documents within 60 s");
       }
-      pause();
-    }
-  }
-
-  private JsonNode get(String path) {
-    return send(Http.get(base.resolve(path), DOCS_KEY).build(), 200);
-  }
-
-  private JsonNode post(String path, byte[] body, int status) {
-    return send(Http.post(base.resolve(path), DOCS_KEY, body).build(), status);
-  }
-
-  private JsonNode send(java.net.http.HttpRequest request, int status) {
-    try {
-      Http.Answer a = http.exchange(request, new AtomicReference<>());
-      if (a.status() != status) {
-        throw new IllegalStateException(request.method() + " " + request.uri().getPath() + ": HTTP " + a.status() + ": "
-            + Http.abbreviate(a.body()));
-      }
-      return JSON.readTree(a.body());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
-    }
-  }
-
-  private static byte[] bytes(JsonNode json) {
-    return json.toString().getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static void pause() {
-    try {
-      Thread.sleep(200);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
+      NodeApi.pause();
     }
   }
 
