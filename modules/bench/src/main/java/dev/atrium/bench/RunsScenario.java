@@ -206,6 +206,17 @@ final class RunsScenario {
         .map(Instant::parse).max(Instant::compareTo).orElse(null);
   }
 
+  /** The failed prompts' errors (from each ended run's result items), counted per message. */
+  private static Map<String, Long> promptErrors(Phase p) {
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    p.ended().values().forEach(run -> run.path("result").path("items").forEach(item -> {
+      if (item.hasNonNull("error")) {
+        counts.merge(item.get("error").asText(), 1L, Long::sum);
+      }
+    }));
+    return counts;
+  }
+
   private byte[] body(int i) {
     int n = prompts[0] + (prompts[1] > prompts[0] ? i % (prompts[1] - prompts[0] + 1) : 0);
     StringBuilder list = new StringBuilder();
@@ -248,6 +259,10 @@ final class RunsScenario {
     if (!p.errorSamples().isEmpty()) {
       System.out.println("  errors, e.g.: " + p.errorSamples());
     }
+    Map<String, Long> promptErrors = promptErrors(p);
+    if (!promptErrors.isEmpty()) {
+      System.out.println("  failed prompts by error: " + promptErrors);
+    }
     System.out.printf("%n(no targets: the issue sets none for runs)%n");
 
     Map<String, Object> config = new LinkedHashMap<>();
@@ -265,6 +280,7 @@ final class RunsScenario {
     result.put("prompts_answered", promptsAnswered);
     result.put("prompts_failed", promptsFailed);
     result.put("error_samples", p.errorSamples());
+    result.put("prompt_errors", promptErrors);
     result.put("submit_ms", Case.percentiles(p.submit()));
     result.put("submit_seconds", Report.round(submitSeconds));
     result.put("first_submit_to_last_end_s", Report.round(endSeconds));

@@ -25,6 +25,8 @@ import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.http.javadsl.unmarshalling.sse.EventStreamUnmarshalling;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Any OpenAI-compatible chat completions server (OpenAI, vLLM, Ollama, llama.cpp, another
@@ -34,6 +36,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * and always ask for usage.
  */
 public final class OpenAiProvider implements ModelProvider {
+  private static final Logger log = LoggerFactory.getLogger(OpenAiProvider.class);
   private static final int MAX_ERROR_BODY = 64 * 1024;
 
   private final ActorSystem<?> system;
@@ -216,6 +219,8 @@ public final class OpenAiProvider implements ModelProvider {
     if (cause instanceof ProviderException p) {
       return p;
     }
+    // Operators see why: the exception's class and message (addresses, never bodies or keys).
+    log.warn("upstream call failed: {}: {}", cause.getClass().getName(), cause.getMessage());
     if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException
         || cause.getClass().getSimpleName().contains("Timeout")) {
       return new ProviderException(504, "upstream_timeout", "the model server did not answer in time", true, cause);
