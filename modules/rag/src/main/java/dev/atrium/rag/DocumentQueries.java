@@ -1,12 +1,10 @@
 package dev.atrium.rag;
 
 import dev.atrium.core.db.Database;
+import dev.atrium.core.db.PageCursor;
 import dev.atrium.core.http.ApiError;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,13 +37,13 @@ final class DocumentQueries {
   }
 
   CompletionStage<Map<String, Object>> list(String tenantId, int limit, String cursor) {
-    Object[] after = cursor == null ? null : decode(cursor);
+    PageCursor after = cursor == null ? null : PageCursor.parse(cursor);
     return database.inTenant(tenantId, dsl -> {
       Condition where = Database.tenantIs(DSL.field("tenant_id", String.class), tenantId);
       var updated = DSL.field("updated_at", OffsetDateTime.class);
       var docId = DSL.field("doc_id", String.class);
       if (after != null) {
-        where = where.and(DSL.row(updated, docId).lt((OffsetDateTime) after[0], (String) after[1]));
+        where = where.and(DSL.row(updated, docId).lt(after.at(), after.id()));
       }
       List<? extends Record> rows = dsl.select(docId, DSL.field("source", String.class), DSL.field("content_type", String.class),
               DSL.field("metadata", String.class), DSL.field("version", Integer.class), DSL.field("chunk_count", Integer.class),
@@ -71,7 +69,7 @@ final class DocumentQueries {
         json.put("expires_at", instant(r.get(8, OffsetDateTime.class)));
         return json;
       }).toList());
-      body.put("next_cursor", more ? encode(page.get(limit - 1).get(updated), page.get(limit - 1).get(docId)) : null);
+      body.put("next_cursor", more ? new PageCursor(page.get(limit - 1).get(updated), page.get(limit - 1).get(docId)).encode() : null);
       return body;
     });
   }
@@ -106,23 +104,5 @@ final class DocumentQueries {
 
   private static Instant instant(OffsetDateTime t) {
     return t == null ? null : t.toInstant();
-  }
-
-  private static String encode(OffsetDateTime updated, String docId) {
-    Instant t = updated.toInstant();
-    long micros = t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
-    return Base64.getUrlEncoder().withoutPadding().encodeToString((micros + ":" + docId).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static Object[] decode(String cursor) {
-    try {
-      String text = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-      int colon = text.indexOf(':');
-      long micros = Long.parseLong(text.substring(0, colon));
-      Instant t = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1_000L);
-      return new Object[] {t.atOffset(ZoneOffset.UTC), text.substring(colon + 1)};
-    } catch (RuntimeException e) {
-      throw ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned.");
-    }
   }
 }

@@ -17,12 +17,10 @@ import static dev.atrium.runs.RunTables.TENANT_ID;
 import static dev.atrium.runs.RunTables.TYPE;
 
 import dev.atrium.core.db.Database;
+import dev.atrium.core.db.PageCursor;
 import dev.atrium.core.http.ApiError;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +49,7 @@ final class RunQueries {
       throw ApiError.badRequest("invalid_parameter", "status must be one of " + STATUSES.stream().sorted().toList())
           .withExtension("param", "status");
     });
-    Optional<Object[]> after = cursor.map(RunQueries::decode);
+    Optional<PageCursor> after = cursor.map(PageCursor::parse);
     return database.inTenant(tenantId, dsl -> {
       Condition where = Database.tenantIs(TENANT_ID, tenantId);
       if (ownerKeyId.isPresent()) {
@@ -61,7 +59,7 @@ final class RunQueries {
         where = where.and(STATUS.eq(status.get()));
       }
       if (after.isPresent()) {
-        where = where.and(DSL.row(CREATED_AT, RUN_ID).lt((OffsetDateTime) after.get()[0], (String) after.get()[1]));
+        where = where.and(DSL.row(CREATED_AT, RUN_ID).lt(after.get().at(), after.get().id()));
       }
       List<? extends Record> rows = dsl.select(RUN_ID, OWNER_KEY_ID, TYPE, STATUS, PROGRESS, STEP, MESSAGE, ATTEMPTS,
               ERROR, CREATED_AT, STARTED_AT, ENDED_AT, DEADLINE_AT)
@@ -69,7 +67,7 @@ final class RunQueries {
       boolean more = rows.size() > limit;
       List<? extends Record> page = more ? rows.subList(0, limit) : rows;
       Optional<String> next = more
-          ? Optional.of(encode(page.get(limit - 1).get(CREATED_AT), page.get(limit - 1).get(RUN_ID)))
+          ? Optional.of(new PageCursor(page.get(limit - 1).get(CREATED_AT), page.get(limit - 1).get(RUN_ID)).encode())
           : Optional.empty();
       return new Page(page.stream().map(RunQueries::row).toList(), next);
     });
@@ -95,23 +93,5 @@ final class RunQueries {
 
   private static Instant instant(OffsetDateTime time) {
     return time == null ? null : time.toInstant();
-  }
-
-  private static String encode(OffsetDateTime created, String runId) {
-    Instant t = created.toInstant();
-    long micros = t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
-    return Base64.getUrlEncoder().withoutPadding().encodeToString((micros + ":" + runId).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static Object[] decode(String cursor) {
-    try {
-      String text = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-      int colon = text.indexOf(':');
-      long micros = Long.parseLong(text.substring(0, colon));
-      Instant t = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1_000L);
-      return new Object[] {t.atOffset(ZoneOffset.UTC), text.substring(colon + 1)};
-    } catch (RuntimeException e) {
-      throw ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned.");
-    }
   }
 }

@@ -14,12 +14,9 @@ import static dev.atrium.sessions.SessionTables.TOKENS_IN;
 import static dev.atrium.sessions.SessionTables.TOKENS_OUT;
 
 import dev.atrium.core.db.Database;
-import dev.atrium.core.http.ApiError;
-import java.nio.charset.StandardCharsets;
+import dev.atrium.core.db.PageCursor;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +42,7 @@ final class SessionQueries {
   record Page(List<Map<String, Object>> sessions, Optional<String> nextCursor) {}
 
   CompletionStage<Page> list(String tenantId, Filter filter, int limit, Optional<String> cursor) {
-    Optional<Cursor> after = cursor.map(Cursor::parse);
+    Optional<PageCursor> after = cursor.map(PageCursor::parse);
     return database.inTenant(tenantId, dsl -> {
       Condition where = Database.tenantIs(TENANT_ID, tenantId);
       if (filter.ownerKeyId().isPresent()) {
@@ -58,7 +55,7 @@ final class SessionQueries {
         where = where.and(LAST_ACTIVE_AT.ge(filter.activeSince().get().atOffset(ZoneOffset.UTC)));
       }
       if (after.isPresent()) {
-        where = where.and(DSL.row(LAST_ACTIVE_AT, SESSION_ID).lt(after.get().lastActive(), after.get().sessionId()));
+        where = where.and(DSL.row(LAST_ACTIVE_AT, SESSION_ID).lt(after.get().at(), after.get().id()));
       }
       List<Record> rows = dsl.select(SESSION_ID, OWNER_KEY_ID, TITLE, MODEL, CREATED_AT, LAST_ACTIVE_AT, MESSAGE_COUNT,
               TOKENS_IN, TOKENS_OUT, STATUS)
@@ -71,7 +68,7 @@ final class SessionQueries {
       boolean more = rows.size() > limit;
       List<Record> page = more ? rows.subList(0, limit) : rows;
       Optional<String> next = more
-          ? Optional.of(new Cursor(page.get(limit - 1).get(LAST_ACTIVE_AT), page.get(limit - 1).get(SESSION_ID)).encode())
+          ? Optional.of(new PageCursor(page.get(limit - 1).get(LAST_ACTIVE_AT), page.get(limit - 1).get(SESSION_ID)).encode())
           : Optional.empty();
       return new Page(page.stream().map(SessionQueries::row).toList(), next);
     });
@@ -90,27 +87,5 @@ final class SessionQueries {
     json.put("tokens_out", r.get(TOKENS_OUT));
     json.put("status", r.get(STATUS));
     return json;
-  }
-
-  /** Opaque to clients: base64url of "<last active, epoch micros>:<session id>". */
-  record Cursor(OffsetDateTime lastActive, String sessionId) {
-    String encode() {
-      Instant t = lastActive.toInstant();
-      long micros = t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
-      return Base64.getUrlEncoder().withoutPadding()
-          .encodeToString((micros + ":" + sessionId).getBytes(StandardCharsets.UTF_8));
-    }
-
-    static Cursor parse(String text) {
-      try {
-        String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
-        int colon = decoded.indexOf(':');
-        long micros = Long.parseLong(decoded.substring(0, colon));
-        Instant t = Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1_000L);
-        return new Cursor(t.atOffset(ZoneOffset.UTC), decoded.substring(colon + 1));
-      } catch (RuntimeException e) {
-        throw ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned.");
-      }
-    }
   }
 }
