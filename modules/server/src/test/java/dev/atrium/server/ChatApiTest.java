@@ -5,7 +5,6 @@ import static dev.atrium.server.ChatTestTenants.BETA_KEY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import dev.atrium.sessions.ChatSession;
 import dev.atrium.testkit.MockLlm;
 import dev.atrium.testkit.TestDatabase;
@@ -16,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,15 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** The native chat API on a real node, with a mock OpenAI upstream over real HTTP. */
 class ChatApiTest {
   @TempDir static Path tenantsDir;
-  static ActorTestKit mockKit;
   static MockLlm mock;
   static TestNode node;
   static TestHttp http;
 
   @BeforeAll
   static void start() {
-    mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
-    mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    mock = MockLlm.startLocal();
     node = TestNode.start("chat", TestDatabase.fresh("chat_api"), ChatTestTenants.write(tenantsDir, mock.baseUrl()),
         Map.of("atrium.sessions.heartbeat-interval", "200ms",
             "atrium.sessions.turn-lease", "2s",
@@ -47,13 +43,11 @@ class ChatApiTest {
   static void stop() {
     node.close();
     mock.close();
-    mockKit.shutdownTestKit();
   }
 
   @BeforeEach
   void reset() {
-    mock.configure(MockLlm.Behaviour.defaults());
-    mock.resetStats();
+    mock.reset();
   }
 
   static String auth(String key) {

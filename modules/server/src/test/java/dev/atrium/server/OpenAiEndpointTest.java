@@ -4,7 +4,6 @@ import static dev.atrium.server.ChatTestTenants.ALPHA_KEY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import dev.atrium.testkit.MockLlm;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
@@ -14,7 +13,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,15 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code /v1/chat/completions} and {@code /v1/models} as OpenAI's clients expect them. */
 class OpenAiEndpointTest {
   @TempDir static Path tenantsDir;
-  static ActorTestKit mockKit;
   static MockLlm mock;
   static TestNode node;
   static TestHttp http;
 
   @BeforeAll
   static void start() {
-    mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
-    mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    mock = MockLlm.startLocal();
     node = TestNode.start("openai", TestDatabase.fresh("openai_endpoint"), ChatTestTenants.write(tenantsDir, mock.baseUrl()),
         Map.of());
     http = node.publicHttp();
@@ -42,13 +38,11 @@ class OpenAiEndpointTest {
   static void stop() {
     node.close();
     mock.close();
-    mockKit.shutdownTestKit();
   }
 
   @BeforeEach
   void reset() {
-    mock.configure(MockLlm.Behaviour.defaults());
-    mock.resetStats();
+    mock.reset();
   }
 
   static HttpResponse<String> completions(String json, String... headers) {

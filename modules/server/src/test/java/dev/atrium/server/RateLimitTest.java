@@ -3,7 +3,6 @@ package dev.atrium.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.testkit.MockLlm;
@@ -15,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** Rate limits and stream slots at the edge of a real node. */
 class RateLimitTest {
   @TempDir static Path tenantsDir;
-  static ActorTestKit mockKit;
   static MockLlm mock;
   static TestNode node;
   static TestHttp http;
@@ -48,8 +45,7 @@ class RateLimitTest {
 
   @BeforeAll
   static void start() throws Exception {
-    mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
-    mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    mock = MockLlm.startLocal();
     Files.writeString(tenantsDir.resolve("alpha.json"), tenant("alpha", key("k_a1") + "," + key("k_a2") + "," + key("k_a3")
         + "," + key("k_a4") + "," + key("k_a5"), mock.baseUrl()));
     Files.writeString(tenantsDir.resolve("beta.json"), tenant("beta", key("k_b1"), mock.baseUrl()));
@@ -61,7 +57,6 @@ class RateLimitTest {
   static void stop() {
     node.close();
     mock.close();
-    mockKit.shutdownTestKit();
   }
 
   static String bearer(String keyId) {

@@ -50,6 +50,8 @@ public final class MockLlm implements AutoCloseable {
       new AtomicReference<>(new Configured(Behaviour.defaults()));
   private final AtomicBoolean closed = new AtomicBoolean();
   private ServerBinding binding;
+  /** Set by {@link #startLocal()}: the system {@link #close()} terminates. */
+  private ActorSystem<Void> ownSystem;
 
   /** The behaviour and how many requests it has answered, so failing(s, n) counts from configure(). */
   private record Configured(Behaviour behaviour, AtomicInteger answered) {
@@ -69,6 +71,27 @@ public final class MockLlm implements AutoCloseable {
   private MockLlm(ActorSystem<?> system) {
     this.materializer = Materializer.matFromSystem(system);
     this.responses = new ChatResponses(system, counters);
+  }
+
+  /**
+   * On 127.0.0.1 and a free port, in a local actor system of its own (application.conf asks
+   * for a cluster; the mock must not join one or open remoting); {@link #close()} ends it.
+   */
+  public static MockLlm startLocal() {
+    return startLocal("mock", "127.0.0.1", 0);
+  }
+
+  private static MockLlm startLocal(String name, String host, int port) {
+    Config config = ConfigFactory.parseString("pekko.actor.provider = local").withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, config);
+    try {
+      MockLlm mock = start(system, host, port);
+      mock.ownSystem = system;
+      return mock;
+    } catch (RuntimeException e) {
+      system.terminate();
+      throw e;
+    }
   }
 
   /** Binds at once and blocks until bound; port 0 picks a free port. */
@@ -125,6 +148,12 @@ public final class MockLlm implements AutoCloseable {
     counters.reset();
   }
 
+  /** The default behaviour and zeroed counters: what each test starts from. */
+  public void reset() {
+    configure(Behaviour.defaults());
+    resetStats();
+  }
+
   /** Unbinds and closes open connections, giving requests in flight one second to finish. */
   @Override
   public void close() {
@@ -133,10 +162,14 @@ public final class MockLlm implements AutoCloseable {
     }
     try {
       binding.terminate(Duration.ofSeconds(1)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      if (ownSystem != null) {
+        ownSystem.terminate();
+        ownSystem.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      throw new IllegalStateException("mock model did not unbind", e);
+      throw new IllegalStateException("mock model did not stop", e);
     }
   }
 
@@ -217,11 +250,8 @@ public final class MockLlm implements AutoCloseable {
       System.exit(2);
       return;
     }
-    // application.conf asks for a cluster; the mock must not join one or open remoting.
-    Config config = ConfigFactory.parseString("pekko.actor.provider = local")
-        .withFallback(ConfigFactory.load());
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "mock-llm", config);
-    MockLlm mock = start(system, options.host(), options.port());
+    MockLlm mock = startLocal("mock-llm", options.host(), options.port());
+    ActorSystem<Void> system = mock.ownSystem;
     mock.configure(options.behaviour());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
         "mock-llm-unbind", () -> mock.binding.unbind());
