@@ -45,16 +45,25 @@ public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
   // ---- protocol -------------------------------------------------------------------------
 
   public sealed interface Command extends JsonSerializable
-      permits Check, AcquireSlot, RenewSlot, ReleaseSlot, Inspect, Reset, Stop, Loaded, Flush, Written {}
+      permits Check, AcquireSlot, RenewSlot, HoldSlot, ReleaseSlot, Inspect, Reset, Stop, Loaded, Flush, Written {}
 
   /** Take {@code tokens}; capacity and rate come with every check, so a changed tenant file applies at once. */
   public record Check(String tenantId, int tokens, int capacity, double refillPerSecond, ActorRef<Verdict> replyTo)
       implements Command {}
 
+  /** Granted under the cap, or when the slot id is held already (its lease is renewed). */
   public record AcquireSlot(String tenantId, String slotId, int cap, Duration lease, ActorRef<SlotVerdict> replyTo)
       implements Command {}
 
+  /** Extends a held slot's lease; a slot no longer held stays free (a stream that ended). */
   public record RenewSlot(String tenantId, String slotId, Duration lease) implements Command {}
+
+  /**
+   * Extends a held slot's lease, or takes the slot back, past the cap if need be, when the
+   * bucket lost it (a crash between writes, a lease that ran out, an admin reset): its holder
+   * (a running run) is still working and must be counted.
+   */
+  public record HoldSlot(String tenantId, String slotId, Duration lease) implements Command {}
 
   public record ReleaseSlot(String tenantId, String slotId) implements Command {}
 
@@ -201,6 +210,11 @@ public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
         slots.put(r.slotId(), clock.instant().plus(r.lease()));
         dirty = true;
       }
+    } else if (command instanceof HoldSlot h) {
+      if (tenantId.equals(h.tenantId())) {
+        slots.put(h.slotId(), clock.instant().plus(h.lease()));
+        dirty = true;
+      }
     } else if (command instanceof ReleaseSlot r) {
       if (tenantId.equals(r.tenantId()) && slots.remove(r.slotId()) != null) {
         dirty = true;
@@ -237,7 +251,8 @@ public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
     }
     Instant now = clock.instant();
     slots.values().removeIf(until -> !until.isAfter(now));
-    boolean granted = slots.size() < a.cap();
+    // A holder asking again for its own slot (its answer was lost, it restarted) keeps it.
+    boolean granted = slots.containsKey(a.slotId()) || slots.size() < a.cap();
     if (granted) {
       slots.put(a.slotId(), now.plus(a.lease()));
       dirty = true;

@@ -20,6 +20,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
  * principal ({@code tenant:chat/key:k_12}, {@code tenant:default/ip:10.0.0.7}); tenants never
  * share a bucket. Stream slots live in the client's {@code streams/<principal>} bucket and
  * the tenant's {@code streams/tenant} bucket, each leased and renewed while the stream runs.
+ * A named pool of slots (runs: {@code runs/running}) is the tenant's bucket of that name.
  */
 public final class TokenBuckets implements RateLimiter {
   static final String TENANT_STREAMS = "streams/tenant";
@@ -83,6 +84,23 @@ public final class TokenBuckets implements RateLimiter {
                 return new LeasedSlot(tenant.id(), slotId, client, shared);
               });
         });
+  }
+
+  @Override
+  public CompletionStage<Boolean> acquireSlot(String tenantId, String pool, String slotId, int cap, Duration lease) {
+    return bucket(tenantId, pool)
+        .<TokenBucket.SlotVerdict>ask(r -> new TokenBucket.AcquireSlot(tenantId, slotId, cap, lease, r), askTimeout)
+        .thenApply(TokenBucket.SlotVerdict::granted);
+  }
+
+  @Override
+  public void renewSlot(String tenantId, String pool, String slotId, Duration lease) {
+    bucket(tenantId, pool).tell(new TokenBucket.HoldSlot(tenantId, slotId, lease));
+  }
+
+  @Override
+  public void releaseSlot(String tenantId, String pool, String slotId) {
+    bucket(tenantId, pool).tell(new TokenBucket.ReleaseSlot(tenantId, slotId));
   }
 
   private static StreamSlot denied(String by, long cap) {

@@ -190,6 +190,62 @@ class TokenBucketTest {
   }
 
   @Test
+  void askingAgainForAHeldSlotIsGrantedAndRenewsItsLease() {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("runs/running-again", clock);
+    TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
+    Duration lease = Duration.ofSeconds(30);
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-1", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+    // The same id again, the pool full: granted, still one slot.
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-1", 1, lease, probe.getRef()));
+    TokenBucket.SlotVerdict again = probe.receiveMessage();
+    assertThat(again.granted()).isTrue();
+    assertThat(again.open()).isEqualTo(1);
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isFalse();
+
+    // Asking again renewed the lease: 20 s + 15 s after the first grant, run-1 still holds it.
+    clock.advance(Duration.ofSeconds(20));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-1", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+    clock.advance(Duration.ofSeconds(15));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isFalse();
+    clock.advance(Duration.ofSeconds(16));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+  }
+
+  @Test
+  void aHeldSlotTheBucketLostIsTakenBackEvenPastTheCap() {
+    MutableClock clock = new MutableClock();
+    var bucket = spawn("runs/running-hold", clock);
+    TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
+    Duration lease = Duration.ofSeconds(30);
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-1", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+    // The bucket loses run-1 (here an admin reset; a crash between writes does the same) and
+    // run-2 takes the only slot.
+    TestProbe<StatusReply<org.apache.pekko.Done>> reset = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Reset("acme", reset.getRef()));
+    assertThat(reset.receiveMessage().isSuccess()).isTrue();
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isTrue();
+
+    // A stream's renewal does not bring a lost slot back; a run's hold does, past the cap.
+    bucket.tell(new TokenBucket.RenewSlot("acme", "run-1", lease));
+    assertThat(inspect(bucket).openSlots()).isEqualTo(1);
+    bucket.tell(new TokenBucket.HoldSlot("acme", "run-1", lease));
+    assertThat(inspect(bucket).openSlots()).isEqualTo(2);
+    bucket.tell(new TokenBucket.ReleaseSlot("acme", "run-2"));
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-3", 1, lease, probe.getRef()));
+    assertThat(probe.receiveMessage().granted()).isFalse();
+    bucket.tell(new TokenBucket.HoldSlot("other", "run-9", lease));
+    assertThat(inspect(bucket).openSlots()).isEqualTo(1);
+  }
+
+  @Test
   void anotherTenantsCommandsAreRefused() {
     var bucket = spawn("default/key:tenant", new MutableClock());
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();

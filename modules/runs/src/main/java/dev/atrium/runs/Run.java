@@ -43,6 +43,7 @@ import org.apache.pekko.stream.SharedKillSwitch;
  * run that resumes (after a restart, on another node) continues at the first unfinished
  * sub-step and never repeats a finished one. Sharding's idle passivation is off for runs
  * (piped results do not count as activity); a run passivates itself an hour after it ends.
+ * A run waits queued until it holds one of its tenant's running slots ({@link RunAdmission}).
  */
 public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Command, Run.Event, RunState> {
 
@@ -54,7 +55,8 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   // ---- commands -------------------------------------------------------------------------
 
   public sealed interface Command extends JsonSerializable
-      permits Create, Get, Cancel, Wake, Expire, Advance, SubStepDone, RetrySubStep, PassivateNow {}
+      permits Create, Get, Cancel, Wake, Expire, Advance, SlotAnswer, HoldSlot, SubStepDone, RetrySubStep,
+      PassivateNow {}
 
   public record Create(String tenantId, String ownerKeyId, String type, JsonNode input, int maxConcurrency,
       ActorRef<StatusReply<RunView>> replyTo) implements Command {}
@@ -70,6 +72,12 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   public record Expire(String reason) implements Command {}
 
   enum Advance implements Command { INSTANCE }
+
+  /** The limiter's answer to a queued run's ask for a running slot (false also when it did not answer). */
+  record SlotAnswer(boolean granted) implements Command {}
+
+  /** Timer: a running run renews its slot's lease. */
+  enum HoldSlot implements Command { INSTANCE }
 
   record SubStepDone(int step, String key, int attempt, JsonNode result, String failure, boolean retryable)
       implements Command {}
@@ -114,22 +122,28 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
 
   // ---- wiring ---------------------------------------------------------------------------
 
-  public static void init(ActorSystem<?> system, RunTypes types) {
+  public static void init(ActorSystem<?> system, RunTypes types, RunAdmission admission) {
     Duration passivateAfter = system.settings().config().getDuration("atrium.runs.passivate-after-end");
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx, types, Clock.systemUTC(), passivateAfter))
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
+            ctx -> create(ctx, types, Clock.systemUTC(), passivateAfter, admission))
         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
   }
 
-  static Behavior<Command> create(EntityContext<Command> entity, RunTypes types, Clock clock, Duration passivateAfter) {
+  static Behavior<Command> create(EntityContext<Command> entity, RunTypes types, Clock clock, Duration passivateAfter,
+      RunAdmission admission) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Run(ctx, entity, entity.getEntityId(), types, clock, passivateAfter, timers)));
+        new Run(ctx, entity, entity.getEntityId(), types, clock, passivateAfter, admission, timers)));
   }
 
   /** Without sharding (entity tests): passivation is a no-op. */
-  static Behavior<Command> create(String runId, RunTypes types, Clock clock, Duration passivateAfter) {
+  static Behavior<Command> create(String runId, RunTypes types, Clock clock, Duration passivateAfter,
+      RunAdmission admission) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Run(ctx, null, runId, types, clock, passivateAfter, timers)));
+        new Run(ctx, null, runId, types, clock, passivateAfter, admission, timers)));
   }
+
+  private static final String ASK_FOR_SLOT = "ask-for-slot";
+  private static final String HOLD_SLOT = "hold-slot";
 
   private final ActorContext<Command> ctx;
   private final EntityContext<Command> entity;
@@ -137,13 +151,15 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   private final RunTypes types;
   private final Clock clock;
   private final Duration passivateAfter;
+  private final RunAdmission admission;
   private final TimerScheduler<Command> timers;
   private final Set<String> inFlight = new HashSet<>();
+  private boolean askingForSlot;
   private SharedKillSwitch killSwitch;
   private List<Step> plan;
 
   private Run(ActorContext<Command> ctx, EntityContext<Command> entity, String runId, RunTypes types, Clock clock,
-      Duration passivateAfter, TimerScheduler<Command> timers) {
+      Duration passivateAfter, RunAdmission admission, TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), runId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
     this.ctx = ctx;
@@ -152,6 +168,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
     this.types = types;
     this.clock = clock;
     this.passivateAfter = passivateAfter;
+    this.admission = admission;
     this.timers = timers;
   }
 
@@ -177,6 +194,13 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
           if (state.status().terminal()) {
             schedulePassivation();
           } else if (state.spec().isPresent()) {
+            if (state.status() == Status.RUNNING) {
+              // Resumed (its node stopped or died): it held a slot, so it continues at once and
+              // holds the slot again now (same id), past the cap if the pool filled meanwhile.
+              // Waiting in the queue would stall work the tenant was already granted, and the
+              // cap is exact again as soon as the hold lands: new runs wait until it frees.
+              holdSlot(Duration.ZERO);
+            }
             ctx.getSelf().tell(Advance.INSTANCE);
           }
         })
@@ -194,6 +218,13 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
         .onCommand(Cancel.class, this::onCancel)
         .onCommand(Wake.class, (state, cmd) -> onAdvance(state))
         .onCommand(Advance.class, (state, cmd) -> onAdvance(state))
+        .onCommand(SlotAnswer.class, this::onSlotAnswer)
+        .onCommand(HoldSlot.class, (state, cmd) -> {
+          if (state.status() == Status.RUNNING) {
+            admission.hold(tenantOf(state), runId);
+          }
+          return Effect().noReply();
+        })
         .onCommand(Expire.class, this::onExpire)
         .onCommand(SubStepDone.class, this::onSubStepDone)
         .onCommand(RetrySubStep.class, this::onRetry)
@@ -267,7 +298,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
     }
     killSwitch().abort(new java.util.concurrent.CancellationException("run expired"));
     return Effect().persist(new Failed(runId, tenantOf(state), cmd.reason(), clock.instant()))
-        .thenRun(s -> schedulePassivation())
+        .thenRun(this::ended)
         .thenNoReply();
   }
 
@@ -280,17 +311,17 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
     Instant now = clock.instant();
     if (state.cancelRequested()) {
       return inFlight.isEmpty()
-          ? Effect().persist(new Cancelled(runId, tenant, now)).thenRun(s -> schedulePassivation()).thenNoReply()
+          ? Effect().persist(new Cancelled(runId, tenant, now)).thenRun(this::ended).thenNoReply()
           : Effect().noReply();
     }
     if (state.status() == Status.QUEUED) {
-      return Effect().persist(new Started(runId, tenant, now)).thenRun(this::advanceLater).thenNoReply();
+      return askForSlot(state);
     }
     int index = state.currentStep();
     List<Step> steps = plan(state);
     if (index < 0) {
       JsonNode result = state.steps().get(state.steps().size() - 1).result();
-      return Effect().persist(new Succeeded(runId, tenant, result, now)).thenRun(s -> schedulePassivation()).thenNoReply();
+      return Effect().persist(new Succeeded(runId, tenant, result, now)).thenRun(this::ended).thenNoReply();
     }
     Step step = steps.get(index);
     RunState.StepRecord record = state.steps().get(index);
@@ -298,7 +329,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
       if (step.failRunOnSubStepFailure() && !record.failures().isEmpty()) {
         String failure = record.failures().values().iterator().next();
         return Effect().persist(new Failed(runId, tenant, step.name() + " failed: " + failure, now))
-            .thenRun(s -> schedulePassivation()).thenNoReply();
+            .thenRun(this::ended).thenNoReply();
       }
       JsonNode aggregate = step.aggregate().apply(record.results(), record.failures());
       RunState next = state.stepCompleted(index, aggregate);
@@ -320,6 +351,56 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
 
   private void advanceLater(RunState state) {
     ctx.getSelf().tell(Advance.INSTANCE);
+  }
+
+  /**
+   * A queued run asks for one of its tenant's running slots, one ask at a time. Denied, or
+   * no answer from the limiter, it asks again after about a second (a timer, never a loop);
+   * it stays in memory meanwhile, as sharding's idle passivation is off for runs.
+   */
+  private ReplyEffect<Event, RunState> askForSlot(RunState state) {
+    if (!askingForSlot) {
+      askingForSlot = true;
+      timers.cancel(ASK_FOR_SLOT);
+      ctx.pipeToSelf(admission.acquire(tenantOf(state), runId),
+          (granted, error) -> new SlotAnswer(error == null && granted));
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, RunState> onSlotAnswer(RunState state, SlotAnswer answer) {
+    askingForSlot = false;
+    if (state.status() != Status.QUEUED || state.cancelRequested()) {
+      if (answer.granted()) {
+        // Cancelled or expired while asking: the release at its end may have reached the
+        // pool before this grant did.
+        admission.release(tenantOf(state), runId);
+      }
+      return onAdvance(state);
+    }
+    if (!answer.granted()) {
+      timers.startSingleTimer(ASK_FOR_SLOT, Advance.INSTANCE, admission.retryDelay());
+      return Effect().noReply();
+    }
+    return Effect().persist(new Started(runId, tenantOf(state), clock.instant()))
+        .thenRun(s -> {
+          holdSlot(admission.renewInterval());
+          advanceLater(s);
+        })
+        .thenNoReply();
+  }
+
+  /** Renews the running slot's lease every renew interval, the first time after {@code first}. */
+  private void holdSlot(Duration first) {
+    timers.startTimerWithFixedDelay(HOLD_SLOT, HoldSlot.INSTANCE, first, admission.renewInterval());
+  }
+
+  /** Every terminal transition: the slot frees (a queued run holds none: harmless), the entity passivates later. */
+  private void ended(RunState state) {
+    timers.cancel(HOLD_SLOT);
+    timers.cancel(ASK_FOR_SLOT);
+    admission.release(tenantOf(state), runId);
+    schedulePassivation();
   }
 
   private void start(RunState state, int index, Step step, String key) {

@@ -11,6 +11,7 @@ import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.gateway.ModelGateway;
 import java.time.Duration;
 import java.util.List;
@@ -44,12 +45,16 @@ public final class RunsModule {
     this.heartbeat = config.getDuration("atrium.sessions.heartbeat-interval");
   }
 
-  /** Registers {@code batch} and {@code extraTypes}, starts the entity, projection and supervisor. */
+  /**
+   * Registers {@code batch} and {@code extraTypes}, starts the entity, projection and
+   * supervisor. Runs take their running slots from {@code limiter} (the limits module's).
+   */
   public static RunsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
-      List<RunType> extraTypes) {
+      RateLimiter limiter, List<RunType> extraTypes) {
     RunTypes types = new RunTypes().register(new BatchRunType(system, gateway));
     extraTypes.forEach(types::register);
-    Run.init(system, types);
+    Config admission = system.settings().config().getConfig("atrium.runs.admission");
+    Run.init(system, types, RunAdmission.of(admission, limiter, tenants.registry()));
     RunProjection.init(system);
     RunSupervisor.init(system);
     return new RunsModule(system, tenants, types);

@@ -32,7 +32,8 @@ class RunTest {
 
   final String runId = UUID.randomUUID().toString();
   final EventSourcedBehaviorTestKit<Run.Command, Run.Event, RunState> run = EventSourcedBehaviorTestKit.create(
-      testKit.system(), Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1)));
+      testKit.system(), Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1),
+          RunAdmission.unlimited()));
 
   static JsonNode items(String... items) {
     var node = Json.MAPPER.createObjectNode();

@@ -61,7 +61,8 @@ public final class AtriumServer {
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     ModelGateway gateway = new ModelGateway(system, settings.tenants());
     RagModule rag = RagModule.prepare(system, tenants, gateway);
-    RunsModule runs = RunsModule.start(system, tenants, gateway, List.of(rag.ingestRunType()));
+    RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(),
+        List.of(rag.ingestRunType()));
     rag.start(runs);
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
 

@@ -7,11 +7,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.testkit.MockLlm;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
@@ -20,8 +23,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs on a real node: batch runs against the mock upstream, polling, SSE, cancel, isolation. */
+/** Runs on a real node: batch runs against the mock upstream, polling, SSE, cancel, isolation, admission. */
 class RunApiTest {
+  static final String SOLO_KEY = "solo-key-" + java.util.UUID.randomUUID();
   @TempDir static Path tenantsDir;
   static ActorTestKit mockKit;
   static MockLlm mock;
@@ -30,9 +34,19 @@ class RunApiTest {
   static TestHttp http;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
     mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    // A tenant that runs one run at a time, on the mock upstream.
+    Files.writeString(tenantsDir.resolve("solo.json"), """
+        {"id": "solo", "display_name": "Solo",
+         "api_keys": [{"id": "k_solo", "sha256": "%s", "tier": "PAID"}],
+         "models": {"default_model": "mock",
+                    "models": {"mock": {"provider": "up", "upstream_model": "mock-model"}},
+                    "providers": {"up": {"type": "openai", "base_url": "%s", "timeout_ms": 10000, "max_retries": 1}}},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}},
+         "runs": {"max_running": 1}}
+        """.formatted(ApiKeys.sha256(SOLO_KEY), mock.baseUrl()));
     db = TestDatabase.fresh("run_api");
     node = TestNode.start("runs", db, ChatTestTenants.write(tenantsDir, mock.baseUrl()),
         Map.of("atrium.runs.batch.retry-backoff", "50ms"));
@@ -94,6 +108,31 @@ class RunApiTest {
     assertThat(result.path("items").get(3).path("answer").asText()).isEqualTo(ChatApiTest.expectedText(8));
     assertThat(result.path("items").get(3).path("index").asInt()).isEqualTo(3);
     assertThat(mock.stats().requests()).isEqualTo(5);
+  }
+
+  @Test
+  void aRunBeyondTheTenantsMaxRunningWaitsQueuedUntilTheRunningOneEnds() {
+    // max_running 1: two runs back to back, each of two prompts of about 3 s.
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(30).withChunkDelay(Duration.ofMillis(100)));
+    String first = startBatch(http, SOLO_KEY, 2);
+    String second = startBatch(http, SOLO_KEY, 2);
+
+    poll(http, SOLO_KEY, first, "running");
+    JsonNode waiting = TestHttp.json(http.get("/v1/runs/" + second, "Authorization", auth(SOLO_KEY)));
+    assertThat(waiting.path("status").asText()).as(waiting.toString()).isEqualTo("queued");
+    assertThat(waiting.path("started_at").isNull()).isTrue();
+    // Only the running run's prompts reached the upstream, and it is still running.
+    assertThat(mock.stats().requests()).isLessThanOrEqualTo(2);
+    assertThat(TestHttp.json(http.get("/v1/runs/" + first, "Authorization", auth(SOLO_KEY))).path("status").asText())
+        .isEqualTo("running");
+
+    JsonNode firstDone = poll(http, SOLO_KEY, first, "succeeded");
+    JsonNode secondDone = poll(http, SOLO_KEY, second, "succeeded");
+    assertThat(firstDone.path("result").path("succeeded").asInt()).isEqualTo(2);
+    assertThat(secondDone.path("result").path("succeeded").asInt()).isEqualTo(2);
+    assertThat(Instant.parse(secondDone.path("started_at").asText()))
+        .isAfterOrEqualTo(Instant.parse(firstDone.path("ended_at").asText()));
+    assertThat(mock.stats().requests()).isEqualTo(4);
   }
 
   @Test

@@ -2,13 +2,16 @@ package dev.atrium.core.limits;
 
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
  * What the edge asks before any handler work: may this principal spend {@code tokens} on a
- * route of this class, and may it open one more stream? The {@code limits} module answers
- * with cluster-sharded token buckets; tests of other modules run {@link #UNLIMITED}.
+ * route of this class, and may it open one more stream? And what other modules ask for a
+ * leased slot in one of a tenant's named pools (runs: {@code runs/running}). The
+ * {@code limits} module answers with cluster-sharded token buckets; tests of other modules
+ * run {@link #UNLIMITED}.
  */
 public interface RateLimiter {
 
@@ -21,7 +24,28 @@ public interface RateLimiter {
   /** A slot for one open stream of this principal, capped per client key and per tenant. */
   CompletionStage<StreamSlot> openStream(Principal principal, RouteClass routeClass);
 
-  /** Every request allowed, every stream granted: for tests and tools that run without limits. */
+  /**
+   * One slot in the tenant's pool {@code pool} (a name such as {@code runs/running}), which
+   * holds at most {@code cap} slots across the cluster, leased for {@code lease}. Asking
+   * again for a slot id the pool holds is granted and renews the lease, so a holder whose
+   * answer was lost (a timeout, a restart) asks again with the same id. A failed stage: the
+   * limiter did not answer in time (the slot may have been granted; asking again with the
+   * same id is safe).
+   */
+  CompletionStage<Boolean> acquireSlot(String tenantId, String pool, String slotId, int cap, Duration lease);
+
+  /**
+   * Extends a held slot's lease; sent while the holder works, well within the lease. A slot
+   * the pool no longer holds (its lease ran out, or the limiter lost its last second in a
+   * crash) is taken back even past the cap: its holder is still working and must be
+   * counted. Fire and forget.
+   */
+  void renewSlot(String tenantId, String pool, String slotId, Duration lease);
+
+  /** Frees a slot. Fire and forget: a release that is lost costs at most one lease. */
+  void releaseSlot(String tenantId, String pool, String slotId);
+
+  /** Every request allowed, every stream and slot granted: for tests and tools that run without limits. */
   RateLimiter UNLIMITED = new RateLimiter() {
     @Override
     public CompletionStage<Decision> check(Principal principal, RouteClass routeClass, int tokens) {
@@ -32,6 +56,17 @@ public interface RateLimiter {
     public CompletionStage<StreamSlot> openStream(Principal principal, RouteClass routeClass) {
       return CompletableFuture.completedFuture(StreamSlot.UNLIMITED);
     }
+
+    @Override
+    public CompletionStage<Boolean> acquireSlot(String tenantId, String pool, String slotId, int cap, Duration lease) {
+      return CompletableFuture.completedFuture(true);
+    }
+
+    @Override
+    public void renewSlot(String tenantId, String pool, String slotId, Duration lease) {}
+
+    @Override
+    public void releaseSlot(String tenantId, String pool, String slotId) {}
   };
 
   /**

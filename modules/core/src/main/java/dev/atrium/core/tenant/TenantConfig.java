@@ -175,12 +175,16 @@ public record TenantConfig(
     }
   }
 
-  /** Long-running jobs: how many upstream calls one run makes at once. */
-  public record Runs(Integer maxConcurrency) {
-    static final Runs DEFAULTS = new Runs(null);
+  /**
+   * Long-running jobs: how many upstream calls one run makes at once, and how many of the
+   * tenant's runs run at once across the cluster (the rest wait queued).
+   */
+  public record Runs(Integer maxConcurrency, Integer maxRunning) {
+    static final Runs DEFAULTS = new Runs(null, null);
 
     public Runs {
       maxConcurrency = maxConcurrency == null ? 10 : maxConcurrency;
+      maxRunning = maxRunning == null ? 16 : maxRunning;
     }
   }
 

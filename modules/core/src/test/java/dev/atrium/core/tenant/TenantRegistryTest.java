@@ -48,6 +48,7 @@ class TenantRegistryTest {
     TenantConfig one = registry.byId("one").orElseThrow();
     assertThat(one.models().defaultModel()).isEqualTo("local");
     assertThat(one.limits().maxRequestBytes()).isEqualTo(1_048_576L);
+    assertThat(one.runs().maxRunning()).isEqualTo(16);
     assertThat(one.allowsAnonymous(RouteClass.SEARCH)).isFalse();
     assertThat(registry.byId("two").orElseThrow().allowsAnonymous(RouteClass.SEARCH)).isTrue();
     assertThat(registry.byKey("one-secret")).map(m -> m.tenant().id()).contains("one");
@@ -90,6 +91,16 @@ class TenantRegistryTest {
   void refusesAValueOutOfRange() throws IOException {
     write("one.json", tenant("one", ", \"limits\": {\"max_request_bytes\": 10}"));
     assertThat(failure()).contains("one.json").contains("limits.max_request_bytes").contains("1024");
+  }
+
+  @Test
+  void refusesAZeroOrNegativeMaxRunning() throws IOException {
+    write("one.json", tenant("one", ", \"runs\": {\"max_running\": 0}"));
+    assertThat(failure()).contains("one.json").contains("field 'runs.max_running'").contains("minimum value of 1");
+    write("one.json", tenant("one", ", \"runs\": {\"max_concurrency\": 4, \"max_running\": -3}"));
+    assertThat(failure()).contains("one.json").contains("field 'runs.max_running'");
+    write("one.json", tenant("one", ", \"runs\": {\"max_running\": 2}"));
+    assertThat(TenantRegistry.load(dir, false).byId("one").orElseThrow().runs().maxRunning()).isEqualTo(2);
   }
 
   @Test

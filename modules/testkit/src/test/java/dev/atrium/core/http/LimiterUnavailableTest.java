@@ -14,6 +14,7 @@ import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.testkit.TestHttp;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
@@ -40,6 +41,17 @@ class LimiterUnavailableTest {
     public CompletionStage<StreamSlot> openStream(Principal principal, RouteClass routeClass) {
       return CompletableFuture.failedFuture(new TimeoutException("bucket moving"));
     }
+
+    @Override
+    public CompletionStage<Boolean> acquireSlot(String tenantId, String pool, String slotId, int cap, Duration lease) {
+      return CompletableFuture.failedFuture(new TimeoutException("bucket moving"));
+    }
+
+    @Override
+    public void renewSlot(String tenantId, String pool, String slotId, Duration lease) {}
+
+    @Override
+    public void releaseSlot(String tenantId, String pool, String slotId) {}
   };
 
   @BeforeAll

@@ -1,0 +1,154 @@
+package dev.atrium.runs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.typesafe.config.ConfigFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** Admission: a run starts only with one of its tenant's running slots, here a pool of one. */
+class RunAdmissionTest {
+  static final ActorTestKit testKit = ActorTestKit.create(
+      ConfigFactory.parseString("pekko.actor.provider = local\npekko.actor.serialize-messages = on")
+          .withFallback(EventSourcedBehaviorTestKit.config())
+          .withFallback(ConfigFactory.load()));
+  static final RunTypes TYPES = new RunTypes()
+      .register(new TestRunType(testKit.system(), false))
+      .register(new TestRunType(testKit.system(), true));
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  final FakeSlotLimiter limiter = new FakeSlotLimiter();
+  // max_running 1; short intervals so the test does not wait for the real ones.
+  final RunAdmission admission = new RunAdmission(limiter, tenantId -> 1, Duration.ofSeconds(3),
+      Duration.ofMillis(200), Duration.ofMillis(100));
+
+  record TestRun(String id, EventSourcedBehaviorTestKit<Run.Command, Run.Event, RunState> kit) {
+    RunState state() {
+      return kit.getState();
+    }
+  }
+
+  TestRun start(String type, String... items) {
+    String runId = UUID.randomUUID().toString();
+    var kit = EventSourcedBehaviorTestKit.<Run.Command, Run.Event, RunState>create(testKit.system(),
+        Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1), admission));
+    var created = kit.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, RunTest.items(items), 2, r));
+    assertThat(created.reply().getValue().status()).isEqualTo("queued");
+    return new TestRun(runId, kit);
+  }
+
+  static void await(Runnable assertion) {
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      assertion.run();
+      return null;
+    });
+  }
+
+  static RunState awaitStatus(TestRun run, RunState.Status status) {
+    await(() -> assertThat(run.state().status()).isEqualTo(status));
+    return run.state();
+  }
+
+  @Test
+  void aSecondRunWaitsQueuedWhileTheFirstHoldsTheOnlySlotAndStartsWhenItEnds() {
+    String gate = "admit-" + UUID.randomUUID();
+    TestRun first = start("test", "gate:" + gate);
+    awaitStatus(first, RunState.Status.RUNNING);
+    TestRun second = start("test", "ok");
+
+    // Denied, and denied again after its timer: it waits queued, none of its work started.
+    await(() -> assertThat(limiter.calls("denied", second.id())).isGreaterThanOrEqualTo(2));
+    assertThat(second.state().status()).isEqualTo(RunState.Status.QUEUED);
+    assertThat(TestRunType.executions(second.id(), "0")).isZero();
+    assertThat(limiter.held()).containsExactly(first.id());
+
+    TestRunType.GATES.get(gate).complete(new TextNode("opened"));
+    RunState firstDone = awaitStatus(first, RunState.Status.SUCCEEDED);
+    RunState secondDone = awaitStatus(second, RunState.Status.SUCCEEDED);
+    assertThat(secondDone.startedAt()).isAfterOrEqualTo(firstDone.endedAt());
+    await(() -> assertThat(limiter.held()).isEmpty());
+    assertThat(limiter.calls("release", first.id())).isPositive();
+    assertThat(limiter.calls("release", second.id())).isPositive();
+  }
+
+  @Test
+  void theSlotIsReleasedWhenARunFailsAndWhenItExpires() {
+    TestRun failing = start("strict", "business");
+    TestRun expiring = start("test", "hang");
+    awaitStatus(failing, RunState.Status.FAILED);
+    // The only slot came free: the second run starts, then passes its deadline.
+    awaitStatus(expiring, RunState.Status.RUNNING);
+    assertThat(limiter.calls("release", failing.id())).isPositive();
+    assertThat(limiter.held()).containsExactly(expiring.id());
+
+    expiring.kit().runCommand(new Run.Expire("timed out"));
+    assertThat(awaitStatus(expiring, RunState.Status.FAILED).error()).isEqualTo("timed out");
+    await(() -> assertThat(limiter.held()).isEmpty());
+  }
+
+  @Test
+  void aQueuedRunIsCancelledWithoutASlotAndACancelledRunningRunFreesItsSlot() {
+    TestRun running = start("test", "hang");
+    awaitStatus(running, RunState.Status.RUNNING);
+    TestRun queued = start("test", "ok");
+    await(() -> assertThat(limiter.calls("denied", queued.id())).isPositive());
+
+    var cancel = queued.kit().<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(cancel.reply().isSuccess()).isTrue();
+    RunState cancelled = awaitStatus(queued, RunState.Status.CANCELLED);
+    assertThat(cancelled.startedAt()).isNull();
+    assertThat(limiter.everGranted(queued.id())).isFalse();
+    assertThat(limiter.held()).containsExactly(running.id());
+
+    running.kit().<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    awaitStatus(running, RunState.Status.CANCELLED);
+    await(() -> assertThat(limiter.held()).isEmpty());
+  }
+
+  @Test
+  void aLimiterThatDoesNotAnswerKeepsTheRunQueuedAndItAsksAgain() {
+    limiter.answering(false);
+    TestRun run = start("test", "ok");
+    await(() -> assertThat(limiter.calls("ask", run.id())).isGreaterThanOrEqualTo(3));
+    assertThat(run.state().status()).isEqualTo(RunState.Status.QUEUED);
+    assertThat(TestRunType.executions(run.id(), "0")).isZero();
+
+    limiter.answering(true);
+    awaitStatus(run, RunState.Status.SUCCEEDED);
+    await(() -> assertThat(limiter.held()).isEmpty());
+  }
+
+  @Test
+  void aRunningRunRenewsItsSlotAndOnceResumedHoldsItAgainEvenWhenThePoolFilledMeanwhile() {
+    String gate = "admit-" + UUID.randomUUID();
+    TestRun run = start("test", "gate:" + gate);
+    awaitStatus(run, RunState.Status.RUNNING);
+    await(() -> assertThat(limiter.calls("hold", run.id())).isGreaterThanOrEqualTo(2));
+
+    // The limiter loses the slot (a crash before its write) and another run takes it.
+    limiter.lose(run.id());
+    assertThat(admission.acquire("acme", "another-run").toCompletableFuture().join()).isTrue();
+    int holdsBefore = limiter.calls("hold", run.id());
+    run.kit().restart();
+
+    // Resumed, it holds its slot again at once (two in a pool of one) and carries on.
+    await(() -> assertThat(limiter.held()).containsExactlyInAnyOrder("another-run", run.id()));
+    assertThat(limiter.calls("hold", run.id())).isGreaterThan(holdsBefore);
+    assertThat(run.state().status()).isEqualTo(RunState.Status.RUNNING);
+    await(() -> assertThat(TestRunType.executions(run.id(), "0")).isEqualTo(2));
+    TestRunType.GATES.get(gate).complete(new TextNode("opened"));
+    awaitStatus(run, RunState.Status.SUCCEEDED);
+    await(() -> assertThat(limiter.held()).containsExactly("another-run"));
+  }
+}
