@@ -5,7 +5,6 @@ import static dev.atrium.server.ChatTestTenants.BETA_KEY;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.testkit.MockLlm;
@@ -16,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RunApiTest {
   static final String SOLO_KEY = "solo-key-" + java.util.UUID.randomUUID();
   @TempDir static Path tenantsDir;
-  static ActorTestKit mockKit;
   static MockLlm mock;
   static DatabaseSettings db;
   static TestNode node;
@@ -35,8 +32,7 @@ class RunApiTest {
 
   @BeforeAll
   static void start() throws Exception {
-    mockKit = ActorTestKit.create("mock", ConfigFactory.parseString("pekko.actor.provider = local"));
-    mock = MockLlm.start(mockKit.system(), "127.0.0.1", 0);
+    mock = MockLlm.startLocal();
     // A tenant that runs one run at a time, on the mock upstream.
     Files.writeString(tenantsDir.resolve("solo.json"), """
         {"id": "solo", "display_name": "Solo",
@@ -57,13 +53,11 @@ class RunApiTest {
   static void stop() {
     node.close();
     mock.close();
-    mockKit.shutdownTestKit();
   }
 
   @BeforeEach
   void reset() {
-    mock.configure(MockLlm.Behaviour.defaults());
-    mock.resetStats();
+    mock.reset();
   }
 
   static String auth(String key) {
