@@ -32,7 +32,7 @@ final class BenchOptions {
         runs      N small batch runs against the mock upstream: POST /v1/runs -> 202
                   latency, and runs completed per second
                     [--runs 1000] [--concurrency 32] [--warmup-runs 100] [--prompts 2-3]
-                    [--chunks 4] [--chunk-delay-ms 1] [--timeout 10m]
+                    [--chunks 4] [--chunk-delay-ms 1] [--max-running 64] [--timeout 10m]
         rag       POST /v1/search over HTTP on the checkout's docs, uncached and cached;
                   then the retrieval query on N synthetic chunks loaded over JDBC:
                   latency and recall@10 against exact search

@@ -27,7 +27,7 @@ import org.HdrHistogram.Histogram;
  */
 final class RunsScenario {
   static final Set<String> OPTIONS = Set.of("runs", "concurrency", "warmup-runs", "prompts", "chunks", "chunk-delay-ms",
-      "timeout");
+      "timeout", "max-running");
   private static final String KEY = "bench-key";
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Between two GETs of a run that has not ended yet: often enough to see the end, rarely enough to cost little. */
@@ -42,6 +42,8 @@ final class RunsScenario {
   private final int[] prompts;
   private final int chunks;
   private final int chunkDelayMs;
+  /** The tenant's runs.max_running: runs beyond it wait queued for a slot. */
+  private final int maxRunning;
   private final Duration timeout;
   private URI base;
 
@@ -59,6 +61,7 @@ final class RunsScenario {
     this.prompts = o.range("prompts", new int[] {2, 3}, 1, 1000);
     this.chunks = o.integer("chunks", 4, 1, 100_000);
     this.chunkDelayMs = o.integer("chunk-delay-ms", 1, 0, 60_000);
+    this.maxRunning = o.integer("max-running", 64, 1, 100_000);
     this.timeout = o.duration("timeout", Duration.ofMinutes(10));
   }
 
@@ -237,8 +240,8 @@ final class RunsScenario {
         : Duration.between(p.firstSubmit(), p.lastSubmit()).toNanos() / 1e9;
     double endSeconds = lastEnd == null ? Double.NaN : Duration.between(p.firstSubmit(), lastEnd).toNanos() / 1e9;
 
-    System.out.printf("%nresults: %d batch runs (%d-%d prompts each), %d concurrent submitters, mock %d chunks %d ms apart%n",
-        runs, prompts[0], prompts[1], concurrency, chunks, chunkDelayMs);
+    System.out.printf("%nresults: %d batch runs (%d-%d prompts each), %d concurrent submitters, at most %d running,"
+        + " mock %d chunks %d ms apart%n", runs, prompts[0], prompts[1], concurrency, maxRunning, chunks, chunkDelayMs);
     Report.table(List.of("runs", "succeeded", "other end", "not ended", "submit errors", "prompts ok", "prompts failed"),
         List.of(List.of(Integer.toString(runs), Long.toString(succeeded), Long.toString(p.ended().size() - succeeded),
             Long.toString(runs - p.submitFailures() - p.ended().size()), Integer.toString(p.submitFailures()),
@@ -268,6 +271,7 @@ final class RunsScenario {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("runs", runs);
     config.put("concurrency", concurrency);
+    config.put("max_running", maxRunning);
     config.put("warmup_runs", warmupRuns);
     config.put("prompts", prompts[0] + "-" + prompts[1]);
     config.put("mock_chunks", chunks);
@@ -302,7 +306,7 @@ final class RunsScenario {
         "models", Map.of("mock", Map.of("provider", "mock", "upstream_model", "mock-model")),
         "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
             "timeout_ms", 60_000, "max_retries", 0))));
-    tenant.put("runs", Map.of("max_concurrency", 256));
+    tenant.put("runs", Map.of("max_concurrency", 256, "max_running", maxRunning));
     return BenchTenants.write(runDir, "bench", tenant);
   }
 
