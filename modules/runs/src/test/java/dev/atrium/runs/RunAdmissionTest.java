@@ -3,7 +3,6 @@ package dev.atrium.runs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.TextNode;
-import com.typesafe.config.ConfigFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -15,13 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /** Admission: a run starts only with one of its tenant's running slots, here a pool of one. */
 class RunAdmissionTest {
-  static final ActorTestKit testKit = ActorTestKit.create(
-      ConfigFactory.parseString("pekko.actor.provider = local\npekko.actor.serialize-messages = on")
-          .withFallback(EventSourcedBehaviorTestKit.config())
-          .withFallback(ConfigFactory.load()));
-  static final RunTypes TYPES = new RunTypes()
-      .register(new TestRunType(testKit.system(), false))
-      .register(new TestRunType(testKit.system(), true));
+  static final ActorTestKit testKit = TestRunType.newTestKit();
+  static final RunTypes TYPES = TestRunType.both(testKit.system());
 
   @AfterAll
   static void shutdown() {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.Json;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,13 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /** The Run entity's transitions, retries, cancel and resume, with every message serialized. */
 class RunTest {
-  static final ActorTestKit testKit = ActorTestKit.create(
-      ConfigFactory.parseString("pekko.actor.provider = local\npekko.actor.serialize-messages = on")
-          .withFallback(EventSourcedBehaviorTestKit.config())
-          .withFallback(ConfigFactory.load()));
-  static final RunTypes TYPES = new RunTypes()
-      .register(new TestRunType(testKit.system(), false))
-      .register(new TestRunType(testKit.system(), true));
+  static final ActorTestKit testKit = TestRunType.newTestKit();
+  static final RunTypes TYPES = TestRunType.both(testKit.system());
 
   @AfterAll
   static void shutdown() {

@@ -3,6 +3,7 @@ package dev.atrium.runs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 
@@ -31,6 +34,19 @@ final class TestRunType implements RunType {
   TestRunType(ActorSystem<?> system, boolean failRun) {
     this.system = system;
     this.failRun = failRun;
+  }
+
+  /** A local test kit with the test journal, every message serialized: what entity tests run on. */
+  static ActorTestKit newTestKit() {
+    return ActorTestKit.create(
+        ConfigFactory.parseString("pekko.actor.provider = local\npekko.actor.serialize-messages = on")
+            .withFallback(EventSourcedBehaviorTestKit.config())
+            .withFallback(ConfigFactory.load()));
+  }
+
+  /** "test" (failed sub-steps are listed) and "strict" (a failed sub-step fails the run). */
+  static RunTypes both(ActorSystem<?> system) {
+    return new RunTypes().register(new TestRunType(system, false)).register(new TestRunType(system, true));
   }
 
   @Override
