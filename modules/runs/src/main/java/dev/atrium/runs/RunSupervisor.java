@@ -47,6 +47,7 @@ public final class RunSupervisor {
     ProjectionDatabase database = ProjectionDatabase.get(system);
     ClusterSharding sharding = ClusterSharding.get(system);
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(RunSupervisor.class);
       timers.startTimerWithFixedDelay(Tick.INSTANCE, first, interval);
       return Behaviors.receive(Command.class)
           .onMessage(Tick.class, tick -> {
@@ -65,13 +66,19 @@ public final class RunSupervisor {
               return Behaviors.same();
             }
             Instant now = Instant.now();
+            int expired = 0;
             for (Unfinished run : found.runs()) {
               var entity = sharding.entityRefFor(Run.ENTITY_KEY, run.runId());
               if (run.deadline().isBefore(now)) {
                 entity.tell(new Run.Expire("timed out: unfinished at its deadline " + run.deadline()));
+                expired++;
               } else {
                 entity.tell(Run.Wake.INSTANCE);
               }
+            }
+            if (!found.runs().isEmpty()) {
+              ctx.getLog().info("run supervisor: {} unfinished runs woken, {} past their deadline expired",
+                  found.runs().size() - expired, expired);
             }
             return Behaviors.same();
           })
