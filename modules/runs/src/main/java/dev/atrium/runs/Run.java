@@ -51,6 +51,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   public static final List<String> TAGS = IntStream.range(0, 10).mapToObj(i -> "run-" + i).toList();
   public static final String NOT_FOUND = "run not found";
   public static final String FINISHED = "run finished";
+  public static final String IDEMPOTENCY_CONFLICT = "idempotency key used for another request";
 
   // ---- commands -------------------------------------------------------------------------
 
@@ -259,8 +260,16 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
 
   private ReplyEffect<Event, RunState> onCreate(RunState state, Create cmd) {
     if (state.spec().isPresent()) {
-      return Effect().reply(cmd.replyTo(), visible(state, cmd.tenantId())
-          ? StatusReply.success(RunView.of(runId, state)) : StatusReply.error(NOT_FOUND));
+      // The run exists: a resend with the same Idempotency-Key (the id derives from it) gets
+      // it back as it is now; the same key with another request is a conflict.
+      if (!visible(state, cmd.tenantId())) {
+        return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND));
+      }
+      Spec spec = state.spec().get();
+      boolean same = spec.type().equals(cmd.type()) && java.util.Objects.equals(spec.ownerKeyId(), cmd.ownerKeyId())
+          && spec.input().toString().equals(cmd.input().toString());
+      return Effect().reply(cmd.replyTo(), same
+          ? StatusReply.success(RunView.of(runId, state)) : StatusReply.error(IDEMPOTENCY_CONFLICT));
     }
     RunType type = types.get(cmd.type()).orElseThrow();
     List<Step> steps = type.plan(cmd.input());

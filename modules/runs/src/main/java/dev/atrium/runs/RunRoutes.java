@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
@@ -14,11 +15,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.Tier;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +51,8 @@ final class RunRoutes {
     return pathPrefix(PathMatchers.segment("v1").slash("runs"), () ->
         module.tenants.principal(RouteClass.RUNS, principal -> concat(
             pathEndOrSingleSlash(() -> concat(
-                post(() -> JsonRoutes.body(ObjectNode.class, body -> create(principal, body))),
+                post(() -> optionalHeaderValueByName(IdempotencyKey.HEADER, key ->
+                    JsonRoutes.body(ObjectNode.class, body -> create(principal, body, IdempotencyKey.checked(key))))),
                 get(() -> list(principal)))),
             pathPrefix(PathMatchers.segment(), runId -> concat(
                 pathEndOrSingleSlash(() -> get(() -> onSuccess(ask(principal, runId, false), v -> JsonRoutes.json(RunJson.view(v))))),
@@ -65,7 +69,7 @@ final class RunRoutes {
     return principal.keyId().get();
   }
 
-  private Route create(Principal principal, ObjectNode body) {
+  private Route create(Principal principal, ObjectNode body, Optional<String> idempotencyKey) {
     String owner = owner(principal);
     JsonNode typeNode = body.path("type");
     if (!typeNode.isTextual()) {
@@ -89,7 +93,11 @@ final class RunRoutes {
           .withExtension("param", problems.get(0).substring(0, problems.get(0).indexOf(':')))
           .withExtension("problems", problems);
     }
-    String runId = UUID.randomUUID().toString();
+    // With an Idempotency-Key the id is derived from the tenant, the key's owner and the key,
+    // so a resend (after a timeout, say) reaches the same entity and gets the same run.
+    String runId = idempotencyKey
+        .map(k -> UUID.nameUUIDFromBytes((principal.tenantId() + "\n" + owner + "\n" + k).getBytes(StandardCharsets.UTF_8)))
+        .orElseGet(UUID::randomUUID).toString();
     int concurrency = module.tenants.registry().byId(principal.tenantId()).orElseThrow().runs().maxConcurrency();
     var created = module.run(runId).<RunView>askWithStatus(
         r -> new Run.Create(principal.tenantId(), owner, type.name(), input, concurrency, r), module.askTimeout);
@@ -166,9 +174,14 @@ final class RunRoutes {
       Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
           ? error.getCause() : error;
       if (cause instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) {
-        throw m.getMessage().equals(Run.FINISHED)
-            ? ApiError.conflict("run_finished", "The run has finished already.")
-            : ApiError.notFound("No such run.");
+        if (m.getMessage().equals(Run.FINISHED)) {
+          throw ApiError.conflict("run_finished", "The run has finished already.");
+        }
+        if (m.getMessage().equals(Run.IDEMPOTENCY_CONFLICT)) {
+          throw ApiError.conflict("idempotency_key_reused",
+              "This Idempotency-Key was sent before with another type or input; use a new key for a new run.");
+        }
+        throw ApiError.notFound("No such run.");
       }
       if (cause instanceof java.util.concurrent.TimeoutException) {
         throw ApiError.unavailable("The run did not answer in time (it may be moving between nodes); try again.");

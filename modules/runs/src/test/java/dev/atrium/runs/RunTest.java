@@ -118,6 +118,23 @@ class RunTest {
   }
 
   @Test
+  void aSecondCreateOfTheSameRunAnswersItAndAnotherRequestConflicts() {
+    RunView first = create("test", "ok", "ok");
+    var same = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok", "ok"), 2, r));
+    // (the run advances meanwhile: its own events may land during these commands, never a Created)
+    assertThat(same.events()).noneMatch(e -> e instanceof Run.Created);
+    assertThat(same.reply().getValue().runId()).isEqualTo(first.runId());
+    var otherInput = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    var otherType = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok", "ok"), 2, r));
+    var otherTenant = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("other", "k_1", "test", items("ok", "ok"), 2, r));
+    assertThat(otherInput.reply().getError()).hasMessage(Run.IDEMPOTENCY_CONFLICT);
+    assertThat(otherType.reply().getError()).hasMessage(Run.IDEMPOTENCY_CONFLICT);
+    assertThat(otherTenant.reply().getError()).hasMessage(Run.NOT_FOUND);
+    assertThat(java.util.stream.Stream.of(otherInput, otherType, otherTenant).flatMap(c -> c.events().stream()))
+        .noneMatch(e -> e instanceof Run.Created);
+  }
+
+  @Test
   void anotherTenantGetsNotFound() {
     create("test", "ok");
     var get = run.<StatusReply<RunView>>runCommand(r -> new Run.Get("other", r));

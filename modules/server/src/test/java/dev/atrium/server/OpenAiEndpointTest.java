@@ -157,6 +157,12 @@ class OpenAiEndpointTest {
       assertThat(r.statusCode()).as(body).isEqualTo(400);
       assertThat(TestHttp.json(r).path("error").path("type").asText()).isEqualTo("invalid_request_error");
     }
+    long before = mock.stats().requests();
+    var badKey = completions("{\"model\": \"mock\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}",
+        "Idempotency-Key", "x".repeat(256));
+    assertThat(badKey.statusCode()).isEqualTo(400);
+    assertThat(TestHttp.json(badKey).path("error").path("code").asText()).isEqualTo("invalid_idempotency_key");
+    assertThat(mock.stats().requests()).isEqualTo(before);
     var tooLong = completions("{\"model\": \"mock\", \"messages\": [{\"role\": \"user\", \"content\": \"" + "y".repeat(2500) + "\"}]}");
     assertThat(tooLong.statusCode()).isEqualTo(413);
     assertThat(TestHttp.json(tooLong).path("error").path("code").asText()).isEqualTo("payload_too_large");

@@ -105,6 +105,48 @@ class RunApiTest {
   }
 
   @Test
+  void anIdempotencyKeyMakesAResentCreateReturnTheSameRun() {
+    String body = "{\"type\": \"batch\", \"input\": {\"prompts\": [\"one\", \"two\", \"three\"]}}";
+    String key = "create-" + java.util.UUID.randomUUID();
+    var first = http.postJson("/v1/runs", body, "Authorization", auth(ALPHA_KEY), "Idempotency-Key", key);
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+    String runId = TestHttp.json(first).path("run_id").asText();
+    var again = http.postJson("/v1/runs", body, "Authorization", auth(ALPHA_KEY), "Idempotency-Key", key);
+    assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+    assertThat(TestHttp.json(again).path("run_id").asText()).isEqualTo(runId);
+
+    JsonNode done = poll(http, ALPHA_KEY, runId, "succeeded");
+    assertThat(done.path("result").path("succeeded").asInt()).isEqualTo(3);
+    // A resend after the end still names the same run, which ran once.
+    var late = http.postJson("/v1/runs", body, "Authorization", auth(ALPHA_KEY), "Idempotency-Key", key);
+    assertThat(late.statusCode()).isEqualTo(202);
+    assertThat(TestHttp.json(late).path("run_id").asText()).isEqualTo(runId);
+    assertThat(TestHttp.json(late).path("status").asText()).isEqualTo("succeeded");
+    assertThat(mock.stats().requests()).isEqualTo(3);
+
+    // The same key with another request is a conflict, and creates nothing.
+    var other = http.postJson("/v1/runs", "{\"type\": \"batch\", \"input\": {\"prompts\": [\"four\"]}}",
+        "Authorization", auth(ALPHA_KEY), "Idempotency-Key", key);
+    assertThat(other.statusCode()).as(other.body()).isEqualTo(409);
+    assertThat(TestHttp.json(other).path("code").asText()).isEqualTo("idempotency_key_reused");
+    assertThat(other.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+
+    // Another tenant's key with the same Idempotency-Key gets a run of its own.
+    var theirs = http.postJson("/v1/runs", body, "Authorization", auth(BETA_KEY), "Idempotency-Key", key);
+    assertThat(theirs.statusCode()).as(theirs.body()).isEqualTo(202);
+    assertThat(TestHttp.json(theirs).path("run_id").asText()).isNotEqualTo(runId);
+    poll(http, BETA_KEY, TestHttp.json(theirs).path("run_id").asText(), "succeeded");
+
+    // A key that is not 1-255 visible ASCII characters is refused before any work.
+    long before = mock.stats().requests();
+    var bad = http.postJson("/v1/runs", body, "Authorization", auth(ALPHA_KEY), "Idempotency-Key", "has space");
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(TestHttp.json(bad).path("code").asText()).isEqualTo("invalid_idempotency_key");
+    assertThat(TestHttp.json(bad).path("param").asText()).isEqualTo("Idempotency-Key");
+    assertThat(mock.stats().requests()).isEqualTo(before);
+  }
+
+  @Test
   void aRunBeyondTheTenantsMaxRunningWaitsQueuedUntilTheRunningOneEnds() {
     // max_running 1: two runs back to back, each of two prompts of about 3 s.
     mock.configure(MockLlm.Behaviour.defaults().withChunks(30).withChunkDelay(Duration.ofMillis(100)));

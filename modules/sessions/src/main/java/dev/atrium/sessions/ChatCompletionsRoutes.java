@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.limits.StreamSlot;
@@ -58,12 +59,13 @@ final class ChatCompletionsRoutes {
     return path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() ->
         module.tenants.principal(RouteClass.COMPLETIONS, principal ->
             optionalHeaderValueByName("x-session-id", sessionId ->
-                optionalHeaderValueByName("Idempotency-Key", idempotencyKey ->
+                optionalHeaderValueByName(IdempotencyKey.HEADER, idempotencyKey ->
                     JsonRoutes.body(ObjectNode.class, body -> handle(principal, sessionId, idempotencyKey, body)))))));
   }
 
   private Route handle(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey, ObjectNode body) {
     TenantConfig tenant = module.tenant(principal);
+    IdempotencyKey.checked(idempotencyKey);
     JsonNode modelNode = body.path("model");
     if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw ApiError.badRequest("invalid_request", "you must provide a model parameter").withExtension("param", "model");

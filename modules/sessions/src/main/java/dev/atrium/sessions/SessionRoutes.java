@@ -14,6 +14,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
@@ -51,7 +52,7 @@ final class SessionRoutes {
                     delete(() -> close(principal, sessionId)))),
                 path("messages", () -> concat(
                     get(() -> messages(principal, sessionId)),
-                    post(() -> optionalHeaderValueByName("Idempotency-Key", key ->
+                    post(() -> optionalHeaderValueByName(IdempotencyKey.HEADER, key ->
                         JsonRoutes.body(TurnRoutes.SendRequest.class, request ->
                             turns.send(principal, sessionId, request, key)))))))))));
   }

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.limits.StreamSlot;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import java.util.regex.Pattern;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -36,8 +36,6 @@ import org.apache.pekko.util.ByteString;
  * back whole with {@code stream: false}.
  */
 final class TurnRoutes {
-  private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{1,255}");
-
   private final SessionsModule module;
 
   TurnRoutes(SessionsModule module) {
@@ -57,9 +55,7 @@ final class TurnRoutes {
     if (request.model() != null) {
       requireModel(module, tenant, request.model());
     }
-    idempotencyKey.filter(k -> !IDEMPOTENCY_KEY.matcher(k).matches()).ifPresent(k -> {
-      throw ApiError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
-    });
+    IdempotencyKey.checked(idempotencyKey);
     boolean stream = request.stream() == null || request.stream();
     if (stream) {
       return module.withStreamSlot(principal, RouteClass.CHAT,
