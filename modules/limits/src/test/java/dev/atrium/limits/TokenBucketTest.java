@@ -3,6 +3,7 @@ package dev.atrium.limits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
 import java.sql.Connection;
@@ -11,9 +12,6 @@ import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -36,29 +34,6 @@ class TokenBucketTest {
   @AfterAll
   static void stop() {
     testKit.shutdownTestKit();
-  }
-
-  static final class MutableClock extends Clock {
-    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-23T12:00:00Z"));
-
-    void advance(Duration d) {
-      now.updateAndGet(t -> t.plus(d));
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
   }
 
   ActorRef<TokenBucket.Command> spawn(String clientKey, Clock clock) {
@@ -84,9 +59,13 @@ class TokenBucketTest {
     }
   }
 
+  static MutableClock newClock() {
+    return new MutableClock(Instant.parse("2026-11-23T12:00:00Z"));
+  }
+
   @Test
   void writesAtMostOnceASecondWhileItChanges() throws Exception {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("default/key:burst", clock);
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     long start = System.nanoTime();
@@ -115,7 +94,7 @@ class TokenBucketTest {
 
   @Test
   void aRestartContinuesFromTheLastWrite() throws Exception {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("chat/key:restart", clock);
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     for (int i = 0; i < 15; i++) {
@@ -137,7 +116,7 @@ class TokenBucketTest {
 
   @Test
   void aCrashLosesAtMostTheLastSecond() throws Exception {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("chat/key:crash", clock);
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     for (int i = 0; i < 10; i++) {
@@ -163,7 +142,7 @@ class TokenBucketTest {
 
   @Test
   void slotsAreCappedAndExpireWithTheirLease() {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("streams/key:slots", clock);
     TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
     bucket.tell(new TokenBucket.AcquireSlot("acme", "s1", 2, Duration.ofSeconds(30), probe.getRef()));
@@ -191,7 +170,7 @@ class TokenBucketTest {
 
   @Test
   void askingAgainForAHeldSlotIsGrantedAndRenewsItsLease() {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("runs/running-again", clock);
     TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
     Duration lease = Duration.ofSeconds(30);
@@ -219,7 +198,7 @@ class TokenBucketTest {
 
   @Test
   void aHeldSlotTheBucketLostIsTakenBackEvenPastTheCap() {
-    MutableClock clock = new MutableClock();
+    MutableClock clock = newClock();
     var bucket = spawn("runs/running-hold", clock);
     TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
     Duration lease = Duration.ofSeconds(30);
@@ -247,7 +226,7 @@ class TokenBucketTest {
 
   @Test
   void anotherTenantsCommandsAreRefused() {
-    var bucket = spawn("default/key:tenant", new MutableClock());
+    var bucket = spawn("default/key:tenant", newClock());
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     bucket.tell(new TokenBucket.Check("other", 1, 20, 10.0, probe.getRef()));
     assertThat(probe.receiveMessage().allowed()).isFalse();
@@ -258,7 +237,7 @@ class TokenBucketTest {
 
   @Test
   void aResetRefillsTheBucketAndDropsItsSlots() {
-    var bucket = spawn("default/key:reset", new MutableClock());
+    var bucket = spawn("default/key:reset", newClock());
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     for (int i = 0; i < 20; i++) {
       check(bucket, probe);

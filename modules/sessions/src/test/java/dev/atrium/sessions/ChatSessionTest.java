@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
 import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
