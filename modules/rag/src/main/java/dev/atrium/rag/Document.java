@@ -2,13 +2,13 @@ package dev.atrium.rag;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.db.TagSlices;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.IntStream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -35,7 +35,7 @@ public final class Document
     extends EventSourcedBehaviorWithEnforcedReplies<Document.Command, Document.Event, Document.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Document");
-  public static final List<String> TAGS = IntStream.range(0, 10).mapToObj(i -> "document-" + i).toList();
+  public static final TagSlices TAGS = new TagSlices("document", 10);
   public static final String NOT_FOUND = "document not found";
 
   public sealed interface Command extends JsonSerializable permits Replace, Delete, Get {}
@@ -116,7 +116,7 @@ public final class Document
 
   @Override
   public Set<String> tagsFor(Event event) {
-    return Set.of(TAGS.get(Math.abs(persistenceId().id().hashCode() % TAGS.size())));
+    return Set.of(TAGS.of(persistenceId().id()));
   }
 
   @Override

@@ -21,8 +21,8 @@ public final class VectorsProjection {
   private VectorsProjection() {}
 
   public static void init(ActorSystem<?> system) {
-    ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, Document.TAGS.size(),
-        index -> ProjectionBehavior.create(projection(system, Document.TAGS.get(index))),
+    ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, Document.TAGS.count(),
+        index -> ProjectionBehavior.create(projection(system, Document.TAGS.tag(index))),
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 

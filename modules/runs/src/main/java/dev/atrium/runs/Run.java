@@ -2,6 +2,7 @@ package dev.atrium.runs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.db.TagSlices;
 import dev.atrium.runs.RunState.Spec;
 import dev.atrium.runs.RunState.Status;
 import java.time.Clock;
@@ -11,7 +12,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -48,7 +48,7 @@ import org.apache.pekko.stream.SharedKillSwitch;
 public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Command, Run.Event, RunState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Run");
-  public static final List<String> TAGS = IntStream.range(0, 10).mapToObj(i -> "run-" + i).toList();
+  public static final TagSlices TAGS = new TagSlices("run", 10);
   public static final String NOT_FOUND = "run not found";
   public static final String FINISHED = "run finished";
   public static final String IDEMPOTENCY_CONFLICT = "idempotency key used for another request";
@@ -185,7 +185,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
 
   @Override
   public java.util.Set<String> tagsFor(Event event) {
-    return java.util.Set.of(TAGS.get(Math.abs(runId.hashCode() % TAGS.size())));
+    return java.util.Set.of(TAGS.of(runId));
   }
 
   @Override

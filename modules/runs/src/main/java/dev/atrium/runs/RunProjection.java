@@ -21,8 +21,8 @@ public final class RunProjection {
   private RunProjection() {}
 
   public static void init(ActorSystem<?> system) {
-    ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, Run.TAGS.size(),
-        index -> ProjectionBehavior.create(projection(system, Run.TAGS.get(index))),
+    ShardedDaemonProcess.get(system).init(ProjectionBehavior.Command.class, NAME, Run.TAGS.count(),
+        index -> ProjectionBehavior.create(projection(system, Run.TAGS.tag(index))),
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 

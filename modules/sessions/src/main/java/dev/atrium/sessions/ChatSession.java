@@ -1,6 +1,7 @@
 package dev.atrium.sessions;
 
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.db.TagSlices;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.Tokens;
@@ -50,7 +51,7 @@ public final class ChatSession
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ChatSession");
 
   /** Ten tags per planned node; the number never changes once data exists. */
-  public static final List<String> TAGS = IntStream.range(0, 10).mapToObj(i -> "chat-session-" + i).toList();
+  public static final TagSlices TAGS = new TagSlices("chat-session", 10);
 
   public static final String NOT_FOUND = "session not found";
   public static final String EXISTS = "session exists";
@@ -211,7 +212,7 @@ public final class ChatSession
 
   @Override
   public Set<String> tagsFor(Event event) {
-    return Set.of(TAGS.get(Math.abs(persistenceId().id().hashCode() % TAGS.size())));
+    return Set.of(TAGS.of(persistenceId().id()));
   }
 
   @Override

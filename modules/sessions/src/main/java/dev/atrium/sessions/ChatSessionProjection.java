@@ -29,8 +29,8 @@ public final class ChatSessionProjection {
     ShardedDaemonProcess.get(system).init(
         ProjectionBehavior.Command.class,
         NAME,
-        ChatSession.TAGS.size(),
-        index -> ProjectionBehavior.create(projection(system, ChatSession.TAGS.get(index))),
+        ChatSession.TAGS.count(),
+        index -> ProjectionBehavior.create(projection(system, ChatSession.TAGS.tag(index))),
         ShardedDaemonProcessSettings.create(system),
         Optional.of(ProjectionBehavior.stopMessage()));
   }
