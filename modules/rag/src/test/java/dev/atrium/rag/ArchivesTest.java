@@ -1,47 +1,16 @@
 package dev.atrium.rag;
 
+import static dev.atrium.testkit.TestArchives.tarGz;
+import static dev.atrium.testkit.TestArchives.zip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atrium.core.http.ApiError;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
-import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.junit.jupiter.api.Test;
 
 class ArchivesTest {
-
-  static byte[] zip(Map<String, byte[]> files) throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(out)) {
-      for (var file : files.entrySet()) {
-        zip.putArchiveEntry(new ZipArchiveEntry(file.getKey()));
-        zip.write(file.getValue());
-        zip.closeArchiveEntry();
-      }
-    }
-    return out.toByteArray();
-  }
-
-  static byte[] tarGz(Map<String, byte[]> files) throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GzipCompressorOutputStream(out))) {
-      tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-      for (var file : files.entrySet()) {
-        TarArchiveEntry entry = new TarArchiveEntry(file.getKey());
-        entry.setSize(file.getValue().length);
-        tar.putArchiveEntry(entry);
-        tar.write(file.getValue());
-        tar.closeArchiveEntry();
-      }
-    }
-    return out.toByteArray();
-  }
 
   static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package dev.atrium.server;
 
+import static dev.atrium.testkit.TestArchives.zip;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,8 +23,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
-import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
 import org.apache.pdfbox.pdmodel.PDPageContentStream;
@@ -126,18 +125,6 @@ class DocumentApiTest {
       document.write(out);
       return out.toByteArray();
     }
-  }
-
-  static byte[] zip(Map<String, byte[]> files) throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ZipArchiveOutputStream zip = new ZipArchiveOutputStream(out)) {
-      for (var file : files.entrySet()) {
-        zip.putArchiveEntry(new ZipArchiveEntry(file.getKey()));
-        zip.write(file.getValue());
-        zip.closeArchiveEntry();
-      }
-    }
-    return out.toByteArray();
   }
 
   @Test
