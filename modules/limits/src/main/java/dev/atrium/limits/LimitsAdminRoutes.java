@@ -11,6 +11,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import dev.atrium.core.db.Database;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.Replies;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,14 +21,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.pattern.StatusReply;
 import org.jooq.impl.DSL;
 
 /**
@@ -92,30 +92,22 @@ final class LimitsAdminRoutes {
   }
 
   private CompletionStage<TokenBucket.View> inspect(String tenantId, String clientKey) {
-    return mapped(sharding.entityRefFor(TokenBucket.ENTITY_KEY, TokenBucket.entityId(tenantId, clientKey))
-        .<TokenBucket.View>askWithStatus(r -> new TokenBucket.Inspect(tenantId, r), askTimeout));
+    return clientKey.isEmpty() ? noSuchBucket()
+        : Replies.ask(bucket(tenantId, clientKey), r -> new TokenBucket.Inspect(tenantId, r), askTimeout, "bucket");
   }
 
   private CompletionStage<Done> reset(String tenantId, String clientKey) {
-    return mapped(sharding.entityRefFor(TokenBucket.ENTITY_KEY, TokenBucket.entityId(tenantId, clientKey))
-        .<Done>askWithStatus(r -> new TokenBucket.Reset(tenantId, r), askTimeout));
+    return clientKey.isEmpty() ? noSuchBucket()
+        : Replies.ask(bucket(tenantId, clientKey), r -> new TokenBucket.Reset(tenantId, r), askTimeout, "bucket");
   }
 
-  private static <T> CompletionStage<T> mapped(CompletionStage<T> reply) {
-    return reply.handle((value, error) -> {
-      if (error == null) {
-        return value;
-      }
-      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-          ? error.getCause() : error;
-      if (cause instanceof StatusReply.ErrorMessage) {
-        throw ApiError.notFound("No such bucket.");
-      }
-      if (cause instanceof TimeoutException) {
-        throw ApiError.unavailable("The bucket did not answer in time; try again.");
-      }
-      throw new java.util.concurrent.CompletionException(cause);
-    });
+  private EntityRef<TokenBucket.Command> bucket(String tenantId, String clientKey) {
+    return sharding.entityRefFor(TokenBucket.ENTITY_KEY, TokenBucket.entityId(tenantId, clientKey));
+  }
+
+  /** No bucket has an empty key ({@code DELETE .../limits/}): the answer a bucket never used gives. */
+  private static <T> CompletionStage<T> noSuchBucket() {
+    return CompletableFuture.failedStage(ApiError.notFound("No such bucket."));
   }
 
   static Map<String, Object> json(TokenBucket.View v) {

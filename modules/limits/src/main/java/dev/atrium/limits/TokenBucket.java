@@ -1,27 +1,26 @@
 package dev.atrium.limits;
 
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.core.entity.Supervision;
+import dev.atrium.core.entity.TenantEntityId;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.jdbc.state.javadsl.JdbcDurableStateStore;
 import org.apache.pekko.persistence.state.DurableStateStoreRegistry;
 import org.apache.pekko.persistence.state.javadsl.DurableStateUpdateStore;
@@ -35,12 +34,18 @@ import org.apache.pekko.persistence.state.javadsl.GetObjectResult;
  * hand-off). After a crash the bucket continues from its last write, so a failure grants at
  * most what was consumed in the second before it. The bucket also holds the leased slots of
  * its client's open streams.
+ *
+ * <p>A bucket goes through three behaviors: {@link #loading} (commands wait in the stash
+ * until the store answers), {@link #active} (serves commands and writes what changed on
+ * every {@link Flush}) and {@link #stopping} (writes what changed, then stops).
  */
-public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
+public final class TokenBucket {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TokenBucket");
-  static final String NOT_FOUND = "bucket not found";
   private static final Duration WRITE_INTERVAL = Duration.ofSeconds(1);
+  /** Writes tried when stopping before the bucket gives up and stops (losing at most a second). */
+  private static final int STOP_WRITES = 3;
+  private static final String NO_SUCH_BUCKET = "No such bucket.";
 
   // ---- protocol -------------------------------------------------------------------------
 
@@ -67,10 +72,11 @@ public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
 
   public record ReleaseSlot(String tenantId, String slotId) implements Command {}
 
-  public record Inspect(String tenantId, ActorRef<StatusReply<View>> replyTo) implements Command {}
+  /** The bucket now; rejected as not found for another tenant or a bucket never used. */
+  public record Inspect(String tenantId, ActorRef<Reply<View>> replyTo) implements Command {}
 
-  /** Refill to capacity and drop every slot (admin). */
-  public record Reset(String tenantId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /** Refill to capacity and drop every slot (admin); rejected as not found for another tenant. */
+  public record Reset(String tenantId, ActorRef<Reply<Done>> replyTo) implements Command {}
 
   /** Passivation and hand-off: write what changed, then stop. */
   public enum Stop implements Command { INSTANCE }
@@ -111,221 +117,206 @@ public final class TokenBucket extends AbstractBehavior<TokenBucket.Command> {
         .getDurableStateStoreFor(JdbcDurableStateStore.class, JdbcDurableStateStore.Identifier());
   }
 
+  /** {@code tenantId:clientKey}; the client key holds ':' itself ({@code chat/key:k_12}). */
   public static String entityId(String tenantId, String clientKey) {
-    if (tenantId.contains(":")) {
-      throw new IllegalArgumentException("tenant ids never contain ':'");
-    }
-    return tenantId + ":" + clientKey;
+    return new TenantEntityId(tenantId, clientKey).toString();
   }
 
   public static Behavior<Command> create(String entityId, DurableStateUpdateStore<Object> store, Clock clock) {
+    TenantEntityId id = TenantEntityId.parse(entityId);
+    String persistenceId = ENTITY_KEY.name() + "|" + entityId;
     return Behaviors.<Command>supervise(Behaviors.setup(ctx -> Behaviors.withStash(10_000, stash ->
-            Behaviors.withTimers(timers -> new TokenBucket(ctx, stash, timers, entityId, store, clock)))))
-        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+            Behaviors.withTimers(timers -> {
+              timers.startTimerWithFixedDelay(Flush.INSTANCE, WRITE_INTERVAL);
+              return new TokenBucket(ctx, stash, id, persistenceId, store, clock).loading();
+            }))))
+        .onFailure(Supervision.entityDefault());
   }
 
-  // ---- state ----------------------------------------------------------------------------
+  // ---- context (the same in every behavior) ----------------------------------------------
 
+  private final ActorContext<Command> ctx;
   private final StashBuffer<Command> stash;
-  private final String persistenceId;
   private final String tenantId;
   private final String clientKey;
+  private final String persistenceId;
   private final DurableStateUpdateStore<Object> store;
   private final Clock clock;
 
-  private boolean loaded;
-  private BucketMath.Level level;
-  private Integer capacity;
-  private Double refillPerSecond;
-  private final Map<String, Instant> slots = new HashMap<>();
-  private Instant lastWrite;
-  private long revision;
-  private boolean dirty;
-  private boolean writing;
-  private boolean stopping;
-  private int stopWrites;
-
-  private TokenBucket(ActorContext<Command> ctx, StashBuffer<Command> stash, TimerScheduler<Command> timers,
-      String entityId, DurableStateUpdateStore<Object> store, Clock clock) {
-    super(ctx);
+  private TokenBucket(ActorContext<Command> ctx, StashBuffer<Command> stash, TenantEntityId id, String persistenceId,
+      DurableStateUpdateStore<Object> store, Clock clock) {
+    this.ctx = ctx;
     this.stash = stash;
-    this.persistenceId = ENTITY_KEY.name() + "|" + entityId;
-    int colon = entityId.indexOf(':');
-    this.tenantId = entityId.substring(0, colon);
-    this.clientKey = entityId.substring(colon + 1);
+    this.tenantId = id.tenantId();
+    this.clientKey = id.id();
+    this.persistenceId = persistenceId;
     this.store = store;
     this.clock = clock;
-    timers.startTimerWithFixedDelay(Flush.INSTANCE, WRITE_INTERVAL);
+  }
+
+  // ---- loading: commands wait until the state is read ------------------------------------
+
+  /** Reads the state from the store; until it arrives commands wait in the stash. */
+  private Behavior<Command> loading() {
     load();
+    return Behaviors.receive(Command.class)
+        .onMessage(Loaded.class, this::onLoaded)
+        .onMessage(Flush.class, flush -> Behaviors.same())
+        .onMessage(Stop.class, stop -> Behaviors.stopped())
+        .onAnyMessage(command -> {
+          stash.stash(command);
+          return Behaviors.same();
+        })
+        .build();
   }
 
   private void load() {
-    getContext().pipeToSelf(store.getObject(persistenceId), (GetObjectResult<Object> result, Throwable error) -> error != null
+    ctx.pipeToSelf(store.getObject(persistenceId), (GetObjectResult<Object> result, Throwable error) -> error != null
         ? new Loaded(Optional.empty(), 0, String.valueOf(error.getMessage()))
         : new Loaded(result.value().map(Snapshot.class::cast), result.revision(), null));
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Loaded.class, this::onLoaded)
-        .onMessage(Flush.class, f -> onFlush())
-        .onMessage(Written.class, this::onWritten)
-        .onMessage(Stop.class, s -> onStop())
-        .onMessage(Command.class, this::onCommand)
+  private Behavior<Command> onLoaded(Loaded loaded) {
+    if (loaded.failure() != null) {
+      // The store did not answer: stay loading (callers time out and get the tenant's
+      // on_limiter_unavailable) and try again.
+      ctx.getLog().warn("bucket {} could not load its state: {}", clientKey, loaded.failure());
+      load();
+      return Behaviors.same();
+    }
+    return stash.unstashAll(active(BucketState.loaded(loaded.snapshot(), loaded.revision()), false));
+  }
+
+  // ---- active: serve, and write what changed once a second --------------------------------
+
+  /** {@code writing} while a write is on its way to the store: the next waits for it. */
+  private Behavior<Command> active(BucketState state, boolean writing) {
+    return serving(state, next -> active(next, writing))
+        .onMessage(Flush.class, flush -> state.changed() && !writing ? active(write(state), true) : Behaviors.same())
+        .onMessage(Written.class, written -> active(onWritten(state, written), false))
+        .onMessage(Stop.class, stop -> writing ? awaitingWrite(state, STOP_WRITES) : stopping(state, STOP_WRITES))
         .build();
   }
 
-  private Behavior<Command> onLoaded(Loaded loaded) {
-    if (loaded.failure() != null) {
-      // The store did not answer: stay unloaded (callers time out and get the tenant's
-      // on_limiter_unavailable) and try again.
-      getContext().getLog().warn("bucket {} could not load its state: {}", clientKey, loaded.failure());
-      load();
-      return this;
-    }
-    this.loaded = true;
-    this.revision = loaded.revision();
-    loaded.snapshot().ifPresent(s -> {
-      this.level = s.level();
-      this.capacity = s.capacity();
-      this.refillPerSecond = s.refillPerSecond();
-      this.slots.putAll(s.slots());
-      this.lastWrite = s.lastWrite();
-    });
-    return stash.unstashAll(this);
-  }
+  // ---- stopping: write what changed (a few tries), then stop -------------------------------
 
-  private Behavior<Command> onCommand(Command command) {
-    if (!loaded) {
-      stash.stash(command);
-      return this;
-    }
-    if (command instanceof Check c) {
-      return onCheck(c);
-    } else if (command instanceof AcquireSlot a) {
-      return onAcquire(a);
-    } else if (command instanceof RenewSlot r) {
-      if (tenantId.equals(r.tenantId()) && slots.containsKey(r.slotId())) {
-        slots.put(r.slotId(), clock.instant().plus(r.lease()));
-        dirty = true;
-      }
-    } else if (command instanceof HoldSlot h) {
-      if (tenantId.equals(h.tenantId())) {
-        slots.put(h.slotId(), clock.instant().plus(h.lease()));
-        dirty = true;
-      }
-    } else if (command instanceof ReleaseSlot r) {
-      if (tenantId.equals(r.tenantId()) && slots.remove(r.slotId()) != null) {
-        dirty = true;
-      }
-    } else if (command instanceof Inspect i) {
-      onInspect(i);
-    } else if (command instanceof Reset r) {
-      onReset(r);
-    }
-    return this;
-  }
-
-  private Behavior<Command> onCheck(Check c) {
-    if (!tenantId.equals(c.tenantId())) {
-      c.replyTo().tell(new Verdict(false, 0, 1, 0, 0));
-      return this;
-    }
-    Instant now = clock.instant();
-    capacity = c.capacity();
-    refillPerSecond = c.refillPerSecond();
-    BucketMath.Level current = level != null ? level : BucketMath.Level.full(c.capacity(), now);
-    BucketMath.Result result = BucketMath.take(current, c.tokens(), now, c.capacity(), c.refillPerSecond());
-    level = result.level();
-    dirty = true;
-    c.replyTo().tell(new Verdict(result.allowed(), result.remaining(), result.retryAfterSeconds(), result.resetSeconds(),
-        result.windowSeconds()));
-    return this;
-  }
-
-  private Behavior<Command> onAcquire(AcquireSlot a) {
-    if (!tenantId.equals(a.tenantId())) {
-      a.replyTo().tell(new SlotVerdict(false, 0));
-      return this;
-    }
-    Instant now = clock.instant();
-    slots.values().removeIf(until -> !until.isAfter(now));
-    // A holder asking again for its own slot (its answer was lost, it restarted) keeps it.
-    boolean granted = slots.containsKey(a.slotId()) || slots.size() < a.cap();
-    if (granted) {
-      slots.put(a.slotId(), now.plus(a.lease()));
-      dirty = true;
-    }
-    a.replyTo().tell(new SlotVerdict(granted, slots.size()));
-    return this;
-  }
-
-  private void onInspect(Inspect i) {
-    if (!tenantId.equals(i.tenantId()) || (level == null && slots.isEmpty())) {
-      i.replyTo().tell(StatusReply.error(NOT_FOUND));
-      return;
-    }
-    Instant now = clock.instant();
-    BucketMath.Level current = level == null || capacity == null ? level
-        : BucketMath.refill(level, now, capacity, refillPerSecond);
-    long open = slots.values().stream().filter(until -> until.isAfter(now)).count();
-    i.replyTo().tell(StatusReply.success(new View(clientKey, current == null ? 0 : current.tokens(), capacity,
-        refillPerSecond, current == null ? null : current.lastRefill(), lastWrite, (int) open, revision)));
-  }
-
-  private void onReset(Reset r) {
-    if (!tenantId.equals(r.tenantId())) {
-      r.replyTo().tell(StatusReply.error(NOT_FOUND));
-      return;
-    }
-    level = capacity == null ? null : BucketMath.Level.full(capacity, clock.instant());
-    slots.clear();
-    dirty = true;
-    r.replyTo().tell(StatusReply.ack());
-  }
-
-  private Behavior<Command> onFlush() {
-    if (loaded && dirty && !writing) {
-      write();
-    }
-    return this;
-  }
-
-  private void write() {
-    writing = true;
-    dirty = false;
-    long next = revision + 1;
-    Instant at = clock.instant();
-    Snapshot snapshot = new Snapshot(level, capacity, refillPerSecond, Map.copyOf(slots), at);
-    getContext().pipeToSelf(store.upsertObject(persistenceId, next, snapshot, ""), (done, error) ->
-        new Written(next, at, error == null ? null : String.valueOf(error.getMessage())));
-  }
-
-  private Behavior<Command> onWritten(Written written) {
-    writing = false;
-    if (written.failure() != null) {
-      getContext().getLog().warn("bucket {} could not write its state: {}", clientKey, written.failure());
-      dirty = true;
-    } else {
-      revision = written.revision();
-      lastWrite = written.at();
-    }
-    return stopping ? onStop() : this;
-  }
-
-  private Behavior<Command> onStop() {
-    stopping = true;
-    if (!loaded) {
+  private Behavior<Command> stopping(BucketState state, int writesLeft) {
+    if (!state.changed() || writesLeft == 0) {
       return Behaviors.stopped();
     }
-    if (writing) {
-      return this;
+    return awaitingWrite(write(state), writesLeft - 1);
+  }
+
+  /**
+   * Stopping with a write on its way. Sharding holds back commands once it has sent
+   * {@link Stop}; those sent before it are still served, and what they change written.
+   */
+  private Behavior<Command> awaitingWrite(BucketState state, int writesLeft) {
+    return serving(state, next -> awaitingWrite(next, writesLeft))
+        .onMessage(Written.class, written -> stopping(onWritten(state, written), writesLeft))
+        .onMessage(Flush.class, flush -> Behaviors.same())
+        .onMessage(Stop.class, stop -> Behaviors.same())
+        .build();
+  }
+
+  // ---- commands (active and stopping) ---------------------------------------------------
+
+  /** The commands of a loaded bucket; {@code changed} is the behavior after one that changed the state. */
+  private BehaviorBuilder<Command> serving(BucketState state, Function<BucketState, Behavior<Command>> changed) {
+    // A handler answers the state it was given when nothing changed: no new behavior then.
+    Function<BucketState, Behavior<Command>> next = after -> after == state ? Behaviors.same() : changed.apply(after);
+    return Behaviors.receive(Command.class)
+        .onMessage(Check.class, check -> next.apply(onCheck(state, check)))
+        .onMessage(AcquireSlot.class, acquire -> next.apply(onAcquire(state, acquire)))
+        .onMessage(RenewSlot.class, renew -> next.apply(onRenew(state, renew)))
+        .onMessage(HoldSlot.class, hold -> next.apply(onHold(state, hold)))
+        .onMessage(ReleaseSlot.class, release -> next.apply(onRelease(state, release)))
+        .onMessage(Inspect.class, inspect -> next.apply(onInspect(state, inspect)))
+        .onMessage(Reset.class, reset -> next.apply(onReset(state, reset)));
+  }
+
+  private BucketState onCheck(BucketState state, Check c) {
+    if (!tenantId.equals(c.tenantId())) {
+      c.replyTo().tell(new Verdict(false, 0, 1, 0, 0));
+      return state;
     }
-    if (dirty && stopWrites++ < 3) {
-      write();
-      return this;
+    Instant now = clock.instant();
+    BucketMath.Level current = state.level() != null ? state.level() : BucketMath.Level.full(c.capacity(), now);
+    BucketMath.Result result = BucketMath.take(current, c.tokens(), now, c.capacity(), c.refillPerSecond());
+    c.replyTo().tell(new Verdict(result.allowed(), result.remaining(), result.retryAfterSeconds(), result.resetSeconds(),
+        result.windowSeconds()));
+    return state.checked(result.level(), c.capacity(), c.refillPerSecond());
+  }
+
+  private BucketState onAcquire(BucketState state, AcquireSlot a) {
+    if (!tenantId.equals(a.tenantId())) {
+      a.replyTo().tell(new SlotVerdict(false, 0));
+      return state;
     }
-    return Behaviors.stopped();
+    Instant now = clock.instant();
+    Map<String, Instant> open = state.openSlots(now);
+    // A holder asking again for its own slot (its answer was lost, it restarted) keeps it.
+    if (!open.containsKey(a.slotId()) && open.size() >= a.cap()) {
+      a.replyTo().tell(new SlotVerdict(false, open.size()));
+      return state;
+    }
+    BucketState next = state.leased(a.slotId(), now.plus(a.lease()), now);
+    a.replyTo().tell(new SlotVerdict(true, next.slots().size()));
+    return next;
+  }
+
+  private BucketState onRenew(BucketState state, RenewSlot r) {
+    return tenantId.equals(r.tenantId()) && state.holds(r.slotId())
+        ? state.withSlot(r.slotId(), clock.instant().plus(r.lease()))
+        : state;
+  }
+
+  private BucketState onHold(BucketState state, HoldSlot h) {
+    return tenantId.equals(h.tenantId()) ? state.withSlot(h.slotId(), clock.instant().plus(h.lease())) : state;
+  }
+
+  private BucketState onRelease(BucketState state, ReleaseSlot r) {
+    return tenantId.equals(r.tenantId()) && state.holds(r.slotId()) ? state.withoutSlot(r.slotId()) : state;
+  }
+
+  private BucketState onInspect(BucketState state, Inspect i) {
+    if (!tenantId.equals(i.tenantId()) || state.unused()) {
+      i.replyTo().tell(Reply.notFound(NO_SUCH_BUCKET));
+      return state;
+    }
+    Instant now = clock.instant();
+    BucketMath.Level current = state.levelAt(now);
+    i.replyTo().tell(Reply.accepted(new View(clientKey, current == null ? 0 : current.tokens(), state.capacity(),
+        state.refillPerSecond(), current == null ? null : current.lastRefill(), state.lastWrite(),
+        state.openSlots(now).size(), state.revision())));
+    return state;
+  }
+
+  private BucketState onReset(BucketState state, Reset r) {
+    if (!tenantId.equals(r.tenantId())) {
+      r.replyTo().tell(Reply.notFound(NO_SUCH_BUCKET));
+      return state;
+    }
+    r.replyTo().tell(Reply.ok());
+    return state.reset(clock.instant());
+  }
+
+  // ---- writes ----------------------------------------------------------------------------
+
+  /** Sends the state to the store; {@link Written} tells how it went. */
+  private BucketState write(BucketState state) {
+    long next = state.revision() + 1;
+    Instant at = clock.instant();
+    ctx.pipeToSelf(store.upsertObject(persistenceId, next, state.snapshot(at), ""), (done, error) ->
+        new Written(next, at, error == null ? null : String.valueOf(error.getMessage())));
+    return state.sent();
+  }
+
+  private BucketState onWritten(BucketState state, Written written) {
+    if (written.failure() != null) {
+      ctx.getLog().warn("bucket {} could not write its state: {}", clientKey, written.failure());
+      return state.unwritten();
+    }
+    return state.written(written.revision(), written.at());
   }
 }

@@ -1,5 +1,6 @@
 package dev.atrium.limits;
 
+import dev.atrium.core.Futures;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
@@ -69,7 +70,7 @@ public final class TokenBuckets implements RateLimiter {
             askTimeout)
         .thenCompose(mine -> {
           if (!mine.granted()) {
-            return CompletableFuture.completedFuture(denied("client", clientCap));
+            return CompletableFuture.completedFuture(StreamSlot.denied("client", clientCap));
           }
           return shared.<TokenBucket.SlotVerdict>ask(
                   r -> new TokenBucket.AcquireSlot(tenant.id(), slotId, tenantCap, slotLease, r), askTimeout)
@@ -77,9 +78,9 @@ public final class TokenBuckets implements RateLimiter {
                 if (error != null || !theirs.granted()) {
                   client.tell(new TokenBucket.ReleaseSlot(tenant.id(), slotId));
                   if (error != null) {
-                    throw new java.util.concurrent.CompletionException(error);
+                    throw Futures.rethrow(error);
                   }
-                  return denied("tenant", tenantCap);
+                  return StreamSlot.denied("tenant", tenantCap);
                 }
                 return new LeasedSlot(tenant.id(), slotId, client, shared);
               });
@@ -101,31 +102,6 @@ public final class TokenBuckets implements RateLimiter {
   @Override
   public void releaseSlot(String tenantId, String pool, String slotId) {
     bucket(tenantId, pool).tell(new TokenBucket.ReleaseSlot(tenantId, slotId));
-  }
-
-  private static StreamSlot denied(String by, long cap) {
-    return new StreamSlot() {
-      @Override
-      public boolean granted() {
-        return false;
-      }
-
-      @Override
-      public String deniedBy() {
-        return by;
-      }
-
-      @Override
-      public long cap() {
-        return cap;
-      }
-
-      @Override
-      public void renewIfDue() {}
-
-      @Override
-      public void release() {}
-    };
   }
 
   /** A granted slot in both buckets, renewed at a third of its lease. */

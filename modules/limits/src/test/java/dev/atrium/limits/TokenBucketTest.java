@@ -3,6 +3,7 @@ package dev.atrium.limits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.entity.Reply;
 import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
@@ -12,10 +13,10 @@ import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,9 +47,21 @@ class TokenBucketTest {
   }
 
   static TokenBucket.View inspect(ActorRef<TokenBucket.Command> bucket) {
-    TestProbe<StatusReply<TokenBucket.View>> probe = testKit.createTestProbe();
+    TestProbe<Reply<TokenBucket.View>> probe = testKit.createTestProbe();
     bucket.tell(new TokenBucket.Inspect("acme", probe.getRef()));
-    return probe.receiveMessage(Duration.ofSeconds(5)).getValue();
+    Reply<TokenBucket.View> reply = probe.receiveMessage(Duration.ofSeconds(5));
+    assertThat(reply).isInstanceOf(Reply.Accepted.class);
+    return ((Reply.Accepted<TokenBucket.View>) reply).value();
+  }
+
+  static Reply<Done> reset(ActorRef<TokenBucket.Command> bucket, String tenantId) {
+    TestProbe<Reply<Done>> probe = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Reset(tenantId, probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  static void assertNoSuchBucket(Reply<?> reply) {
+    assertThat(reply).isEqualTo(new Reply.Rejected<>(Reply.Reason.NOT_FOUND, "not_found", "No such bucket."));
   }
 
   static long storedRevision(String clientKey) throws Exception {
@@ -206,9 +219,7 @@ class TokenBucketTest {
     assertThat(probe.receiveMessage().granted()).isTrue();
     // The bucket loses run-1 (here an admin reset; a crash between writes does the same) and
     // run-2 takes the only slot.
-    TestProbe<StatusReply<org.apache.pekko.Done>> reset = testKit.createTestProbe();
-    bucket.tell(new TokenBucket.Reset("acme", reset.getRef()));
-    assertThat(reset.receiveMessage().isSuccess()).isTrue();
+    assertThat(reset(bucket, "acme")).isEqualTo(Reply.ok());
     bucket.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, lease, probe.getRef()));
     assertThat(probe.receiveMessage().granted()).isTrue();
 
@@ -230,9 +241,50 @@ class TokenBucketTest {
     TestProbe<TokenBucket.Verdict> probe = testKit.createTestProbe();
     bucket.tell(new TokenBucket.Check("other", 1, 20, 10.0, probe.getRef()));
     assertThat(probe.receiveMessage().allowed()).isFalse();
-    TestProbe<StatusReply<TokenBucket.View>> inspect = testKit.createTestProbe();
+    TestProbe<Reply<TokenBucket.View>> inspect = testKit.createTestProbe();
     bucket.tell(new TokenBucket.Inspect("other", inspect.getRef()));
-    assertThat(inspect.receiveMessage().isError()).isTrue();
+    assertNoSuchBucket(inspect.receiveMessage());
+    assertNoSuchBucket(reset(bucket, "other"));
+    // The bucket's own tenant still has all its tokens: the other tenant took none.
+    assertThat(check(bucket, testKit.createTestProbe()).remaining()).isEqualTo(19);
+  }
+
+  @Test
+  void aBucketNeverUsedIsNotFound() {
+    var bucket = spawn("default/key:never-used", newClock());
+    TestProbe<Reply<TokenBucket.View>> inspect = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.Inspect("acme", inspect.getRef()));
+    assertNoSuchBucket(inspect.receiveMessage(Duration.ofSeconds(5)));
+  }
+
+  @Test
+  void slotsSurviveARestart() {
+    MutableClock clock = newClock();
+    var bucket = spawn("runs/running-restart", clock);
+    TestProbe<TokenBucket.SlotVerdict> probe = testKit.createTestProbe();
+    bucket.tell(new TokenBucket.AcquireSlot("acme", "run-1", 1, Duration.ofSeconds(30), probe.getRef()));
+    assertThat(probe.receiveMessage(Duration.ofSeconds(5)).granted()).isTrue();
+    bucket.tell(TokenBucket.Stop.INSTANCE);
+    probe.expectTerminated(bucket, Duration.ofSeconds(5));
+
+    var again = spawn("runs/running-restart", clock);
+    again.tell(new TokenBucket.AcquireSlot("acme", "run-2", 1, Duration.ofSeconds(30), probe.getRef()));
+    assertThat(probe.receiveMessage(Duration.ofSeconds(5))).isEqualTo(new TokenBucket.SlotVerdict(false, 1));
+    assertThat(inspect(again).openSlots()).isEqualTo(1);
+  }
+
+  @Test
+  void aStopWithNothingChangedWritesNothing() throws Exception {
+    var bucket = spawn("default/key:idle", newClock());
+    assertThat(reset(bucket, "other")).isInstanceOf(Reply.Rejected.class);
+    bucket.tell(TokenBucket.Stop.INSTANCE);
+    testKit.createTestProbe().expectTerminated(bucket, Duration.ofSeconds(5));
+    assertThat(storedRevision("default/key:idle")).isZero();
+  }
+
+  @Test
+  void theEntityIdIsTheTenantAndTheClientKey() {
+    assertThat(TokenBucket.entityId("acme", "chat/key:k_12")).isEqualTo("acme:chat/key:k_12");
   }
 
   @Test
@@ -243,9 +295,7 @@ class TokenBucketTest {
       check(bucket, probe);
     }
     assertThat(check(bucket, probe).allowed()).isFalse();
-    TestProbe<StatusReply<org.apache.pekko.Done>> reset = testKit.createTestProbe();
-    bucket.tell(new TokenBucket.Reset("acme", reset.getRef()));
-    assertThat(reset.receiveMessage().isSuccess()).isTrue();
+    assertThat(reset(bucket, "acme")).isEqualTo(Reply.ok());
     assertThat(check(bucket, probe).remaining()).isEqualTo(19);
   }
 }

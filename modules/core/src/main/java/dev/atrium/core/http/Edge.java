@@ -106,7 +106,7 @@ public final class Edge {
         // Futures wrap what their stages threw; answer for the cause.
         .match(java.util.concurrent.CompletionException.class, e -> e.getCause() != null,
             e -> org.apache.pekko.http.javadsl.server.Directives.handleExceptions(exceptionHandler(info, request),
-                () -> org.apache.pekko.http.javadsl.server.Directives.failWith(e.getCause())))
+                () -> org.apache.pekko.http.javadsl.server.Directives.failWith(dev.atrium.core.Futures.unwrap(e))))
         .match(ApiError.class, e -> complete(ErrorResponses.render(
             info.shape(), e.status(), e.code(), e.getMessage(), info.requestId(), path, e.extensions(), e.headers())))
         .match(EntityStreamSizeException.class, e -> complete(tooLarge(info, path, e)))

@@ -10,6 +10,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import dev.atrium.core.limits.ClientAddress;
 import dev.atrium.core.limits.RateLimiter;
+import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -120,6 +121,40 @@ public final class TenantDirectives {
               + decision.windowSeconds() + " s); try again in " + decision.retryAfterSeconds() + " s.",
           info.requestId(), request.getUri().path(), Map.of("retry_after_seconds", decision.retryAfterSeconds()),
           denied));
+    });
+  }
+
+  /**
+   * Runs {@code inner} with a stream slot of the caller's client and tenant; over a cap the
+   * request is answered 429 at once, a limiter that cannot answer in time is the tenant's
+   * {@code on_limiter_unavailable}. {@code inner} owns the slot from then on and must release
+   * it however it ends; a failure of {@code inner} itself releases it here.
+   */
+  public Route streamSlot(Principal principal, RouteClass routeClass, Function<StreamSlot, Route> inner) {
+    TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
+    return onComplete(limiter.openStream(principal, routeClass), result -> {
+      StreamSlot slot;
+      if (result.isFailure()) {
+        if (tenant.onLimiterUnavailable() != TenantConfig.OnLimiterUnavailable.ALLOW) {
+          throw ApiError.unavailable("The stream limiter did not answer in time; try again.")
+              .withHeader(RawHeader.create("Retry-After", "1"));
+        }
+        slot = StreamSlot.UNLIMITED;
+      } else {
+        slot = result.get();
+      }
+      if (!slot.granted()) {
+        throw new ApiError(StatusCodes.TOO_MANY_REQUESTS, "stream_limit_exceeded",
+            "Too many open streams for this " + slot.deniedBy() + " (at most " + slot.cap()
+                + " at once); close one or try again shortly.")
+            .withHeader(RawHeader.create("Retry-After", "1"));
+      }
+      try {
+        return inner.apply(slot);
+      } catch (RuntimeException e) {
+        slot.release();
+        throw e;
+      }
     });
   }
 

@@ -19,26 +19,27 @@ public interface StreamSlot {
   /** Called once when the stream ends, however it ends. */
   void release();
 
-  StreamSlot UNLIMITED = new StreamSlot() {
-    @Override
-    public boolean granted() {
-      return true;
-    }
+  /** Every stream may open: no limiter, or one that did not answer and the tenant allows it. */
+  StreamSlot UNLIMITED = unlimited(() -> { });
 
-    @Override
-    public String deniedBy() {
-      return "";
-    }
+  /** A granted slot with no cap that runs {@code onRelease} when released. */
+  static StreamSlot unlimited(Runnable onRelease) {
+    return new Fixed(true, "", Long.MAX_VALUE, onRelease);
+  }
 
-    @Override
-    public long cap() {
-      return Long.MAX_VALUE;
-    }
+  /** A refusal: the {@code by} cap ("client" or "tenant") of {@code cap} open streams is full. */
+  static StreamSlot denied(String by, long cap) {
+    return new Fixed(false, by, cap, () -> { });
+  }
 
+  /** A slot that holds nothing to renew. */
+  record Fixed(boolean granted, String deniedBy, long cap, Runnable onRelease) implements StreamSlot {
     @Override
     public void renewIfDue() {}
 
     @Override
-    public void release() {}
-  };
+    public void release() {
+      onRelease.run();
+    }
+  }
 }

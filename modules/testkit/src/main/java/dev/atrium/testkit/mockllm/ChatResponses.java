@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -124,8 +123,7 @@ public final class ChatResponses {
    */
   private void ended(boolean finished, Throwable failure) {
     counters.openStreams.decrementAndGet();
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
+    Throwable cause = dev.atrium.core.Futures.unwrap(failure);
     if (cause instanceof DroppedByMock) {
       return;
     }
