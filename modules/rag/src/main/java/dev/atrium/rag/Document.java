@@ -3,8 +3,10 @@ package dev.atrium.rag;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.JsonSerializable;
 import dev.atrium.core.db.TagSlices;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.core.entity.Supervision;
+import dev.atrium.core.entity.TenantEntityId;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -13,11 +15,9 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -36,7 +36,7 @@ public final class Document
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Document");
   public static final TagSlices TAGS = new TagSlices("document", 10);
-  public static final String NOT_FOUND = "document not found";
+  static final String NO_SUCH_DOCUMENT = "No such document.";
 
   public sealed interface Command extends JsonSerializable permits Replace, Delete, Get {}
 
@@ -46,11 +46,11 @@ public final class Document
    */
   public record Replace(String tenantId, String ingestId, String source, String contentType, JsonNode metadata,
       Instant expiresAt, String embedder, List<Chunker.Chunk> chunks, String contentHash,
-      ActorRef<StatusReply<View>> replyTo) implements Command {}
+      ActorRef<Reply<View>> replyTo) implements Command {}
 
-  public record Delete(String tenantId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Delete(String tenantId, ActorRef<Reply<Done>> replyTo) implements Command {}
 
-  public record Get(String tenantId, ActorRef<StatusReply<View>> replyTo) implements Command {}
+  public record Get(String tenantId, ActorRef<Reply<View>> replyTo) implements Command {}
 
   public sealed interface Event extends JsonSerializable permits Versioned, Deleted {
     String tenantId();
@@ -82,10 +82,7 @@ public final class Document
   }
 
   public static String entityId(String tenantId, String docId) {
-    if (tenantId.contains(":") || docId.contains(":")) {
-      throw new IllegalArgumentException("ids never contain ':'");
-    }
-    return tenantId + ":" + docId;
+    return TenantEntityId.of(tenantId, docId);
   }
 
   public static Behavior<Command> create(String entityId, Clock clock) {
@@ -97,10 +94,10 @@ public final class Document
   private final Clock clock;
 
   private Document(String entityId, Clock clock) {
-    super(PersistenceId.of(ENTITY_KEY.name(), entityId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
-    this.tenantId = entityId.substring(0, entityId.indexOf(':'));
-    this.docId = entityId.substring(entityId.indexOf(':') + 1);
+    super(PersistenceId.of(ENTITY_KEY.name(), entityId), Supervision.entityDefault());
+    TenantEntityId id = TenantEntityId.parse(entityId);
+    this.tenantId = id.tenantId();
+    this.docId = id.id();
     this.clock = clock;
   }
 
@@ -126,32 +123,32 @@ public final class Document
         .onCommand(Replace.class, this::onReplace)
         .onCommand(Delete.class, this::onDelete)
         .onCommand(Get.class, (state, cmd) -> !tenantId.equals(cmd.tenantId()) || state.current().isEmpty()
-            ? Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND))
-            : Effect().reply(cmd.replyTo(), StatusReply.success(View.of(state.current().get()))))
+            ? Effect().reply(cmd.replyTo(), Reply.notFound(NO_SUCH_DOCUMENT))
+            : Effect().reply(cmd.replyTo(), Reply.accepted(View.of(state.current().get()))))
         .build();
   }
 
   private ReplyEffect<Event, State> onReplace(State state, Replace cmd) {
     if (!tenantId.equals(cmd.tenantId())) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND));
+      return Effect().reply(cmd.replyTo(), Reply.notFound(NO_SUCH_DOCUMENT));
     }
     Optional<Versioned> current = state.current();
     if (current.isPresent() && current.get().contentHash().equals(cmd.contentHash())
         && current.get().ingestId().equals(cmd.ingestId())) {
-      return Effect().reply(cmd.replyTo(), StatusReply.success(View.of(current.get())));
+      return Effect().reply(cmd.replyTo(), Reply.accepted(View.of(current.get())));
     }
     Instant now = clock.instant();
     Versioned versioned = new Versioned(tenantId, docId, state.lastVersion() + 1, cmd.ingestId(), cmd.source(),
         cmd.contentType(), cmd.metadata(), cmd.expiresAt(), cmd.embedder(), List.copyOf(cmd.chunks()),
         cmd.contentHash(), now, current.map(Versioned::createdAt).orElse(now));
-    return Effect().persist(versioned).thenReply(cmd.replyTo(), s -> StatusReply.success(View.of(versioned)));
+    return Effect().persist(versioned).thenReply(cmd.replyTo(), s -> Reply.accepted(View.of(versioned)));
   }
 
   private ReplyEffect<Event, State> onDelete(State state, Delete cmd) {
     if (!tenantId.equals(cmd.tenantId()) || state.current().isEmpty()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND));
+      return Effect().reply(cmd.replyTo(), Reply.notFound(NO_SUCH_DOCUMENT));
     }
-    return Effect().persist(new Deleted(tenantId, docId, clock.instant())).thenReply(cmd.replyTo(), s -> StatusReply.ack());
+    return Effect().persist(new Deleted(tenantId, docId, clock.instant())).thenReply(cmd.replyTo(), s -> Reply.ok());
   }
 
   @Override

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.db.Database;
+import dev.atrium.core.entity.Reply;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -212,11 +213,11 @@ public final class IngestRunType implements RunType {
       JsonNode expires = doc.path("expires_at");
       var replaced = ClusterSharding.get(system)
           .entityRefFor(Document.ENTITY_KEY, Document.entityId(ctx.tenantId(), doc.path("doc_id").asText()))
-          .<Document.View>askWithStatus(r -> new Document.Replace(ctx.tenantId(), ctx.runId(), doc.path("source").asText(),
+          .<Reply<Document.View>>ask(r -> new Document.Replace(ctx.tenantId(), ctx.runId(), doc.path("source").asText(),
               doc.path("content_type").asText(), doc.path("metadata").isObject() ? doc.path("metadata")
                   : Json.MAPPER.createObjectNode(), expires.isTextual() ? Instant.parse(expires.asText()) : null,
               embedder.name(), chunks, contentHash, r), askTimeout);
-      return replaced.thenApply(view -> (JsonNode) Json.MAPPER.createObjectNode()
+      return replaced.thenApply(RunFailure::acceptedOrFail).thenApply(view -> (JsonNode) Json.MAPPER.createObjectNode()
           .put("doc_id", view.docId()).put("version", view.version()).put("chunks", view.chunkCount())
           .put("source", view.source()));
     });

@@ -11,10 +11,12 @@ import dev.atrium.core.Json;
 import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.Replies;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.TenantConfig;
-import dev.atrium.runs.RunType;
-import dev.atrium.runs.RunsModule;
+import dev.atrium.gateway.ModelGateway;
+import dev.atrium.runs.RunStarter;
+import dev.atrium.runs.RunTypes;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,12 +28,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The rag module: the Document entity, the vectors projection, the {@code ingest} run type
- * (registered with the runs module), embedders, the chunk expiry job, and the document and
- * embedding routes.
+ * (registered in the node's {@link RunTypes}), embedders, the chunk expiry job, and the
+ * document, embedding and search routes.
  */
 public final class RagModule {
   private static final Pattern DOC_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
@@ -43,12 +44,13 @@ public final class RagModule {
   final IngestRunType ingest;
   final Retriever retriever;
   final SearchService search;
+  private final RunStarter runs;
   private final Duration askTimeout;
-  private RunsModule runs;
 
-  private RagModule(ActorSystem<?> system, TenantDirectives tenants, dev.atrium.gateway.ModelGateway gateway) {
+  private RagModule(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway, RunStarter runs) {
     this.system = system;
     this.tenants = tenants;
+    this.runs = runs;
     this.embedders = new Embedders(system, tenants.registry());
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);
@@ -59,27 +61,24 @@ public final class RagModule {
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
   }
 
-  /** First step: the module's run type, for the runs module to register. */
-  public static RagModule prepare(ActorSystem<?> system, TenantDirectives tenants, dev.atrium.gateway.ModelGateway gateway) {
-    return new RagModule(system, tenants, gateway);
+  /**
+   * Registers {@code ingest} in {@code runTypes} (before the runs module starts) and starts
+   * the entity, the projection and the expiry job; uploads start their ingest runs through
+   * {@code runs}.
+   */
+  public static RagModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
+      RunTypes runTypes, RunStarter runs) {
+    RagModule rag = new RagModule(system, tenants, gateway, runs);
+    runTypes.register(rag.ingest);
+    Document.init(system);
+    VectorsProjection.init(system);
+    ChunkExpiry.init(system);
+    return rag;
   }
 
   /** Retrieval for other modules (chat). */
   public Retriever retriever() {
     return retriever;
-  }
-
-  public RunType ingestRunType() {
-    return ingest;
-  }
-
-  /** Second step, once the runs module runs: the entity, the projection and the expiry job. */
-  public RagModule start(RunsModule runs) {
-    this.runs = runs;
-    Document.init(system);
-    VectorsProjection.init(system);
-    ChunkExpiry.init(system);
-    return this;
   }
 
   TenantConfig tenant(String tenantId) {
@@ -119,22 +118,13 @@ public final class RagModule {
   /** A document of the tenant (or its deletion): 404 for an unknown one or another tenant's. */
   CompletionStage<Document.View> document(String tenantId, String docId, boolean delete) {
     if (!DOC_ID.matcher(docId).matches()) {
-      throw ApiError.notFound("No such document.");
+      throw ApiError.notFound(Document.NO_SUCH_DOCUMENT);
     }
     var entity = ClusterSharding.get(system).entityRefFor(Document.ENTITY_KEY, Document.entityId(tenantId, docId));
-    CompletionStage<Document.View> reply = delete
-        ? entity.<Done>askWithStatus(r -> new Document.Delete(tenantId, r), askTimeout).thenApply(d -> (Document.View) null)
-        : entity.<Document.View>askWithStatus(r -> new Document.Get(tenantId, r), askTimeout);
-    return reply.handle((view, error) -> {
-      if (error == null) {
-        return view;
-      }
-      Throwable cause = error.getCause() != null ? error.getCause() : error;
-      if (cause instanceof StatusReply.ErrorMessage || error instanceof StatusReply.ErrorMessage) {
-        throw ApiError.notFound("No such document.");
-      }
-      throw ApiError.unavailable("The document did not answer in time; try again.");
-    });
+    return delete
+        ? Replies.<Document.Command, Done>ask(entity, r -> new Document.Delete(tenantId, r), askTimeout, "document")
+            .thenApply(done -> null)
+        : Replies.ask(entity, r -> new Document.Get(tenantId, r), askTimeout, "document");
   }
 
   public Route publicRoutes() {

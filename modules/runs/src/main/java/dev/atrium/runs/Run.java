@@ -3,28 +3,27 @@ package dev.atrium.runs;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.JsonSerializable;
 import dev.atrium.core.db.TagSlices;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.core.entity.Supervision;
 import dev.atrium.runs.RunState.Spec;
 import dev.atrium.runs.RunState.Status;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -33,8 +32,6 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.SharedKillSwitch;
 
 /**
  * One run, the Workflows analogue: sharded by its server-generated id, event-sourced, and
@@ -44,27 +41,41 @@ import org.apache.pekko.stream.SharedKillSwitch;
  * sub-step and never repeats a finished one. Sharding's idle passivation is off for runs
  * (piped results do not count as activity); a run passivates itself an hour after it ends.
  * A run waits queued until it holds one of its tenant's running slots ({@link RunAdmission}).
+ *
+ * <p>The commands are handled by stage: new (no spec), queued, running, ended. What a stage
+ * does not take is a leftover of an earlier one (a timer, a piped answer) and changes
+ * nothing. The entity decides and persists; its {@link RunExecutor} carries out, after the
+ * persist that justifies it.
  */
 public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Command, Run.Event, RunState> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Run");
   public static final TagSlices TAGS = new TagSlices("run", 10);
-  public static final String NOT_FOUND = "run not found";
-  public static final String FINISHED = "run finished";
-  public static final String IDEMPOTENCY_CONFLICT = "idempotency key used for another request";
+
+  static final String NO_SUCH_RUN = "No such run.";
+  private static final Reply<RunView> UNKNOWN = Reply.notFound(NO_SUCH_RUN);
+  private static final Reply<RunView> FINISHED = Reply.conflict("run_finished", "The run has finished already.");
+  private static final Reply<RunView> KEY_REUSED = Reply.conflict("idempotency_key_reused",
+      "This Idempotency-Key was sent before with another type or input; use a new key for a new run.");
 
   // ---- commands -------------------------------------------------------------------------
 
   public sealed interface Command extends JsonSerializable
-      permits Create, Get, Cancel, Wake, Expire, Advance, SlotAnswer, HoldSlot, SubStepDone, RetrySubStep,
-      PassivateNow {}
+      permits Asked, Wake, Expire, Advance, SlotAnswer, HoldSlot, SubStepDone, RetrySubStep, PassivateNow {}
+
+  /** A command from a client, answered with the run as it is now: "not found" when it is another tenant's. */
+  public sealed interface Asked extends Command permits Create, Get, Cancel {
+    String tenantId();
+
+    ActorRef<Reply<RunView>> replyTo();
+  }
 
   public record Create(String tenantId, String ownerKeyId, String type, JsonNode input, int maxConcurrency,
-      ActorRef<StatusReply<RunView>> replyTo) implements Command {}
+      ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
-  public record Get(String tenantId, ActorRef<StatusReply<RunView>> replyTo) implements Command {}
+  public record Get(String tenantId, ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
-  public record Cancel(String tenantId, ActorRef<StatusReply<RunView>> replyTo) implements Command {}
+  public record Cancel(String tenantId, ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
   /** From the supervisor after a restart: continue if unfinished (harmless otherwise). */
   public enum Wake implements Command { INSTANCE }
@@ -132,45 +143,31 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
 
   static Behavior<Command> create(EntityContext<Command> entity, RunTypes types, Clock clock, Duration passivateAfter,
       RunAdmission admission) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Run(ctx, entity, entity.getEntityId(), types, clock, passivateAfter, admission, timers)));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Run(ctx, entity, entity.getEntityId(), clock,
+        new RunExecutor(ctx, timers, entity.getEntityId(), types, admission, passivateAfter))));
   }
 
   /** Without sharding (entity tests): passivation is a no-op. */
   static Behavior<Command> create(String runId, RunTypes types, Clock clock, Duration passivateAfter,
       RunAdmission admission) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Run(ctx, null, runId, types, clock, passivateAfter, admission, timers)));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Run(ctx, null, runId, clock,
+        new RunExecutor(ctx, timers, runId, types, admission, passivateAfter))));
   }
-
-  private static final String ASK_FOR_SLOT = "ask-for-slot";
-  private static final String HOLD_SLOT = "hold-slot";
 
   private final ActorContext<Command> ctx;
   private final EntityContext<Command> entity;
   private final String runId;
-  private final RunTypes types;
   private final Clock clock;
-  private final Duration passivateAfter;
-  private final RunAdmission admission;
-  private final TimerScheduler<Command> timers;
-  private final Set<String> inFlight = new HashSet<>();
-  private boolean askingForSlot;
-  private SharedKillSwitch killSwitch;
-  private List<Step> plan;
+  private final RunExecutor executor;
 
-  private Run(ActorContext<Command> ctx, EntityContext<Command> entity, String runId, RunTypes types, Clock clock,
-      Duration passivateAfter, RunAdmission admission, TimerScheduler<Command> timers) {
-    super(PersistenceId.of(ENTITY_KEY.name(), runId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+  private Run(ActorContext<Command> ctx, EntityContext<Command> entity, String runId, Clock clock,
+      RunExecutor executor) {
+    super(PersistenceId.of(ENTITY_KEY.name(), runId), Supervision.entityDefault());
     this.ctx = ctx;
     this.entity = entity;
     this.runId = runId;
-    this.types = types;
     this.clock = clock;
-    this.passivateAfter = passivateAfter;
-    this.admission = admission;
-    this.timers = timers;
+    this.executor = executor;
   }
 
   @Override
@@ -184,300 +181,306 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   }
 
   @Override
-  public java.util.Set<String> tagsFor(Event event) {
-    return java.util.Set.of(TAGS.of(runId));
+  public Set<String> tagsFor(Event event) {
+    return Set.of(TAGS.of(runId));
   }
 
   @Override
   public SignalHandler<RunState> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          if (state.status().terminal()) {
-            schedulePassivation();
-          } else if (state.spec().isPresent()) {
-            if (state.status() == Status.RUNNING) {
-              // Resumed (its node stopped or died): it held a slot, so it continues at once and
-              // holds the slot again now (same id), past the cap if the pool filled meanwhile.
-              // Waiting in the queue would stall work the tenant was already granted, and the
-              // cap is exact again as soon as the hold lands: new runs wait until it frees.
-              holdSlot(Duration.ZERO);
-            }
-            ctx.getSelf().tell(Advance.INSTANCE);
-          }
-        })
-        .build();
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::onRecovered).build();
+  }
+
+  private void onRecovered(RunState state) {
+    if (ended(state)) {
+      executor.schedulePassivation();
+      return;
+    }
+    if (running(state)) {
+      // Resumed (its node stopped or died): it held a slot, so it continues at once and
+      // holds the slot again now (same id), past the cap if the pool filled meanwhile.
+      // Waiting in the queue would stall work the tenant was already granted, and the
+      // cap is exact again as soon as the hold lands: new runs wait until it frees.
+      executor.keepSlot(Duration.ZERO);
+    }
+    if (exists(state)) {
+      advance();
+    }
+  }
+
+  // ---- stages -----------------------------------------------------------------------------
+
+  private static boolean isNew(RunState state) {
+    return state.spec().isEmpty();
+  }
+
+  private static boolean exists(RunState state) {
+    return state.spec().isPresent();
+  }
+
+  private static boolean queued(RunState state) {
+    return state.status() == Status.QUEUED;
+  }
+
+  private static boolean running(RunState state) {
+    return state.status() == Status.RUNNING;
+  }
+
+  private static boolean ended(RunState state) {
+    return state.status().terminal();
   }
 
   @Override
   public CommandHandlerWithReply<Command, Event, RunState> commandHandler() {
-    return newCommandHandlerWithReplyBuilder()
-        .forAnyState()
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder.forState(Run::isNew)
         .onCommand(Create.class, this::onCreate)
-        .onCommand(Get.class, (state, cmd) -> visible(state, cmd.tenantId())
-            ? Effect().reply(cmd.replyTo(), StatusReply.success(RunView.of(runId, state)))
-            : Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND)))
-        .onCommand(Cancel.class, this::onCancel)
-        .onCommand(Wake.class, (state, cmd) -> onAdvance(state))
-        .onCommand(Advance.class, (state, cmd) -> onAdvance(state))
+        .onCommand(Asked.class, (state, cmd) -> unknown(cmd));
+    builder.forState(Run::queued)
+        .onCommand(Cancel.class, visible(this::onCancel))
+        .onCommand(Wake.class, (state, cmd) -> onAdvanceQueued(state))
+        .onCommand(Advance.class, (state, cmd) -> onAdvanceQueued(state))
         .onCommand(SlotAnswer.class, this::onSlotAnswer)
-        .onCommand(HoldSlot.class, (state, cmd) -> {
-          if (state.status() == Status.RUNNING) {
-            admission.hold(tenantOf(state), runId);
-          }
-          return Effect().noReply();
-        })
-        .onCommand(Expire.class, this::onExpire)
+        .onCommand(Expire.class, this::onExpire);
+    builder.forState(Run::running)
+        .onCommand(Cancel.class, visible(this::onCancel))
+        .onCommand(Wake.class, (state, cmd) -> onAdvanceRunning(state))
+        .onCommand(Advance.class, (state, cmd) -> onAdvanceRunning(state))
         .onCommand(SubStepDone.class, this::onSubStepDone)
         .onCommand(RetrySubStep.class, this::onRetry)
-        .onCommand(PassivateNow.class, (state, cmd) -> {
-          if (entity != null) {
-            entity.getShard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
-          }
+        .onCommand(HoldSlot.class, this::onHoldSlot)
+        .onCommand(Expire.class, this::onExpire);
+    builder.forState(Run::ended)
+        .onCommand(Cancel.class, visible((state, cmd) -> Effect().reply(cmd.replyTo(), FINISHED)))
+        .onCommand(SlotAnswer.class, this::onLateSlotAnswer);
+    // Queued, running or ended alike.
+    builder.forState(Run::exists)
+        .onCommand(Create.class, visible(this::onCreateAgain))
+        .onCommand(Get.class, visible(this::onGet));
+    // Any stage, unless it took the command above: leftovers of an earlier stage.
+    builder.forAnyState()
+        .onCommand(SubStepDone.class, this::onLateSubStepDone)
+        .onCommand(SlotAnswer.class, (state, answer) -> {
+          // A running run that asked twice across a restart: the grant is of the slot it holds.
+          executor.slotAnswered();
           return Effect().noReply();
         })
-        .build();
+        .onCommand(PassivateNow.class, this::onPassivate)
+        .onCommand(Wake.class, this::ignored)
+        .onCommand(Advance.class, this::ignored)
+        .onCommand(Expire.class, this::ignored)
+        .onCommand(HoldSlot.class, this::ignored)
+        .onCommand(RetrySubStep.class, this::ignored);
+    return builder.build();
   }
 
-  private boolean visible(RunState state, String tenantId) {
-    return state.spec().map(s -> s.tenantId().equals(tenantId)).orElse(false);
+  /** {@code handler} for the run's own tenant; "not found" for every other one. */
+  private <C extends Asked> BiFunction<RunState, C, ReplyEffect<Event, RunState>> visible(
+      BiFunction<RunState, C, ReplyEffect<Event, RunState>> handler) {
+    return (state, cmd) -> tenantOf(state).equals(cmd.tenantId()) ? handler.apply(state, cmd) : unknown(cmd);
   }
 
-  private List<Step> plan(RunState state) {
-    if (plan == null) {
-      Spec spec = state.spec().orElseThrow();
-      plan = types.get(spec.type()).orElseThrow(() -> new IllegalStateException("unknown run type " + spec.type()))
-          .plan(spec.input());
-    }
-    return plan;
+  private ReplyEffect<Event, RunState> unknown(Asked cmd) {
+    return Effect().reply(cmd.replyTo(), UNKNOWN);
   }
 
-  private SharedKillSwitch killSwitch() {
-    if (killSwitch == null) {
-      killSwitch = KillSwitches.shared("run-" + runId);
-    }
-    return killSwitch;
-  }
+  // ---- new --------------------------------------------------------------------------------
 
   private ReplyEffect<Event, RunState> onCreate(RunState state, Create cmd) {
-    if (state.spec().isPresent()) {
-      // The run exists: a resend with the same Idempotency-Key (the id derives from it) gets
-      // it back as it is now; the same key with another request is a conflict.
-      if (!visible(state, cmd.tenantId())) {
-        return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND));
-      }
-      Spec spec = state.spec().get();
-      boolean same = spec.type().equals(cmd.type()) && java.util.Objects.equals(spec.ownerKeyId(), cmd.ownerKeyId())
-          && spec.input().toString().equals(cmd.input().toString());
-      return Effect().reply(cmd.replyTo(), same
-          ? StatusReply.success(RunView.of(runId, state)) : StatusReply.error(IDEMPOTENCY_CONFLICT));
-    }
-    RunType type = types.get(cmd.type()).orElseThrow();
+    RunType type = executor.type(cmd.type());
     List<Step> steps = type.plan(cmd.input());
     Instant now = clock.instant();
     Spec spec = new Spec(cmd.tenantId(), cmd.ownerKeyId(), cmd.type(), cmd.input(), cmd.maxConcurrency(), now,
         now.plus(type.timeout()), steps.stream().map(Step::name).toList(),
         steps.stream().map(s -> s.subSteps().size()).toList());
     return Effect().persist(new Created(runId, cmd.tenantId(), spec))
-        .thenRun(s -> ctx.getSelf().tell(Advance.INSTANCE))
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(RunView.of(runId, s)));
+        .thenRun(s -> advance())
+        .thenReply(cmd.replyTo(), s -> Reply.accepted(view(s)));
   }
 
+  // ---- queued, running or ended ----------------------------------------------------------
+
+  /**
+   * The run exists: a resend with the same Idempotency-Key (the id derives from it) gets it
+   * back as it is now; the same key with another request is a conflict.
+   */
+  private ReplyEffect<Event, RunState> onCreateAgain(RunState state, Create cmd) {
+    Spec spec = state.spec().orElseThrow();
+    boolean same = spec.type().equals(cmd.type()) && Objects.equals(spec.ownerKeyId(), cmd.ownerKeyId())
+        && spec.input().toString().equals(cmd.input().toString());
+    return Effect().reply(cmd.replyTo(), same ? Reply.accepted(view(state)) : KEY_REUSED);
+  }
+
+  private ReplyEffect<Event, RunState> onGet(RunState state, Get cmd) {
+    return Effect().reply(cmd.replyTo(), Reply.accepted(view(state)));
+  }
+
+  // ---- queued and running -----------------------------------------------------------------
+
   private ReplyEffect<Event, RunState> onCancel(RunState state, Cancel cmd) {
-    if (!visible(state, cmd.tenantId())) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_FOUND));
-    }
-    if (state.status().terminal()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(FINISHED));
-    }
     if (state.cancelRequested()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.success(RunView.of(runId, state)));
+      return Effect().reply(cmd.replyTo(), Reply.accepted(view(state)));
     }
     return Effect().persist(new CancelRequested(runId, tenantOf(state), clock.instant()))
         .thenRun(s -> {
-          // Cancels the running sub-steps' streams (an upstream call stops at once).
-          killSwitch().abort(new java.util.concurrent.CancellationException("run cancelled"));
-          ctx.getSelf().tell(Advance.INSTANCE);
+          executor.abort("run cancelled");
+          advance();
         })
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(RunView.of(runId, s)));
+        .thenReply(cmd.replyTo(), s -> Reply.accepted(view(s)));
   }
 
   private ReplyEffect<Event, RunState> onExpire(RunState state, Expire cmd) {
-    if (state.spec().isEmpty() || state.status().terminal()) {
-      return Effect().noReply();
-    }
-    killSwitch().abort(new java.util.concurrent.CancellationException("run expired"));
-    return Effect().persist(new Failed(runId, tenantOf(state), cmd.reason(), clock.instant()))
-        .thenRun(this::ended)
-        .thenNoReply();
+    return end(new Failed(runId, tenantOf(state), cmd.reason(), clock.instant()));
   }
 
-  /** The next transition the state calls for; sub-steps are started as a side effect. */
-  private ReplyEffect<Event, RunState> onAdvance(RunState state) {
-    if (state.spec().isEmpty() || state.status().terminal()) {
-      return Effect().noReply();
-    }
-    String tenant = tenantOf(state);
-    Instant now = clock.instant();
-    if (state.cancelRequested()) {
-      return inFlight.isEmpty()
-          ? Effect().persist(new Cancelled(runId, tenant, now)).thenRun(this::ended).thenNoReply()
-          : Effect().noReply();
-    }
-    if (state.status() == Status.QUEUED) {
-      return askForSlot(state);
-    }
-    int index = state.currentStep();
-    List<Step> steps = plan(state);
-    if (index < 0) {
-      JsonNode result = state.steps().get(state.steps().size() - 1).result();
-      return Effect().persist(new Succeeded(runId, tenant, result, now)).thenRun(this::ended).thenNoReply();
-    }
-    Step step = steps.get(index);
-    RunState.StepRecord record = state.steps().get(index);
-    if (step.subSteps().stream().allMatch(record::resolved)) {
-      if (step.failRunOnSubStepFailure() && !record.failures().isEmpty()) {
-        String failure = record.failures().values().iterator().next();
-        return Effect().persist(new Failed(runId, tenant, step.name() + " failed: " + failure, now))
-            .thenRun(this::ended).thenNoReply();
-      }
-      JsonNode aggregate = step.aggregate().apply(record.results(), record.failures());
-      RunState next = state.stepCompleted(index, aggregate);
-      return Effect().persist(new StepCompleted(runId, tenant, index, step.name(), aggregate, next.progress()))
-          .thenRun(this::advanceLater).thenNoReply();
-    }
-    int capacity = state.spec().get().maxConcurrency();
-    for (String key : step.subSteps()) {
-      if (inFlight.size() >= capacity) {
-        break;
-      }
-      String id = index + "/" + key;
-      if (!record.resolved(key) && !inFlight.contains(id) && !timers.isTimerActive(id)) {
-        start(state, index, step, key);
-      }
-    }
-    return Effect().noReply();
+  /** A cancelled run ends once none of its sub-steps is in flight (each answers when its stream is cut). */
+  private ReplyEffect<Event, RunState> cancelWhenIdle(RunState state) {
+    return executor.idle() ? end(new Cancelled(runId, tenantOf(state), clock.instant())) : Effect().noReply();
   }
 
-  private void advanceLater(RunState state) {
-    ctx.getSelf().tell(Advance.INSTANCE);
-  }
+  // ---- queued -----------------------------------------------------------------------------
 
   /**
-   * A queued run asks for one of its tenant's running slots, one ask at a time. Denied, or
-   * no answer from the limiter, it asks again after about a second (a timer, never a loop);
-   * it stays in memory meanwhile, as sharding's idle passivation is off for runs.
+   * A queued run asks for one of its tenant's running slots. Denied, or no answer from the
+   * limiter, it asks again after about a second; it stays in memory meanwhile, as sharding's
+   * idle passivation is off for runs.
    */
-  private ReplyEffect<Event, RunState> askForSlot(RunState state) {
-    if (!askingForSlot) {
-      askingForSlot = true;
-      timers.cancel(ASK_FOR_SLOT);
-      ctx.pipeToSelf(admission.acquire(tenantOf(state), runId),
-          (granted, error) -> new SlotAnswer(error == null && granted));
+  private ReplyEffect<Event, RunState> onAdvanceQueued(RunState state) {
+    if (state.cancelRequested()) {
+      return cancelWhenIdle(state);
     }
+    executor.askForSlot(tenantOf(state));
     return Effect().noReply();
   }
 
   private ReplyEffect<Event, RunState> onSlotAnswer(RunState state, SlotAnswer answer) {
-    askingForSlot = false;
-    if (state.status() != Status.QUEUED || state.cancelRequested()) {
-      if (answer.granted()) {
-        // Cancelled or expired while asking: the release at its end may have reached the
-        // pool before this grant did.
-        admission.release(tenantOf(state), runId);
-      }
-      return onAdvance(state);
+    if (state.cancelRequested()) {
+      executor.giveBack(tenantOf(state), answer.granted());
+      return onAdvanceQueued(state);
     }
+    executor.slotAnswered();
     if (!answer.granted()) {
-      timers.startSingleTimer(ASK_FOR_SLOT, Advance.INSTANCE, admission.retryDelay());
+      executor.askForSlotLater();
       return Effect().noReply();
     }
     return Effect().persist(new Started(runId, tenantOf(state), clock.instant()))
         .thenRun(s -> {
-          holdSlot(admission.renewInterval());
-          advanceLater(s);
+          executor.keepSlot();
+          advance();
         })
         .thenNoReply();
   }
 
-  /** Renews the running slot's lease every renew interval, the first time after {@code first}. */
-  private void holdSlot(Duration first) {
-    timers.startTimerWithFixedDelay(HOLD_SLOT, HoldSlot.INSTANCE, first, admission.renewInterval());
-  }
+  // ---- running ----------------------------------------------------------------------------
 
-  /** Every terminal transition: the slot frees (a queued run holds none: harmless), the entity passivates later. */
-  private void ended(RunState state) {
-    timers.cancel(HOLD_SLOT);
-    timers.cancel(ASK_FOR_SLOT);
-    admission.release(tenantOf(state), runId);
-    schedulePassivation();
-  }
-
-  private void start(RunState state, int index, Step step, String key) {
-    int attempt = state.attempts(index, key) + 1;
-    inFlight.add(index + "/" + key);
-    Step.Context context = new Step.Context(runId, tenantOf(state), key, attempt, state.spec().get().input(),
-        state.completedStepResults(), state.spec().get().maxConcurrency(), killSwitch());
-    java.util.concurrent.CompletionStage<JsonNode> work;
-    try {
-      work = step.work().run(context);
-    } catch (RuntimeException e) {
-      work = java.util.concurrent.CompletableFuture.failedFuture(e);
+  /** The next transition the state calls for; sub-steps are started as a side effect. */
+  private ReplyEffect<Event, RunState> onAdvanceRunning(RunState state) {
+    if (state.cancelRequested()) {
+      return cancelWhenIdle(state);
     }
-    ctx.pipeToSelf(work, (result, error) -> {
-      if (error == null) {
-        return new SubStepDone(index, key, attempt, result, null, false);
-      }
-      RunFailure failure = RunFailure.of(error);
-      return new SubStepDone(index, key, attempt, null, failure.getMessage(), failure.retryable());
-    });
+    int index = state.currentStep();
+    if (index < 0) {
+      JsonNode result = state.steps().get(state.steps().size() - 1).result();
+      return end(new Succeeded(runId, tenantOf(state), result, clock.instant()));
+    }
+    Step step = executor.step(state.spec().orElseThrow(), index);
+    RunState.StepRecord record = state.steps().get(index);
+    if (!step.subSteps().stream().allMatch(record::resolved)) {
+      executor.startReady(state, index);
+      return Effect().noReply();
+    }
+    return completeStep(state, index, step, record);
+  }
+
+  /** Every sub-step of the step is resolved: its aggregate, or the run's failure when the step must not fail. */
+  private ReplyEffect<Event, RunState> completeStep(RunState state, int index, Step step, RunState.StepRecord record) {
+    if (step.failRunOnSubStepFailure() && !record.failures().isEmpty()) {
+      String failure = record.failures().values().iterator().next();
+      return end(new Failed(runId, tenantOf(state), step.name() + " failed: " + failure, clock.instant()));
+    }
+    JsonNode aggregate = step.aggregate().apply(record.results(), record.failures());
+    RunState next = state.stepCompleted(index, aggregate);
+    return persistThenAdvance(new StepCompleted(runId, tenantOf(state), index, step.name(), aggregate, next.progress()));
   }
 
   private ReplyEffect<Event, RunState> onSubStepDone(RunState state, SubStepDone done) {
-    inFlight.remove(done.step() + "/" + done.key());
-    if (state.spec().isEmpty() || state.status().terminal()) {
-      return Effect().noReply();
-    }
-    if (state.cancelRequested()) {
-      return onAdvance(state);
-    }
-    if (done.step() >= state.steps().size() || state.steps().get(done.step()).resolved(done.key())) {
-      // A late answer of an attempt from before a restart: the sub-step is settled already.
-      return onAdvance(state);
+    executor.answered(done.step(), done.key());
+    if (state.cancelRequested() || done.step() >= state.steps().size()
+        || state.steps().get(done.step()).resolved(done.key())) {
+      // Cancelling, or a late answer of an attempt from before a restart: nothing to record.
+      return onAdvanceRunning(state);
     }
     String tenant = tenantOf(state);
-    Step step = plan(state).get(done.step());
+    Step step = executor.step(state.spec().orElseThrow(), done.step());
     if (done.failure() == null) {
       RunState next = state.subStepResolved(done.step(), done.key(), done.result(), null);
-      return Effect().persist(new SubStepCompleted(runId, tenant, done.step(), step.name(), done.key(), done.result(),
-              next.progress(), next.message()))
-          .thenRun(this::advanceLater).thenNoReply();
+      return persistThenAdvance(new SubStepCompleted(runId, tenant, done.step(), step.name(), done.key(),
+          done.result(), next.progress(), next.message()));
     }
     if (done.retryable() && done.attempt() < step.retry().maxAttempts()) {
-      String id = done.step() + "/" + done.key();
       return Effect().persist(new SubStepAttemptFailed(runId, tenant, done.step(), step.name(), done.key(),
               done.attempt(), done.failure(), state.totalAttempts() + 1))
-          .thenRun(s -> timers.startSingleTimer(id, new RetrySubStep(done.step(), done.key()),
-              step.retry().backoff(done.attempt())))
+          .thenRun(s -> executor.retryLater(done.step(), done.key(), step.retry().backoff(done.attempt())))
           .thenNoReply();
     }
     RunState next = state.subStepResolved(done.step(), done.key(), null, done.failure());
-    return Effect().persist(new SubStepFailed(runId, tenant, done.step(), step.name(), done.key(), done.failure(),
-            next.progress(), next.message()))
-        .thenRun(this::advanceLater).thenNoReply();
+    return persistThenAdvance(new SubStepFailed(runId, tenant, done.step(), step.name(), done.key(), done.failure(),
+        next.progress(), next.message()));
   }
 
   private ReplyEffect<Event, RunState> onRetry(RunState state, RetrySubStep retry) {
-    String id = retry.step() + "/" + retry.key();
-    if (state.spec().isPresent() && !state.status().terminal() && !state.cancelRequested()
-        && state.currentStep() == retry.step() && !state.steps().get(retry.step()).resolved(retry.key())
-        && !inFlight.contains(id)) {
-      start(state, retry.step(), plan(state).get(retry.step()), retry.key());
+    if (!state.cancelRequested() && state.currentStep() == retry.step()
+        && !state.steps().get(retry.step()).resolved(retry.key())) {
+      executor.retry(state, retry.step(), retry.key());
     }
     return Effect().noReply();
   }
 
-  private void schedulePassivation() {
-    timers.startSingleTimer("passivate", PassivateNow.INSTANCE, passivateAfter);
+  private ReplyEffect<Event, RunState> onHoldSlot(RunState state, HoldSlot hold) {
+    executor.renewSlot(tenantOf(state));
+    return Effect().noReply();
+  }
+
+  // ---- ended, and leftovers in any stage --------------------------------------------------
+
+  /** Cancelled or expired while asking for a slot: a grant is given back. */
+  private ReplyEffect<Event, RunState> onLateSlotAnswer(RunState state, SlotAnswer answer) {
+    executor.giveBack(tenantOf(state), answer.granted());
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, RunState> onLateSubStepDone(RunState state, SubStepDone done) {
+    executor.answered(done.step(), done.key());
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, RunState> ignored(RunState state, Command cmd) {
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, RunState> onPassivate(RunState state, PassivateNow passivate) {
+    if (entity != null) {
+      entity.getShard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    }
+    return Effect().noReply();
+  }
+
+  // ---- effects ----------------------------------------------------------------------------
+
+  private ReplyEffect<Event, RunState> persistThenAdvance(Event event) {
+    return Effect().persist(event).thenRun(s -> advance()).thenNoReply();
+  }
+
+  /** A terminal event; once it is persisted the executor winds the run down. */
+  private ReplyEffect<Event, RunState> end(Event event) {
+    return Effect().persist(event).thenRun(s -> executor.ended(tenantOf(s))).thenNoReply();
+  }
+
+  private void advance() {
+    ctx.getSelf().tell(Advance.INSTANCE);
+  }
+
+  private RunView view(RunState state) {
+    return RunView.of(runId, state);
   }
 
   private static String tenantOf(RunState state) {
@@ -500,5 +503,4 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
         .onEvent(Cancelled.class, (s, e) -> s.ended(Status.CANCELLED, e.at(), null, "cancelled"))
         .build();
   }
-
 }

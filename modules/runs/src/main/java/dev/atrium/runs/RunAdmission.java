@@ -1,11 +1,11 @@
 package dev.atrium.runs;
 
 import com.typesafe.config.Config;
+import dev.atrium.core.Backoff;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.ToIntFunction;
 
 /**
@@ -76,7 +76,6 @@ public final class RunAdmission {
    * do not all ask in the same instant.
    */
   Duration retryDelay() {
-    long base = retryInterval.toMillis();
-    return Duration.ofMillis(base * 3 / 4 + ThreadLocalRandom.current().nextLong(base / 2 + 1));
+    return Backoff.around(retryInterval, 0.25);
   }
 }

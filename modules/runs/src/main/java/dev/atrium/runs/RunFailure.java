@@ -1,8 +1,9 @@
 package dev.atrium.runs;
 
+import dev.atrium.core.Futures;
+import dev.atrium.core.entity.Reply;
 import dev.atrium.gateway.ProviderException;
 import java.net.ConnectException;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -30,12 +31,20 @@ public final class RunFailure extends RuntimeException {
     return retryable;
   }
 
+  /**
+   * The accepted value of an entity's reply to a sub-step; a rejection is a business failure
+   * (asking again gets the same answer).
+   */
+  public static <T> T acceptedOrFail(Reply<T> reply) {
+    if (reply instanceof Reply.Rejected<T> rejected) {
+      throw business(rejected.detail());
+    }
+    return ((Reply.Accepted<T>) reply).value();
+  }
+
   /** Classifies any failure a sub-step's work ended with. */
   public static RunFailure of(Throwable error) {
-    Throwable cause = error;
-    while (cause instanceof CompletionException && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
+    Throwable cause = Futures.unwrap(error);
     if (cause instanceof RunFailure f) {
       return f;
     }

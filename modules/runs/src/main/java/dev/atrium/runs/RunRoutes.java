@@ -98,10 +98,7 @@ final class RunRoutes {
     String runId = idempotencyKey
         .map(k -> UUID.nameUUIDFromBytes((principal.tenantId() + "\n" + owner + "\n" + k).getBytes(StandardCharsets.UTF_8)))
         .orElseGet(UUID::randomUUID).toString();
-    int concurrency = module.tenants.registry().byId(principal.tenantId()).orElseThrow().runs().maxConcurrency();
-    var created = module.run(runId).<RunView>askWithStatus(
-        r -> new Run.Create(principal.tenantId(), owner, type.name(), input, concurrency, r), module.askTimeout);
-    return onSuccess(mapped(created), view -> {
+    return onSuccess(module.runs.create(runId, principal.tenantId(), owner, type.name(), input), view -> {
       Map<String, Object> accepted = new LinkedHashMap<>();
       accepted.put("run_id", runId);
       accepted.put("status", view.status());
@@ -128,12 +125,9 @@ final class RunRoutes {
   private CompletionStage<RunView> ask(Principal principal, String runId, boolean cancel) {
     owner(principal);
     if (!RUN_ID.matcher(runId).matches()) {
-      throw ApiError.notFound("No such run.");
+      throw ApiError.notFound(Run.NO_SUCH_RUN);
     }
-    var entity = module.run(runId);
-    return mapped(cancel
-        ? entity.<RunView>askWithStatus(r -> new Run.Cancel(principal.tenantId(), r), module.askTimeout)
-        : entity.<RunView>askWithStatus(r -> new Run.Get(principal.tenantId(), r), module.askTimeout));
+    return cancel ? module.runs.cancel(principal.tenantId(), runId) : module.runs.get(principal.tenantId(), runId);
   }
 
   /**
@@ -166,30 +160,6 @@ final class RunRoutes {
     });
   }
 
-  static <T> CompletionStage<T> mapped(CompletionStage<T> reply) {
-    return reply.handle((value, error) -> {
-      if (error == null) {
-        return value;
-      }
-      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-          ? error.getCause() : error;
-      if (cause instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) {
-        if (m.getMessage().equals(Run.FINISHED)) {
-          throw ApiError.conflict("run_finished", "The run has finished already.");
-        }
-        if (m.getMessage().equals(Run.IDEMPOTENCY_CONFLICT)) {
-          throw ApiError.conflict("idempotency_key_reused",
-              "This Idempotency-Key was sent before with another type or input; use a new key for a new run.");
-        }
-        throw ApiError.notFound("No such run.");
-      }
-      if (cause instanceof java.util.concurrent.TimeoutException) {
-        throw ApiError.unavailable("The run did not answer in time (it may be moving between nodes); try again.");
-      }
-      throw new java.util.concurrent.CompletionException(cause);
-    });
-  }
-
   static int limit(Optional<String> value, int defaultValue, int max) {
     try {
       int n = value.map(Integer::parseInt).orElse(defaultValue);
@@ -201,6 +171,4 @@ final class RunRoutes {
       throw ApiError.badRequest("invalid_parameter", "limit must be a number from 1 to " + max).withExtension("param", "limit");
     }
   }
-
-
 }

@@ -11,12 +11,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The run types modules registered, with their compiled input schemas. */
+/**
+ * The run types, with their compiled input schemas. The modules that own a type register it
+ * while the node is wired, before the runs module starts; from then on the set is fixed
+ * (runs on every node must find the types their journals name).
+ */
 public final class RunTypes {
   private final Map<String, RunType> types = new LinkedHashMap<>();
   private final Map<String, JsonSchema> schemas = new LinkedHashMap<>();
+  private boolean closed;
 
   public RunTypes register(RunType type) {
+    if (closed) {
+      throw new IllegalStateException("run type " + type.name() + " is registered after the runs module started");
+    }
     if (types.putIfAbsent(type.name(), type) != null) {
       throw new IllegalArgumentException("run type " + type.name() + " is registered twice");
     }
@@ -26,6 +34,12 @@ public final class RunTypes {
     } catch (Exception e) {
       throw new IllegalArgumentException("run type " + type.name() + " has an invalid input schema", e);
     }
+    return this;
+  }
+
+  /** The runs module starts with these types: no more registrations. */
+  RunTypes closeRegistration() {
+    closed = true;
     return this;
   }
 

@@ -14,24 +14,21 @@ import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.gateway.ModelGateway;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The runs module: the Run entity, its projection and supervisor, the run-type registry
- * (with {@code batch}; other modules register theirs), and the run routes.
+ * The runs module: the Run entity, its projection and supervisor, {@code batch} and the run
+ * types other modules registered in {@link RunTypes} before it started, and the run routes.
+ * Other modules start runs through a {@link RunStarter}.
  */
 public final class RunsModule {
   final TenantDirectives tenants;
   final RunTypes types;
   final RunQueries queries;
-  final ClusterSharding sharding;
-  final Duration askTimeout;
+  final RunClient runs;
   final Duration heartbeat;
   final Duration pollInterval = Duration.ofMillis(250);
 
@@ -39,38 +36,23 @@ public final class RunsModule {
     this.tenants = tenants;
     this.types = types;
     this.queries = new RunQueries(DatabaseExtension.get(system).database());
-    this.sharding = ClusterSharding.get(system);
-    Config config = system.settings().config();
-    this.askTimeout = config.getDuration("atrium.http.ask-timeout");
-    this.heartbeat = config.getDuration("atrium.sessions.heartbeat-interval");
+    this.runs = new RunClient(system, tenants.registry());
+    this.heartbeat = system.settings().config().getDuration("atrium.runs.heartbeat-interval");
   }
 
   /**
-   * Registers {@code batch} and {@code extraTypes}, starts the entity, projection and
-   * supervisor. Runs take their running slots from {@code limiter} (the limits module's).
+   * Registers {@code batch} beside the {@code types} other modules registered (no more can be
+   * registered after this), starts the entity, projection and supervisor. Runs take their
+   * running slots from {@code limiter} (the limits module's).
    */
   public static RunsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
-      RateLimiter limiter, List<RunType> extraTypes) {
-    RunTypes types = new RunTypes().register(new BatchRunType(system, gateway));
-    extraTypes.forEach(types::register);
+      RateLimiter limiter, RunTypes types) {
+    types.register(new BatchRunType(system, gateway)).closeRegistration();
     Config admission = system.settings().config().getConfig("atrium.runs.admission");
     Run.init(system, types, RunAdmission.of(admission, limiter, tenants.registry()));
     RunProjection.init(system);
     RunSupervisor.init(system);
     return new RunsModule(system, tenants, types);
-  }
-
-  EntityRef<Run.Command> run(String runId) {
-    return sharding.entityRefFor(Run.ENTITY_KEY, runId);
-  }
-
-  /** Starts a run on behalf of another module's route (for example an upload's ingest run). */
-  public java.util.concurrent.CompletionStage<RunView> start(String tenantId, String ownerKeyId, String type,
-      com.fasterxml.jackson.databind.JsonNode input) {
-    String runId = java.util.UUID.randomUUID().toString();
-    int concurrency = tenants.registry().byId(tenantId).orElseThrow().runs().maxConcurrency();
-    return RunRoutes.mapped(run(runId).<RunView>askWithStatus(
-        r -> new Run.Create(tenantId, ownerKeyId, type, input, concurrency, r), askTimeout));
   }
 
   public Route publicRoutes() {

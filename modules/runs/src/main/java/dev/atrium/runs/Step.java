@@ -1,6 +1,7 @@
 package dev.atrium.runs;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atrium.core.Backoff;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -44,14 +45,13 @@ public record Step(String name, List<String> subSteps, Work work, RetryPolicy re
     JsonNode apply(Map<String, JsonNode> results, Map<String, String> failures);
   }
 
-  /** Attempts include the first one; backoff doubles from {@code base} up to {@code max}, with jitter. */
+  /** Attempts include the first one; backoff doubles from {@code base} up to {@code max}, with jitter ({@link Backoff}). */
   public record RetryPolicy(int maxAttempts, Duration base, Duration max) {
     public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO);
 
+    /** The wait after failed attempt number {@code failedAttempt} (1 for the first). */
     public Duration backoff(int failedAttempt) {
-      double jitter = 0.5 + java.util.concurrent.ThreadLocalRandom.current().nextDouble();
-      long millis = (long) Math.min(max.toMillis(), base.toMillis() * Math.pow(2, failedAttempt - 1) * jitter);
-      return Duration.ofMillis(Math.max(0, millis));
+      return new Backoff(base, max).delay(failedAttempt);
     }
   }
 }

@@ -3,11 +3,11 @@ package dev.atrium.runs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.atrium.core.entity.Reply;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -37,9 +37,16 @@ class RunAdmissionTest {
     String runId = UUID.randomUUID().toString();
     var kit = EventSourcedBehaviorTestKit.<Run.Command, Run.Event, RunState>create(testKit.system(),
         Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1), admission));
-    var created = kit.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, RunTest.items(items), 2, r));
-    assertThat(created.reply().getValue().status()).isEqualTo("queued");
+    var created = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, RunTest.items(items), 2, r));
+    assertThat(RunTest.accepted(created.reply()).status()).isEqualTo("queued");
     return new TestRun(runId, kit);
+  }
+
+  /** A run that holds the only slot, running until the test opens {@code gate}. */
+  TestRun holdingTheSlot(String gate) {
+    TestRun run = start("test", "gate:" + gate);
+    awaitStatus(run, RunState.Status.RUNNING);
+    return run;
   }
 
   static void await(Runnable assertion) {
@@ -57,8 +64,7 @@ class RunAdmissionTest {
   @Test
   void aSecondRunWaitsQueuedWhileTheFirstHoldsTheOnlySlotAndStartsWhenItEnds() {
     String gate = "admit-" + UUID.randomUUID();
-    TestRun first = start("test", "gate:" + gate);
-    awaitStatus(first, RunState.Status.RUNNING);
+    TestRun first = holdingTheSlot(gate);
     TestRun second = start("test", "ok");
 
     // Denied, and denied again after its timer: it waits queued, none of its work started.
@@ -98,14 +104,14 @@ class RunAdmissionTest {
     TestRun queued = start("test", "ok");
     await(() -> assertThat(limiter.calls("denied", queued.id())).isPositive());
 
-    var cancel = queued.kit().<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
-    assertThat(cancel.reply().isSuccess()).isTrue();
+    var cancel = queued.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(cancel.reply().accepted()).isTrue();
     RunState cancelled = awaitStatus(queued, RunState.Status.CANCELLED);
     assertThat(cancelled.startedAt()).isNull();
     assertThat(limiter.everGranted(queued.id())).isFalse();
     assertThat(limiter.held()).containsExactly(running.id());
 
-    running.kit().<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    running.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
     awaitStatus(running, RunState.Status.CANCELLED);
     await(() -> assertThat(limiter.held()).isEmpty());
   }
@@ -126,8 +132,7 @@ class RunAdmissionTest {
   @Test
   void aRunningRunRenewsItsSlotAndOnceResumedHoldsItAgainEvenWhenThePoolFilledMeanwhile() {
     String gate = "admit-" + UUID.randomUUID();
-    TestRun run = start("test", "gate:" + gate);
-    awaitStatus(run, RunState.Status.RUNNING);
+    TestRun run = holdingTheSlot(gate);
     await(() -> assertThat(limiter.calls("hold", run.id())).isGreaterThanOrEqualTo(2));
 
     // The limiter loses the slot (a crash before its write) and another run takes it.
@@ -144,5 +149,48 @@ class RunAdmissionTest {
     TestRunType.GATES.get(gate).complete(new TextNode("opened"));
     awaitStatus(run, RunState.Status.SUCCEEDED);
     await(() -> assertThat(limiter.held()).containsExactly("another-run"));
+  }
+
+  @Test
+  void aQueuedRunAnswersAsBeforeAndTakesNoStepOrSlotRenewalBeforeItStarts() {
+    String gate = "admit-" + UUID.randomUUID();
+    TestRun first = holdingTheSlot(gate);
+    TestRun queued = start("test", "ok");
+    await(() -> assertThat(limiter.calls("denied", queued.id())).isPositive());
+
+    var kit = queued.kit();
+    assertThat(kit.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(RunTest.NOT_FOUND);
+    var otherTenant = kit.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    assertThat(otherTenant.reply()).isEqualTo(RunTest.NOT_FOUND);
+    assertThat(otherTenant.hasNoEvents()).isTrue();
+    var resent = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", RunTest.items("ok"), 2, r));
+    assertThat(RunTest.accepted(resent.reply()).status()).isEqualTo("queued");
+    var other = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", RunTest.items("ok"), 2, r));
+    assertThat(other.reply()).isEqualTo(RunTest.KEY_REUSED);
+    for (Run.Command leftover : java.util.List.of(Run.HoldSlot.INSTANCE, new Run.RetrySubStep(0, "0"),
+        new Run.SubStepDone(0, "0", 1, new TextNode("late"), null, false))) {
+      assertThat(kit.runCommand(leftover).hasNoEvents()).as(leftover.toString()).isTrue();
+    }
+    assertThat(queued.state().status()).isEqualTo(RunState.Status.QUEUED);
+    assertThat(limiter.calls("hold", queued.id())).isZero();
+    assertThat(TestRunType.executions(queued.id(), "0")).isZero();
+
+    TestRunType.GATES.get(gate).complete(new TextNode("opened"));
+    awaitStatus(queued, RunState.Status.SUCCEEDED);
+  }
+
+  @Test
+  void aGrantThatReachesARunningRunKeepsItsSlotHeld() {
+    String gate = "admit-" + UUID.randomUUID();
+    TestRun run = holdingTheSlot(gate);
+
+    // As when it asked twice across a restart: the second grant is of the slot it holds.
+    assertThat(run.kit().runCommand(new Run.SlotAnswer(true)).hasNoEvents()).isTrue();
+    assertThat(limiter.held()).containsExactly(run.id());
+    assertThat(limiter.calls("release", run.id())).isZero();
+
+    TestRunType.GATES.get(gate).complete(new TextNode("opened"));
+    awaitStatus(run, RunState.Status.SUCCEEDED);
+    await(() -> assertThat(limiter.held()).isEmpty());
   }
 }

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.atrium.core.Json;
+import dev.atrium.core.entity.Reply;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +29,19 @@ class RunTest {
       testKit.system(), Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1),
           RunAdmission.unlimited()));
 
+  // Each rejection as the routes answer it: reason (the HTTP status), code and detail.
+  static final Reply<RunView> NOT_FOUND = new Reply.Rejected<>(Reply.Reason.NOT_FOUND, "not_found", "No such run.");
+  static final Reply<RunView> FINISHED =
+      new Reply.Rejected<>(Reply.Reason.CONFLICT, "run_finished", "The run has finished already.");
+  static final Reply<RunView> KEY_REUSED = new Reply.Rejected<>(Reply.Reason.CONFLICT, "idempotency_key_reused",
+      "This Idempotency-Key was sent before with another type or input; use a new key for a new run.");
+
+  /** The accepted run; fails the test on a rejection. */
+  static RunView accepted(Reply<RunView> reply) {
+    assertThat(reply).isInstanceOf(Reply.Accepted.class);
+    return ((Reply.Accepted<RunView>) reply).value();
+  }
+
   static JsonNode items(String... items) {
     var node = Json.MAPPER.createObjectNode();
     var array = node.putArray("items");
@@ -39,10 +52,10 @@ class RunTest {
   }
 
   RunView create(String type, String... items) {
-    var created = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, items(items), 2, r));
-    assertThat(created.reply().isSuccess()).isTrue();
+    var created = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, items(items), 2, r));
+    assertThat(created.reply().accepted()).isTrue();
     assertThat(created.event()).isInstanceOf(Run.Created.class);
-    return created.reply().getValue();
+    return accepted(created.reply());
   }
 
   RunState awaitStatus(RunState.Status status) {
@@ -109,27 +122,27 @@ class RunTest {
       assertThat(TestRunType.executions(runId, "1")).isEqualTo(1);
       return null;
     });
-    var cancel = run.<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
-    assertThat(cancel.reply().isSuccess()).isTrue();
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(cancel.reply().accepted()).isTrue();
     RunState done = awaitStatus(RunState.Status.CANCELLED);
     assertThat(done.error()).isEqualTo("cancelled");
-    var again = run.<StatusReply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
-    assertThat(again.reply().getError()).hasMessage(Run.FINISHED);
+    var again = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(again.reply()).isEqualTo(FINISHED);
   }
 
   @Test
   void aSecondCreateOfTheSameRunAnswersItAndAnotherRequestConflicts() {
     RunView first = create("test", "ok", "ok");
-    var same = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok", "ok"), 2, r));
+    var same = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok", "ok"), 2, r));
     // (the run advances meanwhile: its own events may land during these commands, never a Created)
     assertThat(same.events()).noneMatch(e -> e instanceof Run.Created);
-    assertThat(same.reply().getValue().runId()).isEqualTo(first.runId());
-    var otherInput = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
-    var otherType = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok", "ok"), 2, r));
-    var otherTenant = run.<StatusReply<RunView>>runCommand(r -> new Run.Create("other", "k_1", "test", items("ok", "ok"), 2, r));
-    assertThat(otherInput.reply().getError()).hasMessage(Run.IDEMPOTENCY_CONFLICT);
-    assertThat(otherType.reply().getError()).hasMessage(Run.IDEMPOTENCY_CONFLICT);
-    assertThat(otherTenant.reply().getError()).hasMessage(Run.NOT_FOUND);
+    assertThat(accepted(same.reply()).runId()).isEqualTo(first.runId());
+    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok", "ok"), 2, r));
+    var otherTenant = run.<Reply<RunView>>runCommand(r -> new Run.Create("other", "k_1", "test", items("ok", "ok"), 2, r));
+    assertThat(otherInput.reply()).isEqualTo(KEY_REUSED);
+    assertThat(otherType.reply()).isEqualTo(KEY_REUSED);
+    assertThat(otherTenant.reply()).isEqualTo(NOT_FOUND);
     assertThat(java.util.stream.Stream.of(otherInput, otherType, otherTenant).flatMap(c -> c.events().stream()))
         .noneMatch(e -> e instanceof Run.Created);
   }
@@ -137,10 +150,10 @@ class RunTest {
   @Test
   void anotherTenantGetsNotFound() {
     create("test", "ok");
-    var get = run.<StatusReply<RunView>>runCommand(r -> new Run.Get("other", r));
-    var cancel = run.<StatusReply<RunView>>runCommand(r -> new Run.Cancel("other", r));
-    assertThat(get.reply().getError()).hasMessage(Run.NOT_FOUND);
-    assertThat(cancel.reply().getError()).hasMessage(Run.NOT_FOUND);
+    var get = run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r));
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    assertThat(get.reply()).isEqualTo(NOT_FOUND);
+    assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
     assertThat(cancel.hasNoEvents()).isTrue();
   }
 
@@ -173,5 +186,72 @@ class RunTest {
     run.runCommand(new Run.Expire("timed out"));
     RunState done = awaitStatus(RunState.Status.FAILED);
     assertThat(done.error()).isEqualTo("timed out");
+  }
+
+  // ---- what each stage does not take (the queued stage: RunAdmissionTest) ----------------
+
+  @Test
+  void aRunNeverCreatedIsNotFoundAndIgnoresTheSupervisorAndLeftovers() {
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).isEqualTo(NOT_FOUND);
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
+    assertThat(cancel.hasNoEvents()).isTrue();
+    for (Run.Command leftover : java.util.List.of(Run.Wake.INSTANCE, new Run.Expire("timed out"), Run.Advance.INSTANCE,
+        Run.HoldSlot.INSTANCE, new Run.SlotAnswer(true), new Run.RetrySubStep(0, "0"),
+        new Run.SubStepDone(0, "0", 1, new TextNode("late"), null, false))) {
+      assertThat(run.runCommand(leftover).hasNoEvents()).as(leftover.toString()).isTrue();
+    }
+    assertThat(run.getState()).isEqualTo(RunState.EMPTY);
+  }
+
+  @Test
+  void aRunningRunRefusesAnotherTenantAndAnotherRequestAndIgnoresALateAnswer() {
+    create("test", "hang", "ok");
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertThat(run.getState().steps().get(0).results()).containsKey("1");
+      assertThat(TestRunType.executions(runId, "0")).isEqualTo(1);
+      return null;
+    });
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(NOT_FOUND);
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
+    assertThat(cancel.hasNoEvents()).isTrue();
+    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    assertThat(otherInput.reply()).isEqualTo(KEY_REUSED);
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).status())
+        .isEqualTo("running");
+
+    // An answer of an attempt from before a restart, for a sub-step settled since: nothing changes.
+    var late = run.runCommand(new Run.SubStepDone(0, "1", 1, new TextNode("late"), null, false));
+    assertThat(late.hasNoEvents()).isTrue();
+    assertThat(run.getState().steps().get(0).results()).containsEntry("1", new TextNode("done-1"));
+    assertThat(TestRunType.executions(runId, "0")).isEqualTo(1);
+
+    accepted(run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r)).reply());
+    awaitStatus(RunState.Status.CANCELLED);
+  }
+
+  @Test
+  void anEndedRunRefusesCancelAndIgnoresTheSupervisor() {
+    create("test", "ok");
+    RunState done = awaitStatus(RunState.Status.SUCCEEDED);
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(cancel.reply()).isEqualTo(FINISHED);
+    assertThat(cancel.hasNoEvents()).isTrue();
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r)).reply()).isEqualTo(NOT_FOUND);
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(NOT_FOUND);
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).status())
+        .isEqualTo("succeeded");
+    var resent = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    assertThat(accepted(resent.reply()).status()).isEqualTo("succeeded");
+    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok"), 2, r));
+    assertThat(otherType.reply()).isEqualTo(KEY_REUSED);
+
+    for (Run.Command leftover : java.util.List.of(Run.Wake.INSTANCE, new Run.Expire("timed out"), Run.Advance.INSTANCE,
+        Run.HoldSlot.INSTANCE, new Run.RetrySubStep(0, "0"))) {
+      assertThat(run.runCommand(leftover).hasNoEvents()).as(leftover.toString()).isTrue();
+    }
+    assertThat(run.getState()).isEqualTo(done);
+    assertThat(TestRunType.executions(runId, "0")).isEqualTo(1);
   }
 }

@@ -11,6 +11,8 @@ import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.limits.LimitsModule;
 import dev.atrium.rag.RagModule;
+import dev.atrium.runs.RunStarter;
+import dev.atrium.runs.RunTypes;
 import dev.atrium.runs.RunsModule;
 import dev.atrium.gateway.ModelRoutes;
 import dev.atrium.sessions.SessionsModule;
@@ -60,10 +62,12 @@ public final class AtriumServer {
     LimitsModule limits = LimitsModule.start(system, settings.tenants());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     ModelGateway gateway = new ModelGateway(system, settings.tenants());
-    RagModule rag = RagModule.prepare(system, tenants, gateway);
-    RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(),
-        List.of(rag.ingestRunType()));
-    rag.start(runs);
+    // Modules register their run types before the runs module starts with them, and start
+    // runs through a RunStarter that needs only sharding, when it is called.
+    RunTypes runTypes = new RunTypes();
+    RunStarter runStarter = RunStarter.of(system, tenants.registry());
+    RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter);
+    RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(), runTypes);
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
