@@ -1,6 +1,8 @@
 package dev.atrium.gateway;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-/** A whole answer: its text, the upstream's message object, why it stopped, and usage. */
-public record ChatResult(String content, ObjectNode message, String finishReason, ChatEvent.Usage usage) {}
+/** A whole answer: the upstream's message, why it stopped, and usage (null when the provider sent none). */
+public record ChatResult(ChatMessage message, String finishReason, ChatEvent.Usage usage) {
+  public String content() {
+    return message.text();
+  }
+}

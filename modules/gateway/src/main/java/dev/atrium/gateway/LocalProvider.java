@@ -46,9 +46,9 @@ public final class LocalProvider implements ModelProvider {
 
   private static String lastUserText(ChatRequest request) {
     for (int i = request.messages().size() - 1; i >= 0; i--) {
-      ObjectNode message = request.messages().get(i);
-      if ("user".equals(message.path("role").asText())) {
-        return Messages.text(message);
+      ChatMessage message = request.messages().get(i);
+      if ("user".equals(message.role())) {
+        return message.text();
       }
     }
     return "";
@@ -82,8 +82,7 @@ public final class LocalProvider implements ModelProvider {
   @Override
   public CompletionStage<ChatResult> complete(ChatRequest request) {
     String text = answerFor(request);
-    ObjectNode message = Messages.of("assistant", text);
-    return CompletableFuture.completedFuture(new ChatResult(text, message, "stop",
+    return CompletableFuture.completedFuture(new ChatResult(ChatMessage.assistant(text), "stop",
         new ChatEvent.Usage(Tokens.countMessages(request.messages()), Tokens.count(text))));
   }
 

@@ -1,6 +1,7 @@
 package dev.atrium.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.Backoff;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
@@ -11,7 +12,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -29,7 +29,8 @@ import org.apache.pekko.stream.javadsl.Source;
  * the client a failure ends the stream: nothing is replayed twice.
  */
 public final class ModelGateway {
-  private static final Duration BACKOFF_BASE = Duration.ofMillis(200);
+  /** Retries of one provider: 200 ms, doubling, with jitter. */
+  static final Backoff BACKOFF = new Backoff(Duration.ofMillis(200), Duration.ofSeconds(10));
 
   private final ActorSystem<?> system;
   private final TenantRegistry tenants;
@@ -96,19 +97,19 @@ public final class ModelGateway {
   }
 
   /** Streams an answer along the route. */
-  public Source<ChatEvent, NotUsed> stream(Route route, List<ObjectNode> messages, ObjectNode options) {
+  public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options) {
     return stream(route, messages, options, List.of());
   }
 
   /** Streams an answer from retrieved passages along the route. */
-  public Source<ChatEvent, NotUsed> stream(Route route, List<ObjectNode> messages, ObjectNode options,
+  public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
     return head(route.attempts(), 0, 0, messages, options, passages)
         .flatMapConcat(first -> Source.from(first.first()).concat(first.second()));
   }
 
   private Source<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>, NotUsed> head(
-      List<Attempt> attempts, int index, int retry, List<ObjectNode> messages, ObjectNode options,
+      List<Attempt> attempts, int index, int retry, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
     Attempt attempt = attempts.get(index);
     return attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
@@ -117,25 +118,25 @@ public final class ModelGateway {
                 org.apache.pekko.stream.SourceShape<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>>, NotUsed>>()
             .match(ProviderException.class, e -> e.retryable() && (retry < attempt.maxRetries() || index + 1 < attempts.size()),
                 e -> retry < attempt.maxRetries()
-                    ? Source.single(NotUsed.getInstance()).initialDelay(backoff(retry))
+                    ? Source.single(NotUsed.getInstance()).initialDelay(BACKOFF.delay(retry + 1))
                         .flatMapConcat(x -> head(attempts, index, retry + 1, messages, options, passages))
                     : head(attempts, index + 1, 0, messages, options, passages))
             .build());
   }
 
   /** The whole answer along the route. */
-  public CompletionStage<ChatResult> complete(Route route, List<ObjectNode> messages, ObjectNode options) {
+  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options) {
     return complete(route, messages, options, List.of());
   }
 
   /** The whole answer from retrieved passages along the route. */
-  public CompletionStage<ChatResult> complete(Route route, List<ObjectNode> messages, ObjectNode options,
+  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
     return complete(route.attempts(), 0, 0, messages, options, passages);
   }
 
   private CompletionStage<ChatResult> complete(List<Attempt> attempts, int index, int retry,
-      List<ObjectNode> messages, ObjectNode options, List<Passage> passages) {
+      List<ChatMessage> messages, ObjectNode options, List<Passage> passages) {
     Attempt attempt = attempts.get(index);
     return attempt.provider().complete(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
         .handle((result, error) -> {
@@ -144,7 +145,7 @@ public final class ModelGateway {
           }
           ProviderException failure = OpenAiProvider.asProviderException(error);
           if (failure.retryable() && retry < attempt.maxRetries()) {
-            return Patterns.after(backoff(retry), Adapter.toClassic(system).scheduler(), system.executionContext(),
+            return Patterns.after(BACKOFF.delay(retry + 1), Adapter.toClassic(system).scheduler(), system.executionContext(),
                 () -> complete(attempts, index, retry + 1, messages, options, passages));
           }
           if (failure.retryable() && index + 1 < attempts.size()) {
@@ -153,11 +154,5 @@ public final class ModelGateway {
           return CompletableFuture.<ChatResult>failedFuture(failure);
         })
         .thenCompose(Function.identity());
-  }
-
-  /** Exponential backoff with jitter: base × 2^retry × [0.5, 1.5). */
-  static Duration backoff(int retry) {
-    double jitter = 0.5 + ThreadLocalRandom.current().nextDouble();
-    return Duration.ofMillis((long) (BACKOFF_BASE.toMillis() * Math.pow(2, retry) * jitter));
   }
 }

@@ -1,7 +1,9 @@
 package dev.atrium.gateway;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.Futures;
 import dev.atrium.core.Json;
 import dev.atrium.core.tenant.TenantConfig;
 import java.io.IOException;
@@ -62,25 +64,45 @@ public final class OpenAiProvider implements ModelProvider {
     return "openai:" + name;
   }
 
-  private HttpRequest httpRequest(ChatRequest request, boolean stream) {
-    ObjectNode body = Json.MAPPER.createObjectNode();
-    body.put("model", request.model());
-    body.putArray("messages").addAll(request.messages());
-    if (request.options() != null) {
-      request.options().properties().forEach(e -> body.set(e.getKey(), e.getValue()));
-    }
-    body.put("stream", stream);
-    if (stream) {
-      body.putObject("stream_options").put("include_usage", true);
-    } else {
-      body.remove("stream_options");
-    }
-    byte[] bytes;
-    try {
-      bytes = Json.MAPPER.writeValueAsBytes(body);
+  /**
+   * The request body, written once: the model, the messages (with the passages' system
+   * message), the pass-through options, and for streams {@code stream_options.include_usage}.
+   */
+  static byte[] body(ChatRequest request, boolean stream) {
+    var bytes = new java.io.ByteArrayOutputStream(1024);
+    try (JsonGenerator out = Json.MAPPER.getFactory().createGenerator(bytes)) {
+      out.writeStartObject();
+      out.writeStringField("model", request.model());
+      out.writeArrayFieldStart("messages");
+      for (ChatMessage message : request.promptMessages()) {
+        OpenAiMessages.write(out, message);
+      }
+      out.writeEndArray();
+      if (request.options() != null) {
+        for (var it = request.options().fields(); it.hasNext(); ) {
+          var option = it.next();
+          if (!option.getKey().equals("model") && !option.getKey().equals("messages")
+              && !option.getKey().equals("stream") && !option.getKey().equals("stream_options")) {
+            out.writeFieldName(option.getKey());
+            out.writeTree(option.getValue());
+          }
+        }
+      }
+      out.writeBooleanField("stream", stream);
+      if (stream) {
+        out.writeObjectFieldStart("stream_options");
+        out.writeBooleanField("include_usage", true);
+        out.writeEndObject();
+      }
+      out.writeEndObject();
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+    return bytes.toByteArray();
+  }
+
+  private HttpRequest httpRequest(ChatRequest request, boolean stream) {
+    byte[] bytes = body(request, stream);
     HttpRequest http = HttpRequest.POST(completionsUrl)
         .withEntity(ContentTypes.APPLICATION_JSON, bytes)
         .addHeader(Accept.create(stream ? MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM)
@@ -174,10 +196,10 @@ public final class OpenAiProvider implements ModelProvider {
           throw new ProviderException(502, "upstream_malformed", "the model server answered with malformed JSON", true, e);
         }
         JsonNode choice = body.path("choices").path(0);
-        ObjectNode message = choice.path("message").isObject() ? (ObjectNode) choice.path("message")
-            : Messages.of("assistant", "");
+        ChatMessage message = choice.path("message").isObject() ? OpenAiMessages.read(choice.path("message"))
+            : ChatMessage.assistant("");
         JsonNode usage = body.path("usage");
-        return new ChatResult(Messages.text(message), message, choice.path("finish_reason").asText("stop"),
+        return new ChatResult(message, choice.path("finish_reason").asText("stop"),
             usage.isObject() ? new ChatEvent.Usage(usage.path("prompt_tokens").asInt(), usage.path("completion_tokens").asInt())
                 : null);
       });
@@ -211,11 +233,7 @@ public final class OpenAiProvider implements ModelProvider {
   }
 
   static ProviderException asProviderException(Throwable e) {
-    Throwable cause = e;
-    while ((cause instanceof java.util.concurrent.CompletionException
-        || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
+    Throwable cause = Futures.unwrap(e);
     if (cause instanceof ProviderException p) {
       return p;
     }

@@ -1,6 +1,5 @@
 package dev.atrium.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
@@ -24,11 +23,21 @@ public final class Tokens {
   }
 
   /** Tokens a list of messages costs as a prompt. */
-  public static int countMessages(List<? extends JsonNode> messages) {
+  public static int countMessages(List<ChatMessage> messages) {
     int total = PER_REPLY;
-    for (JsonNode message : messages) {
-      total += PER_MESSAGE + count(message.path("role").asText()) + count(Messages.text(message));
+    for (ChatMessage message : messages) {
+      total += countMessage(message);
     }
     return total;
+  }
+
+  /** What one message adds to a prompt: its text and the per-message overhead. */
+  public static int countMessage(ChatMessage message) {
+    return PER_MESSAGE + count(message.role()) + count(message.content());
+  }
+
+  /** A prompt of messages whose {@link #countMessage} figures add up to {@code messageTokens}. */
+  public static int prompt(int messageTokens) {
+    return PER_REPLY + messageTokens;
   }
 }

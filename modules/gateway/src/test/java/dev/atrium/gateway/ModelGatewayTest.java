@@ -61,7 +61,7 @@ class ModelGatewayTest {
   }
 
   static List<ChatEvent> collect(String model) throws Exception {
-    return gateway.stream(gateway.resolve("t", model).orElseThrow(), List.of(Messages.of("user", "hello")), null)
+    return gateway.stream(gateway.resolve("t", model).orElseThrow(), List.of(ChatMessage.user("hello")), null)
         .runWith(Sink.seq(), testKit.system()).toCompletableFuture().get();
   }
 
@@ -135,7 +135,7 @@ class ModelGatewayTest {
   @Test
   void completesWholeAnswers() throws Exception {
     ChatResult result = gateway.complete(gateway.resolve("t", "primary").orElseThrow(),
-        List.of(Messages.of("user", "hi")), Json.MAPPER.createObjectNode().put("temperature", 0.5))
+        List.of(ChatMessage.user("hi")), Json.MAPPER.createObjectNode().put("temperature", 0.5))
         .toCompletableFuture().get();
     assertThat(result.content()).isEqualTo("t0 t1 t2 t3 t4 t5 t6 t7 ");
     assertThat(result.usage().completionTokens()).isEqualTo(8);
@@ -162,13 +162,13 @@ class ModelGatewayTest {
   void countsTokensWithOpenAisEncoding() {
     assertThat(Tokens.count("hello world")).isEqualTo(2);
     assertThat(Tokens.count("")).isZero();
-    assertThat(Tokens.countMessages(List.of(Messages.of("user", "hello world")))).isEqualTo(2 + 1 + 3 + 3);
+    assertThat(Tokens.countMessages(List.of(ChatMessage.user("hello world")))).isEqualTo(2 + 1 + 3 + 3);
   }
 
   @Test
   void theLocalProviderIsHonestAboutHavingNoModel() throws Exception {
     LocalProvider local = new LocalProvider("acme");
-    List<ChatEvent> events = local.stream(new ChatRequest("local", List.of(Messages.of("user", "What is 2+2?")), null))
+    List<ChatEvent> events = local.stream(new ChatRequest("local", List.of(ChatMessage.user("What is 2+2?")), null))
         .runWith(Sink.seq(), testKit.system()).toCompletableFuture().get();
     String text = text(events);
     assertThat(text).contains("no language model is configured for tenant 'acme'", "What is 2+2?", "tenants/acme.json");

@@ -5,7 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.core.db.Database;
 import dev.atrium.gateway.ChatResult;
 import dev.atrium.gateway.Extractive;
-import dev.atrium.gateway.Messages;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import java.time.Duration;
@@ -84,9 +84,9 @@ public final class SearchService {
   private CompletionStage<String> rewrite(String tenantId, String query) {
     var route = gateway.resolve(tenantId, null).orElseThrow();
     return gateway.complete(route, List.of(
-            Messages.of("system", "Rewrite the user's question as a short search query for a document index. "
+            ChatMessage.system("Rewrite the user's question as a short search query for a document index. "
                 + "Answer with the query only."),
-            Messages.of("user", query)), null)
+            ChatMessage.user(query)), null)
         .thenApply(r -> {
           String rewritten = normalize(r.content());
           return rewritten.isEmpty() || rewritten.length() > 500 ? query : rewritten;
@@ -112,17 +112,16 @@ public final class SearchService {
           confidence, localFollowUps, false));
     }
     var route = gateway.resolve(tenantId, null).orElseThrow();
-    StringBuilder context = new StringBuilder("Passages:\n");
-    passages.forEach(p -> context.append('[').append(p.index()).append("] (").append(p.source()).append(") ")
-        .append(p.text()).append("\n\n"));
+    // The passages travel as passages: the provider puts them in the prompt (a numbered
+    // system message), the local provider answers from them.
     CompletionStage<ChatResult> answer = gateway.complete(route, List.of(
-        Messages.of("system", "Answer the question using only the numbered passages. Cite the passages you use "
+        ChatMessage.system("Answer the question using only the numbered passages. Cite the passages you use "
             + "like [1]. If the passages do not contain the answer, say so."),
-        Messages.of("user", context + "Question: " + query)), null, passages);
+        ChatMessage.user("Question: " + query)), null, passages);
     CompletionStage<List<String>> followUps = gateway.complete(route, List.of(
-            Messages.of("system", "Suggest three short follow-up questions a reader of these passages might ask "
+            ChatMessage.system("Suggest three short follow-up questions a reader of these passages might ask "
                 + "next, one per line, nothing else."),
-            Messages.of("user", context + "Question: " + query)), null, passages)
+            ChatMessage.user("Question: " + query)), null, passages)
         .thenApply(r -> r.content().lines().map(l -> l.replaceFirst("^[-*\\d.)\\s]+", "").strip())
             .filter(l -> l.endsWith("?")).limit(3).toList())
         .exceptionally(e -> localFollowUps);

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.gateway.ChatEvent;
-import dev.atrium.gateway.Messages;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import java.time.Duration;
 import java.util.List;
@@ -80,7 +80,7 @@ public final class BatchRunType implements RunType {
       return CompletableFuture.failedFuture(RunFailure.business("unknown model " + model.asText()));
     }
     // A stream, not a single request: the run's kill switch can cut it when the run is cancelled.
-    return gateway.stream(route.get(), List.of(Messages.of("user", prompt)), null)
+    return gateway.stream(route.get(), List.of(ChatMessage.user(prompt)), null)
         .via(context.killSwitch().flow())
         .runWith(Sink.fold(new Answer(new StringBuilder(), null), (acc, event) -> {
           if (event instanceof ChatEvent.Delta d) {

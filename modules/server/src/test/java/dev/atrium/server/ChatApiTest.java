@@ -235,7 +235,7 @@ class ChatApiTest {
     // A node takes the turn's lease and dies: nobody streams, nobody renews.
     var entity = ClusterSharding.get(node.testKit.system())
         .entityRefFor(ChatSession.ENTITY_KEY, ChatSession.entityId("alpha", sessionId));
-    entity.<ChatSession.TurnReply>askWithStatus(
+    entity.<dev.atrium.core.entity.Reply<ChatSession.TurnReply>>ask(
             r -> new ChatSession.StartTurn(new ChatSession.Caller("alpha", "k_alpha"), "lost turn", null, null, r),
             Duration.ofSeconds(5))
         .toCompletableFuture().join();

@@ -120,6 +120,43 @@ class OpenAiEndpointTest {
     assertThat(upstream).doesNotContain("not_a_standard_field");
   }
 
+  static final String RICH_MESSAGES = """
+      [{"role": "system", "content": "Use the tool.", "name": "policy"},
+       {"role": "user", "content": [{"type": "text", "text": "What is in "},
+         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}},
+         {"type": "text", "text": "this picture?", "cache_control": {"type": "ephemeral"}}]},
+       {"role": "assistant", "content": null, "refusal": null,
+        "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\\"q\\":\\"cat\\"}"}}]},
+       {"role": "tool", "tool_call_id": "call_1", "content": "a cat on a mat"},
+       {"role": "user", "content": [{"type": "text", "text": "And the mat?"}], "x_vendor_field": {"keep": true}}]""";
+
+  @Test
+  void messagesWithContentPartsAndToolCallsReachTheUpstreamUnchanged() throws Exception {
+    var r = completions("{\"model\": \"mock\", \"messages\": " + RICH_MESSAGES + "}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode sent = dev.atrium.core.Json.MAPPER.readTree(RICH_MESSAGES);
+    JsonNode upstream = dev.atrium.core.Json.MAPPER.readTree(mock.stats().lastRequestBody()).path("messages");
+    assertThat(upstream).isEqualTo(sent);
+  }
+
+  @Test
+  void aSessionKeepsTheUsersContentPartsAndSendsThemUnchangedOnLaterTurns() throws Exception {
+    String sessionId = TestHttp.json(http.postJson("/v1/chat/sessions", "{}", "Authorization", "Bearer " + ALPHA_KEY))
+        .path("id").asText();
+    String first = "[{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"Look: \"},"
+        + " {\"type\": \"image_url\", \"image_url\": {\"url\": \"data:image/png;base64,AAAA\"}}],"
+        + " \"x_vendor_field\": 1}]";
+    assertThat(completions("{\"model\": \"mock\", \"messages\": " + first + "}", "x-session-id", sessionId)
+        .statusCode()).isEqualTo(200);
+    assertThat(completions("{\"model\": \"mock\", \"messages\": [{\"role\": \"user\", \"content\": \"And now?\"}]}",
+        "x-session-id", sessionId).statusCode()).isEqualTo(200);
+
+    // The second call's context: the stored first message exactly as the client sent it.
+    JsonNode upstream = dev.atrium.core.Json.MAPPER.readTree(mock.stats().lastRequestBody()).path("messages");
+    assertThat(upstream.get(0)).isEqualTo(dev.atrium.core.Json.MAPPER.readTree(first).get(0));
+    assertThat(upstream.get(upstream.size() - 1).path("content").asText()).isEqualTo("And now?");
+  }
+
   @Test
   void neverForwardsClientHeadersUpstreamAndAnswersAnH2cUpgradeOverHttp11() throws Exception {
     // The JDK client on HTTP_2 over plain HTTP sends Connection: Upgrade, HTTP2-Settings and Upgrade: h2c.

@@ -13,72 +13,78 @@ import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
-import dev.atrium.gateway.ChatResult;
-import dev.atrium.gateway.Messages;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
-import dev.atrium.gateway.Tokens;
+import dev.atrium.gateway.OpenAiMessages;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 
 /**
  * OpenAI's {@code POST /v1/chat/completions}, so official SDKs work unchanged: streaming
  * with OpenAI's framing and {@code stream_options.include_usage}, or one
- * {@code chat.completion}; errors in OpenAI's shape. Standard request fields pass through
- * to the provider. With {@code x-session-id} the call is a turn of that session: the last
- * user message is the new turn and the stored history is the context.
+ * {@code chat.completion}; errors in OpenAI's shape. Messages reach the provider as the
+ * client sent them ({@link OpenAiMessages}), standard request fields pass through. With
+ * {@code x-session-id} the call is a turn of that session: the last user message is the new
+ * turn and the stored history is the context. {@link ChatTurn} runs the call; this renders it.
  */
-final class ChatCompletionsRoutes {
+record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, SessionAccess access,
+    ChatTurn.Settings turns, Duration heartbeat) {
   /** Request fields passed to the provider as they are. */
   static final Set<String> PASSTHROUGH = Set.of("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop",
       "seed", "response_format", "tools", "tool_choice", "parallel_tool_calls", "presence_penalty", "frequency_penalty",
       "logit_bias", "logprobs", "top_logprobs", "user", "reasoning_effort", "metadata", "n");
   private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
-  private final SessionsModule module;
-
-  ChatCompletionsRoutes(SessionsModule module) {
-    this.module = module;
-  }
+  /** One completion's identity in its chunks and its JSON. */
+  record Completion(String id, long created, String model, boolean stream, boolean includeUsage) {}
 
   Route route() {
     return path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() ->
-        module.tenants.principal(RouteClass.COMPLETIONS, principal ->
+        tenants.principal(RouteClass.COMPLETIONS, principal ->
             optionalHeaderValueByName("x-session-id", sessionId ->
                 optionalHeaderValueByName(IdempotencyKey.HEADER, idempotencyKey ->
                     JsonRoutes.body(ObjectNode.class, body -> handle(principal, sessionId, idempotencyKey, body)))))));
   }
 
   private Route handle(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey, ObjectNode body) {
-    TenantConfig tenant = module.tenant(principal);
+    TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     IdempotencyKey.checked(idempotencyKey);
     JsonNode modelNode = body.path("model");
     if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw ApiError.badRequest("invalid_request", "you must provide a model parameter").withExtension("param", "model");
     }
     String model = modelNode.asText();
-    List<ObjectNode> messages = messages(body.path("messages"));
-    ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), model)
+    List<ChatMessage> messages = messages(body.path("messages"));
+    ModelGateway.Route route = turns.gateway().resolve(principal.tenantId(), model)
         .orElseThrow(() -> new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
             "The model `" + model + "` does not exist or you do not have access to it.")
             .withExtension("param", "model"));
-    TurnRoutes.checkPromptSize(tenant, messages.stream().mapToInt(m -> Messages.text(m).length()).sum());
-    boolean stream = body.path("stream").asBoolean(false);
-    boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+    TurnRoutes.checkPromptSize(tenant, messages.stream().mapToInt(m -> m.text().length()).sum());
     ObjectNode options = Json.MAPPER.createObjectNode();
     body.properties().forEach(e -> {
       if (PASSTHROUGH.contains(e.getKey())) {
@@ -86,162 +92,164 @@ final class ChatCompletionsRoutes {
       }
     });
     Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
-        Instant.now().getEpochSecond(), route.model(), stream, includeUsage);
-    if (stream) {
-      return module.withStreamSlot(principal, RouteClass.COMPLETIONS,
+        Instant.now().getEpochSecond(), route.model(), body.path("stream").asBoolean(false),
+        body.path("stream_options").path("include_usage").asBoolean(false));
+    if (completion.stream()) {
+      return tenants.streamSlot(principal, RouteClass.COMPLETIONS,
           slot -> dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, slot));
     }
     return dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, StreamSlot.UNLIMITED);
   }
 
-  private Route dispatch(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey,
-      ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion completion, StreamSlot slot) {
-    if (sessionId.isPresent()) {
-      return sessionTurn(principal, sessionId.get(), idempotencyKey, route, messages, options, completion, slot);
-    }
-    return stateless(route, messages, options, completion, slot);
-  }
-
-  record Completion(String id, long created, String model, boolean stream, boolean includeUsage) {}
-
-  private static List<ObjectNode> messages(JsonNode node) {
+  private static List<ChatMessage> messages(JsonNode node) {
     if (!node.isArray() || node.isEmpty()) {
       throw ApiError.badRequest("invalid_request", "messages must be a non-empty array").withExtension("param", "messages");
     }
-    List<ObjectNode> messages = new ArrayList<>();
+    List<ChatMessage> messages = new ArrayList<>(node.size());
     for (int i = 0; i < node.size(); i++) {
       JsonNode m = node.get(i);
       if (!m.isObject() || !ROLES.contains(m.path("role").asText())) {
         throw ApiError.badRequest("invalid_request", "messages[" + i + "] needs a role, one of " + ROLES)
             .withExtension("param", "messages[" + i + "].role");
       }
-      messages.add((ObjectNode) m);
+      messages.add(OpenAiMessages.read(m));
     }
     return messages;
   }
 
-  private Route stateless(ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c,
-      StreamSlot slot) {
-    if (!c.stream()) {
-      CompletionStage<ObjectNode> answer = module.gateway.complete(route, messages, options)
-          .handle((result, error) -> {
-            if (error != null) {
-              throw TurnRoutes.providerError(error);
-            }
-            return completionJson(c, result.message(), result.finishReason(), usage(result, messages));
-          });
-      return onSuccess(answer, JsonRoutes::json);
+  private Route dispatch(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey,
+      ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options, Completion c, StreamSlot slot) {
+    if (sessionId.isEmpty()) {
+      return render(ChatTurn.stateless(turns, route, messages, options, slot), c);
     }
-    return streamed(module.gateway.stream(route, messages, options), TurnRecorder.stateless(Tokens.countMessages(messages)),
-        c, slot);
+    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    ChatMessage last = messages.get(messages.size() - 1);
+    if (!"user".equals(last.role()) || last.text().isBlank()) {
+      throw ApiError.badRequest("invalid_request",
+          "with x-session-id the last message must be the user's new message; the session holds the history")
+          .withExtension("param", "messages");
+    }
+    // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
+    var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
+        idempotencyKey.orElse(null), options);
+    var session = access.session(principal.tenantId(), sessionId.get());
+    return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
+        ? replay(r.replay(), c)
+        : render(((ChatTurn.Go) begun).turn(), c));
+  }
+
+  private Route render(ChatTurn turn, Completion c) {
+    if (c.stream()) {
+      return streamed(turn, c);
+    }
+    return onSuccess(turn.whole(),
+        recorded -> JsonRoutes.json(completionJson(c, recorded.answer(), recorded.finishReason(), recorded.usage())));
   }
 
   /**
    * Streams only once the provider has answered: a failure before the first token is a
    * proper HTTP error (an SDK raises its usual exception), one after it an error chunk.
    */
-  private Route streamed(Source<ChatEvent, org.apache.pekko.NotUsed> answer, TurnRecorder recorder, Completion c,
-      StreamSlot slot) {
-    var head = answer.prefixAndTail(1).runWith(Sink.head(), module.system)
+  private Route streamed(ChatTurn turn, Completion c) {
+    var head = turn.answer().prefixAndTail(1).runWith(Sink.head(), system)
         .handle((first, error) -> {
           if (error != null) {
-            slot.release();
-            recorder.failed(error);
-            recorder.record();
-            throw TurnRoutes.providerError(error);
+            throw ChatTurn.providerError(error);
           }
           return Source.from(first.first()).concat(first.second());
         });
-    return onSuccess(head, events -> complete(Sse.response(TurnStreams.openAiChunks(events, recorder, c.id(),
-        c.created(), c.model(), c.includeUsage(), module.heartbeat, slot))));
+    return onSuccess(head, events -> complete(Sse.response(chunks(events, turn::recorded, c))));
   }
 
-  private Route sessionTurn(Principal principal, String sessionId, Optional<String> idempotencyKey,
-      ModelGateway.Route route, List<ObjectNode> messages, ObjectNode options, Completion c, StreamSlot slot) {
-    ChatSession.Caller caller = SessionsModule.persistentCaller(principal);
-    ObjectNode last = messages.get(messages.size() - 1);
-    String content = Messages.text(last);
-    if (!"user".equals(last.path("role").asText()) || content.isBlank()) {
-      throw ApiError.badRequest("invalid_request",
-          "with x-session-id the last message must be the user's new message; the session holds the history")
-          .withExtension("param", "messages");
+  /** The earlier answer of the same Idempotency-Key, as the same call would have given it. */
+  private Route replay(ChatSession.Replay replay, Completion c) {
+    ChatMessage answer = replay.assistantMessage().message();
+    ChatEvent.Usage usage = new ChatEvent.Usage(replay.userMessage().tokens(), replay.assistantMessage().tokens());
+    if (!c.stream()) {
+      return JsonRoutes.json(completionJson(c, answer, "stop", usage));
     }
-    var session = module.session(principal.tenantId(), sessionId);
-    var started = module.startTurn(session, caller, content, route.model(), idempotencyKey.orElse(null));
-    return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
-      if (error != null) {
-        slot.release();
-      }
-    }), reply -> {
-      if (!(reply instanceof ChatSession.Started)) {
-        slot.release();
-      }
-      if (reply instanceof ChatSession.Busy busy) {
-        throw TurnRoutes.busy(busy);
-      }
-      if (reply instanceof ChatSession.Replay replay) {
-        ChatResult result = new ChatResult(replay.assistantMessage().content(),
-            Messages.of("assistant", replay.assistantMessage().content()), "stop",
-            new ChatEvent.Usage(replay.userMessage().tokens(), replay.assistantMessage().tokens()));
-        if (!c.stream()) {
-          return JsonRoutes.json(completionJson(c, result.message(), result.finishReason(), result.usage()));
-        }
-        Source<ChatEvent, org.apache.pekko.NotUsed> events = Source.from(List.of(
-            new ChatEvent.Delta(result.content(), null), new ChatEvent.Finish("stop"), result.usage()));
-        return complete(Sse.response(TurnStreams.openAiChunks(events, TurnRecorder.stateless(0), c.id(), c.created(),
-            c.model(), c.includeUsage(), module.heartbeat, StreamSlot.UNLIMITED)));
-      }
-      ChatSession.Started turn = (ChatSession.Started) reply;
-      List<ObjectNode> context = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
-      TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(context),
-          module.askTimeout, module.leaseRenewal);
-      if (c.stream()) {
-        return streamed(module.gateway.stream(route, context, options), recorder, c, slot);
-      }
-      CompletionStage<ObjectNode> answer = module.gateway.complete(route, context, options)
-          .handle((result, error) -> {
-            if (error != null) {
-              recorder.failed(error);
-              return recorder.record().<ObjectNode>handle((m, e) -> {
-                throw TurnRoutes.providerError(error);
-              });
-            }
-            recorder.observe(new ChatEvent.Delta(result.content(), null));
-            if (result.usage() != null) {
-              recorder.observe(result.usage());
-            }
-            recorder.observe(new ChatEvent.Finish(result.finishReason()));
-            recorder.completed();
-            return recorder.record().thenApply(m ->
-                completionJson(c, result.message(), result.finishReason(), recorder.usage()));
-          })
-          .thenCompose(stage -> stage);
-      return onSuccess(Asks.mapped(answer), JsonRoutes::json);
-    });
+    Source<ChatEvent, NotUsed> events = Source.from(List.of(new ChatEvent.Delta(answer.text(), null),
+        new ChatEvent.Finish("stop")));
+    var recorded = new ChatTurn.Recorded(replay.assistantMessage(), answer, usage, "stop", ChatTurn.Ending.COMPLETED,
+        null);
+    return complete(Sse.response(chunks(events, () -> CompletableFuture.completedFuture(recorded), c)));
   }
 
-  private static ChatEvent.Usage usage(ChatResult result, List<ObjectNode> messages) {
-    return result.usage() != null ? result.usage()
-        : new ChatEvent.Usage(Tokens.countMessages(messages), Tokens.count(result.content()));
+  /** OpenAI's chunks: the role, the deltas as the upstream sent them, the finish, usage if asked, [DONE]. */
+  private Source<ByteString, NotUsed> chunks(Source<ChatEvent, NotUsed> events,
+      Supplier<CompletionStage<ChatTurn.Recorded>> recorded, Completion c) {
+    ObjectNode roleDelta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
+    Source<ByteString, NotUsed> body = events
+        .mapConcat(event -> {
+          if (event instanceof ChatEvent.Delta d) {
+            ObjectNode delta = d.raw() == null ? Json.MAPPER.createObjectNode().put("content", d.content())
+                : d.raw().deepCopy();
+            delta.remove("role");
+            return delta.isEmpty() ? List.<ByteString>of() : List.of(Sse.data(chunk(c, delta, null)));
+          }
+          if (event instanceof ChatEvent.Finish f) {
+            return List.of(Sse.data(chunk(c, Json.MAPPER.createObjectNode(), f.reason())));
+          }
+          return List.<ByteString>of();
+        })
+        // [DONE] only once the turn is recorded (a call without a session records nothing).
+        .concatLazy(Source.lazyCompletionStage(recorded::get)
+            .mapConcat(r -> c.includeUsage() ? List.of(Sse.data(usageChunk(c, r.usage())), Sse.DONE) : List.of(Sse.DONE))
+            .mapMaterializedValue(m -> NotUsed.getInstance()))
+        .recover(new PFBuilder<Throwable, ByteString>().match(Throwable.class, error -> {
+          Map<String, Object> json = new LinkedHashMap<>(TurnRoutes.errorBody(error));
+          json.put("type", "server_error");
+          json.put("param", null);
+          return Sse.data(Map.of("error", json));
+        }).build());
+    return Source.single(Sse.data(chunk(c, roleDelta, null))).concat(body).keepAlive(heartbeat, () -> Sse.HEARTBEAT);
   }
 
-  static ObjectNode completionJson(Completion c, ObjectNode message, String finishReason, ChatEvent.Usage usage) {
-    ObjectNode json = Json.MAPPER.createObjectNode();
-    json.put("id", c.id());
-    json.put("object", "chat.completion");
-    json.put("created", c.created());
-    json.put("model", c.model());
+  private static ObjectNode chunk(Completion c, ObjectNode delta, String finishReason) {
+    ObjectNode chunk = head(c, "chat.completion.chunk");
+    ObjectNode choice = chunk.putArray("choices").addObject();
+    choice.put("index", 0);
+    choice.set("delta", delta);
+    choice.putNull("logprobs");
+    if (finishReason == null) {
+      choice.putNull("finish_reason");
+    } else {
+      choice.put("finish_reason", finishReason);
+    }
+    return chunk;
+  }
+
+  private static ObjectNode usageChunk(Completion c, ChatEvent.Usage usage) {
+    ObjectNode chunk = head(c, "chat.completion.chunk");
+    chunk.putArray("choices");
+    chunk.set("usage", usageJson(usage));
+    return chunk;
+  }
+
+  static ObjectNode completionJson(Completion c, ChatMessage answer, String finishReason, ChatEvent.Usage usage) {
+    ObjectNode json = head(c, "chat.completion");
     ObjectNode choice = json.putArray("choices").addObject();
     choice.put("index", 0);
-    ObjectNode out = message.deepCopy();
-    out.put("role", "assistant");
-    if (!out.has("content")) {
-      out.putNull("content");
-    }
-    choice.set("message", out);
+    choice.set("message", OpenAiMessages.toJson(answer.withRole("assistant")));
     choice.putNull("logprobs");
     choice.put("finish_reason", finishReason == null ? "stop" : finishReason);
-    json.set("usage", TurnStreams.usageJson(usage));
+    json.set("usage", usageJson(usage));
     return json;
+  }
+
+  private static ObjectNode head(Completion c, String object) {
+    ObjectNode json = Json.MAPPER.createObjectNode();
+    json.put("id", c.id());
+    json.put("object", object);
+    json.put("created", c.created());
+    json.put("model", c.model());
+    return json;
+  }
+
+  private static ObjectNode usageJson(ChatEvent.Usage usage) {
+    return Json.MAPPER.createObjectNode()
+        .put("prompt_tokens", usage.promptTokens())
+        .put("completion_tokens", usage.completionTokens())
+        .put("total_tokens", usage.promptTokens() + usage.completionTokens());
   }
 }

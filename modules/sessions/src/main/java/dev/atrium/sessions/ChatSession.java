@@ -2,8 +2,14 @@ package dev.atrium.sessions;
 
 import dev.atrium.core.JsonSerializable;
 import dev.atrium.core.db.TagSlices;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.core.entity.Supervision;
+import dev.atrium.core.entity.TenantEntityId;
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.Tier;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
 import dev.atrium.sessions.SessionState.Message;
 import dev.atrium.sessions.SessionState.Meta;
@@ -17,18 +23,17 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -53,10 +58,6 @@ public final class ChatSession
   /** Ten tags per planned node; the number never changes once data exists. */
   public static final TagSlices TAGS = new TagSlices("chat-session", 10);
 
-  public static final String NOT_FOUND = "session not found";
-  public static final String EXISTS = "session exists";
-  public static final String NOT_IN_FLIGHT = "turn not in flight";
-  public static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
   /** Retention and leases for one tenant's sessions. */
   public record Policy(int contextWindowTokens, int maxHistoryMessages, Duration idleExpiry, Duration turnLease) {
@@ -71,17 +72,36 @@ public final class ChatSession
     public static Caller admin(String tenantId) {
       return new Caller(tenantId, null);
     }
+
+    /**
+     * A caller on whose behalf a session persists: only PAID keys; FREE and anonymous
+     * callers are stateless (403).
+     */
+    public static Caller persistent(Principal principal) {
+      if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
+        throw dev.atrium.core.http.ApiError.forbidden("sessions_need_paid_key",
+            "Chat sessions are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
+      }
+      return new Caller(principal.tenantId(), principal.keyId().get());
+    }
   }
 
   // ---- commands -------------------------------------------------------------------------
 
   public sealed interface Command extends JsonSerializable
-      permits Create, StartTurn, RenewLease, CompleteTurn, GetSession, GetMessages, CloseSession, LeaseCheck {}
+      permits Asked, RenewLease, LeaseCheck {}
+
+  /** A command from a caller that gets a reply: refused as not found when the caller may not see the session. */
+  sealed interface Asked<R> extends Command permits Create, StartTurn, CompleteTurn, GetSession, GetMessages, CloseSession {
+    Caller caller();
+
+    ActorRef<Reply<R>> replyTo();
+  }
 
   /** {@code rag}: turns retrieve passages from the tenant's documents (null: the tenant's default). */
   public record Create(Caller caller, String title, String systemPrompt, String model, Boolean rag,
-      ActorRef<StatusReply<SessionView>> replyTo) implements Command {
-    public Create(Caller caller, String title, String systemPrompt, String model, ActorRef<StatusReply<SessionView>> replyTo) {
+      ActorRef<Reply<SessionView>> replyTo) implements Asked<SessionView> {
+    public Create(Caller caller, String title, String systemPrompt, String model, ActorRef<Reply<SessionView>> replyTo) {
       this(caller, title, systemPrompt, model, null, replyTo);
     }
   }
@@ -91,27 +111,35 @@ public final class ChatSession
    * comes from the caller (null: the entity makes one), so a caller whose ask timed out can
    * end the turn it may have started instead of leaving the session leased.
    */
-  public record StartTurn(Caller caller, String content, String model, String idempotencyKey, String turnId,
-      ActorRef<StatusReply<TurnReply>> replyTo) implements Command {
+  public record StartTurn(Caller caller, ChatMessage message, String model, String idempotencyKey, String turnId,
+      ActorRef<Reply<TurnReply>> replyTo) implements Asked<TurnReply> {
     public StartTurn(Caller caller, String content, String model, String idempotencyKey,
-        ActorRef<StatusReply<TurnReply>> replyTo) {
-      this(caller, content, model, idempotencyKey, null, replyTo);
+        ActorRef<Reply<TurnReply>> replyTo) {
+      this(caller, ChatMessage.user(content), model, idempotencyKey, null, replyTo);
     }
   }
 
   /** Sent by the node streaming the turn while it is alive. */
   public record RenewLease(Caller caller, String turnId) implements Command {}
 
-  /** Records the answer; {@code interrupted} when it stopped early, with what was generated. */
-  public record CompleteTurn(Caller caller, String turnId, String content, int promptTokens, int completionTokens,
-      boolean interrupted, String reason, ActorRef<StatusReply<Message>> replyTo) implements Command {}
+  /**
+   * Records the answer; {@code interrupted} when it stopped early, with what was generated.
+   * {@code completionTokens} 0: counted here.
+   */
+  public record CompleteTurn(Caller caller, String turnId, ChatMessage answer, int promptTokens, int completionTokens,
+      boolean interrupted, String reason, ActorRef<Reply<Message>> replyTo) implements Asked<Message> {
+    public CompleteTurn(Caller caller, String turnId, String content, int promptTokens, int completionTokens,
+        boolean interrupted, String reason, ActorRef<Reply<Message>> replyTo) {
+      this(caller, turnId, ChatMessage.assistant(content), promptTokens, completionTokens, interrupted, reason, replyTo);
+    }
+  }
 
-  public record GetSession(Caller caller, ActorRef<StatusReply<SessionView>> replyTo) implements Command {}
+  public record GetSession(Caller caller, ActorRef<Reply<SessionView>> replyTo) implements Asked<SessionView> {}
 
-  public record GetMessages(Caller caller, int limit, String before, ActorRef<StatusReply<MessagesPage>> replyTo)
-      implements Command {}
+  public record GetMessages(Caller caller, int limit, String before, ActorRef<Reply<MessagesPage>> replyTo)
+      implements Asked<MessagesPage> {}
 
-  public record CloseSession(Caller caller, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record CloseSession(Caller caller, ActorRef<Reply<Done>> replyTo) implements Asked<Done> {}
 
   /** The session's own timer: has the turn's lease run out? */
   public record LeaseCheck(String turnId) implements Command {}
@@ -123,12 +151,13 @@ public final class ChatSession
 
   public record MessagesPage(List<Message> messages, boolean hasMore) implements JsonSerializable {}
 
-  public record ContextMessage(String role, String content) implements JsonSerializable {}
-
   public sealed interface TurnReply extends JsonSerializable permits Started, Busy, Replay {}
 
-  /** The turn may go ahead: call the model with {@code context}; {@code rag}: the session's retrieval setting. */
-  public record Started(Turn turn, Message userMessage, List<ContextMessage> context, Boolean rag) implements TurnReply {}
+  /**
+   * The turn may go ahead: call the model with {@code context} (the system prompt, the
+   * history that fits the window, the new message); {@code rag}: the session's retrieval setting.
+   */
+  public record Started(Turn turn, Message userMessage, List<ChatMessage> context, Boolean rag) implements TurnReply {}
 
   /** Another turn holds the lease; try again after {@code retryAfterSeconds}. */
   public record Busy(String turnId, long retryAfterSeconds) implements TurnReply {}
@@ -161,6 +190,8 @@ public final class ChatSession
 
   // ---- wiring ---------------------------------------------------------------------------
 
+  private static final String NOT_FOUND = "No such session.";
+
   private final String tenantId;
   private final String sessionId;
   private final Clock clock;
@@ -170,7 +201,7 @@ public final class ChatSession
   public static void init(ActorSystem<?> system, TenantRegistry tenants) {
     Duration lease = system.settings().config().getDuration("atrium.sessions.turn-lease");
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> {
-      String tenant = ctx.getEntityId().substring(0, ctx.getEntityId().indexOf(':'));
+      String tenant = TenantEntityId.parse(ctx.getEntityId()).tenantId();
       Policy policy = tenants.byId(tenant).map(t -> Policy.of(t.sessions(), lease))
           .orElseGet(() -> Policy.of(new TenantConfig.Sessions(null, null, null), lease));
       return create(ctx.getEntityId(), Clock.systemUTC(), policy);
@@ -179,10 +210,7 @@ public final class ChatSession
 
   /** Entity ids are built server-side from the authenticated tenant; client ids never hold ':'. */
   public static String entityId(String tenantId, String sessionId) {
-    if (tenantId.contains(":") || sessionId.contains(":")) {
-      throw new IllegalArgumentException("ids never contain ':'");
-    }
-    return tenantId + ":" + sessionId;
+    return TenantEntityId.of(tenantId, sessionId);
   }
 
   public static Behavior<Command> create(String entityId, Clock clock, Policy policy) {
@@ -190,11 +218,10 @@ public final class ChatSession
   }
 
   private ChatSession(String entityId, Clock clock, Policy policy, TimerScheduler<Command> timers) {
-    super(PersistenceId.of(ENTITY_KEY.name(), entityId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
-    int colon = entityId.indexOf(':');
-    this.tenantId = entityId.substring(0, colon);
-    this.sessionId = entityId.substring(colon + 1);
+    super(PersistenceId.of(ENTITY_KEY.name(), entityId), Supervision.entityDefault());
+    TenantEntityId id = TenantEntityId.parse(entityId);
+    this.tenantId = id.tenantId();
+    this.sessionId = id.id();
     this.clock = clock;
     this.policy = policy;
     this.timers = timers;
@@ -222,121 +249,148 @@ public final class ChatSession
         .build();
   }
 
+  // ---- commands by state ----------------------------------------------------------------
+
   @Override
   public CommandHandlerWithReply<Command, Event, SessionState> commandHandler() {
-    return newCommandHandlerWithReplyBuilder()
-        .forAnyState()
+    var builder = newCommandHandlerWithReplyBuilder();
+    builder.forState(SessionState::isNew)
         .onCommand(Create.class, this::onCreate)
-        .onCommand(StartTurn.class, this::onStartTurn)
+        .onCommand(RenewLease.class, (state, cmd) -> Effect().noReply())
+        .onCommand(LeaseCheck.class, (state, cmd) -> Effect().noReply())
+        .onAnyCommand(this::notFound);
+    builder.forState(SessionState::active)
+        .onCommand(Create.class, (state, cmd) -> exists(cmd))
+        .onCommand(StartTurn.class, fresh(this::onStartTurn))
         .onCommand(RenewLease.class, this::onRenewLease)
-        .onCommand(CompleteTurn.class, this::onCompleteTurn)
-        .onCommand(GetSession.class, this::onGetSession)
-        .onCommand(GetMessages.class, this::onGetMessages)
-        .onCommand(CloseSession.class, this::onCloseSession)
-        .onCommand(LeaseCheck.class, this::onLeaseCheck)
-        .build();
+        .onCommand(CompleteTurn.class, visible(this::onCompleteTurn))
+        .onCommand(GetSession.class, fresh((state, cmd) -> Effect().reply(cmd.replyTo(), Reply.accepted(view(state)))))
+        .onCommand(GetMessages.class, fresh(this::onGetMessages))
+        .onCommand(CloseSession.class, visible(this::onCloseSession))
+        .onCommand(LeaseCheck.class, this::onLeaseCheck);
+    builder.forState(SessionState::ended)
+        .onCommand(Create.class, (state, cmd) -> exists(cmd))
+        .onCommand(RenewLease.class, (state, cmd) -> Effect().noReply())
+        .onCommand(LeaseCheck.class, (state, cmd) -> Effect().noReply())
+        .onAnyCommand(this::notFound);
+    return builder.build();
   }
 
+  /** Whether the caller may see the session: its tenant always; its owner key unless an admin asks. */
   private boolean visible(SessionState state, Caller caller) {
-    return state.active() && tenantId.equals(caller.tenantId())
+    return tenantId.equals(caller.tenantId())
         && (caller.keyId() == null || state.meta().map(m -> caller.keyId().equals(m.ownerKeyId())).orElse(false));
+  }
+
+  /** {@code handler} for callers who may see the session; "not found" for everyone else. */
+  private <R, C extends Asked<R>> BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> visible(
+      BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> handler) {
+    return (state, cmd) -> visible(state, cmd.caller()) ? handler.apply(state, cmd) : notFound(state, cmd);
+  }
+
+  /**
+   * {@link #visible} and not idle past the tenant's expiry: an expired session is found out
+   * on access, the expiry recorded, the caller told "not found".
+   */
+  private <R, C extends Asked<R>> BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> fresh(
+      BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> handler) {
+    return visible((state, cmd) -> {
+      Instant now = clock.instant();
+      if (!idleExpired(state, now)) {
+        return handler.apply(state, cmd);
+      }
+      return Effect().persist(new Expired(tenantId, sessionId, now))
+          .thenReply(cmd.replyTo(), s -> Reply.notFound(NOT_FOUND));
+    });
   }
 
   private boolean idleExpired(SessionState state, Instant now) {
     boolean leased = state.inFlight().map(t -> t.leaseUntil().isAfter(now)).orElse(false);
-    return state.active() && !leased && state.lastActive().plus(policy.idleExpiry()).isBefore(now);
+    return !leased && state.lastActive().plus(policy.idleExpiry()).isBefore(now);
   }
 
-  private <T> ReplyEffect<Event, SessionState> notFound(ActorRef<StatusReply<T>> replyTo) {
-    return Effect().reply(replyTo, StatusReply.error(NOT_FOUND));
+  private ReplyEffect<Event, SessionState> notFound(SessionState state, Command command) {
+    return command instanceof Asked<?> asked ? Effect().reply(asked.replyTo(), Reply.notFound(NOT_FOUND))
+        : Effect().noReply();
   }
 
-  /** Expired sessions are found out on access: the expiry is recorded, the caller gets "not found". */
-  private <T> Optional<ReplyEffect<Event, SessionState>> expireIfIdle(SessionState state, ActorRef<StatusReply<T>> replyTo) {
-    Instant now = clock.instant();
-    if (idleExpired(state, now)) {
-      return Optional.of(Effect().persist(new Expired(tenantId, sessionId, now))
-          .thenReply(replyTo, s -> StatusReply.error(NOT_FOUND)));
-    }
-    return Optional.empty();
+  private ReplyEffect<Event, SessionState> exists(Create cmd) {
+    return tenantId.equals(cmd.caller().tenantId())
+        ? Effect().reply(cmd.replyTo(), Reply.conflict("session_exists", "The session exists already."))
+        : Effect().reply(cmd.replyTo(), Reply.notFound(NOT_FOUND));
   }
 
   private ReplyEffect<Event, SessionState> onCreate(SessionState state, Create cmd) {
     if (!tenantId.equals(cmd.caller().tenantId())) {
-      return notFound(cmd.replyTo());
-    }
-    if (state.status() != Status.NEW) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(EXISTS));
+      return Effect().reply(cmd.replyTo(), Reply.notFound(NOT_FOUND));
     }
     Created created = new Created(tenantId, sessionId, cmd.caller().keyId(), cmd.title(), cmd.model(),
         cmd.systemPrompt(), clock.instant(), cmd.rag());
-    return Effect().persist(created).thenReply(cmd.replyTo(), s -> StatusReply.success(view(s)));
+    return Effect().persist(created).thenReply(cmd.replyTo(), s -> Reply.accepted(view(s)));
   }
 
+  /**
+   * An Idempotency-Key that names an earlier turn answers that turn (busy while it runs);
+   * a live lease makes the session busy; an expired one is taken over; then the turn starts.
+   */
   private ReplyEffect<Event, SessionState> onStartTurn(SessionState state, StartTurn cmd) {
-    if (!visible(state, cmd.caller())) {
-      return notFound(cmd.replyTo());
-    }
-    Optional<ReplyEffect<Event, SessionState>> expired = expireIfIdle(state, cmd.replyTo());
-    if (expired.isPresent()) {
-      return expired.get();
-    }
     Instant now = clock.instant();
-    if (cmd.idempotencyKey() != null) {
-      Optional<String> earlier = state.turnForKey(cmd.idempotencyKey());
-      if (earlier.isPresent()) {
-        String turnId = earlier.get();
-        Optional<Turn> running = state.inFlight().filter(t -> t.turnId().equals(turnId));
-        if (running.isPresent()) {
-          return Effect().reply(cmd.replyTo(), StatusReply.success(new Busy(turnId, retryAfter(running.get(), now))));
-        }
-        Optional<Message> user = state.message(turnId, "user");
-        Optional<Message> answer = state.message(turnId, "assistant");
-        if (user.isPresent() && answer.isPresent()) {
-          Turn turn = new Turn(turnId, user.get().id(), answer.get().id(), null, user.get().createdAt(),
-              answer.get().createdAt(), cmd.idempotencyKey());
-          return Effect().reply(cmd.replyTo(), StatusReply.success(new Replay(turn, user.get(), answer.get())));
-        }
-      }
+    return replay(state, cmd, now)
+        .or(() -> state.inFlight().filter(t -> t.leaseUntil().isAfter(now))
+            .map(current -> Effect().reply(cmd.replyTo(), Reply.accepted(busy(current, now)))))
+        .orElseGet(() -> startTurn(state, cmd, now));
+  }
+
+  /** The earlier turn of the same Idempotency-Key: running (busy) or finished (its answer again). */
+  private Optional<ReplyEffect<Event, SessionState>> replay(SessionState state, StartTurn cmd, Instant now) {
+    if (cmd.idempotencyKey() == null) {
+      return Optional.empty();
     }
-    List<Event> events = new ArrayList<>();
-    int size = state.messages().size();
-    if (state.inFlight().isPresent()) {
-      Turn current = state.inFlight().get();
-      if (current.leaseUntil().isAfter(now)) {
-        return Effect().reply(cmd.replyTo(), StatusReply.success(new Busy(current.turnId(), retryAfter(current, now))));
+    return state.turnForKey(cmd.idempotencyKey()).flatMap(turnId -> {
+      Optional<Turn> running = state.inFlight().filter(t -> t.turnId().equals(turnId));
+      if (running.isPresent()) {
+        return Optional.of(Effect().reply(cmd.replyTo(), Reply.<TurnReply>accepted(busy(running.get(), now))));
       }
-      events.add(leaseExpired(current, now));
-      size++;
-    }
+      Optional<Message> user = state.message(turnId, "user");
+      Optional<Message> answer = state.message(turnId, "assistant");
+      if (user.isEmpty() || answer.isEmpty()) {
+        return Optional.empty();
+      }
+      Turn turn = new Turn(turnId, user.get().id(), answer.get().id(), null, user.get().createdAt(),
+          answer.get().createdAt(), cmd.idempotencyKey());
+      return Optional.of(Effect().reply(cmd.replyTo(), Reply.<TurnReply>accepted(new Replay(turn, user.get(), answer.get()))));
+    });
+  }
+
+  private ReplyEffect<Event, SessionState> startTurn(SessionState state, StartTurn cmd, Instant now) {
+    List<Event> events = new ArrayList<>(3);
+    state.inFlight().ifPresent(expired -> events.add(leaseExpired(expired, now)));
     String model = cmd.model() != null ? cmd.model() : state.meta().map(Meta::model).orElse(null);
     String turnId = cmd.turnId() != null ? cmd.turnId() : newId();
     Turn turn = new Turn(turnId, newId(), newId(), model, now, now.plus(policy.turnLease()), cmd.idempotencyKey());
-    Message user = new Message(turn.userMessageId(), "user", cmd.content(), now, Tokens.count(cmd.content()), false,
-        turn.turnId());
+    ChatMessage message = cmd.message().withRole("user");
+    Message user = new Message(turn.userMessageId(), message, now, Tokens.count(message.content()), false, turnId);
     events.add(new TurnStarted(tenantId, sessionId, turn, user));
-    size++;
-    trim(events, size);
+    trim(events, state.messages().size() + events.size());
     return Effect().persist(events)
         .thenRun(s -> scheduleLeaseCheck(turn))
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(new Started(turn, user, context(s),
+        .thenReply(cmd.replyTo(), s -> Reply.accepted(new Started(turn, user, context(s),
             s.meta().map(Meta::rag).orElse(null))));
   }
 
-  private List<ContextMessage> context(SessionState state) {
+  private List<ChatMessage> context(SessionState state) {
     int systemTokens = state.meta().map(Meta::systemPrompt).map(Tokens::count).orElse(0);
-    return state.context(policy.contextWindowTokens(), systemTokens).stream()
-        .map(m -> new ContextMessage(m.path("role").asText(), m.path("content").asText())).toList();
+    return state.context(policy.contextWindowTokens(), systemTokens);
   }
 
-  private static long retryAfter(Turn turn, Instant now) {
+  private static Busy busy(Turn turn, Instant now) {
     long seconds = (long) Math.ceil(Duration.between(now, turn.leaseUntil()).toMillis() / 1000.0);
     // The lease is an upper bound; most turns end much sooner.
-    return Math.max(1, Math.min(seconds, 5));
+    return new Busy(turn.turnId(), Math.max(1, Math.min(seconds, 5)));
   }
 
   private TurnEnded leaseExpired(Turn turn, Instant now) {
-    Message empty = new Message(turn.assistantMessageId(), "assistant", "", now, 0, true, turn.turnId());
+    Message empty = new Message(turn.assistantMessageId(), ChatMessage.assistant(""), now, 0, true, turn.turnId());
     return new TurnEnded(tenantId, sessionId, turn.turnId(), empty, 0, 0, "lease_expired");
   }
 
@@ -347,45 +401,43 @@ public final class ChatSession
   }
 
   private ReplyEffect<Event, SessionState> onRenewLease(SessionState state, RenewLease cmd) {
-    Optional<Turn> turn = state.inFlight().filter(t -> t.turnId().equals(cmd.turnId()));
-    if (!visible(state, cmd.caller()) || turn.isEmpty()) {
+    boolean current = state.inFlight().filter(t -> t.turnId().equals(cmd.turnId())).isPresent();
+    if (!visible(state, cmd.caller()) || !current) {
       return Effect().noReply();
     }
-    Instant until = clock.instant().plus(policy.turnLease());
-    return Effect().persist(new LeaseRenewed(cmd.turnId(), until))
+    return Effect().persist(new LeaseRenewed(cmd.turnId(), clock.instant().plus(policy.turnLease())))
         .thenRun(s -> s.inFlight().ifPresent(this::scheduleLeaseCheck))
         .thenNoReply();
   }
 
   private ReplyEffect<Event, SessionState> onCompleteTurn(SessionState state, CompleteTurn cmd) {
-    if (!visible(state, cmd.caller())) {
-      return notFound(cmd.replyTo());
-    }
     Optional<Turn> turn = state.inFlight().filter(t -> t.turnId().equals(cmd.turnId()));
     if (turn.isEmpty()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(NOT_IN_FLIGHT));
+      return Effect().reply(cmd.replyTo(), Reply.conflict("turn_not_in_flight", "That turn is no longer in flight."));
     }
-    int tokens = cmd.completionTokens() > 0 ? cmd.completionTokens() : Tokens.count(cmd.content());
-    Message answer = new Message(turn.get().assistantMessageId(), "assistant", cmd.content(), clock.instant(), tokens,
-        cmd.interrupted(), cmd.turnId());
-    List<Event> events = new ArrayList<>();
+    ChatMessage message = cmd.answer().withRole("assistant");
+    int tokens = cmd.completionTokens() > 0 ? cmd.completionTokens() : Tokens.count(message.content());
+    Message answer = new Message(turn.get().assistantMessageId(), message, clock.instant(), tokens, cmd.interrupted(),
+        cmd.turnId());
+    List<Event> events = new ArrayList<>(2);
     events.add(new TurnEnded(tenantId, sessionId, cmd.turnId(), answer, cmd.promptTokens(), tokens, cmd.reason()));
     trim(events, state.messages().size() + 1);
-    timers.cancel(cmd.turnId());
-    return Effect().persist(events).thenReply(cmd.replyTo(), s -> StatusReply.success(answer));
+    return Effect().persist(events)
+        .thenRun(s -> timers.cancel(cmd.turnId()))
+        .thenReply(cmd.replyTo(), s -> Reply.accepted(answer));
   }
 
   private ReplyEffect<Event, SessionState> onLeaseCheck(SessionState state, LeaseCheck cmd) {
     Optional<Turn> turn = state.inFlight().filter(t -> t.turnId().equals(cmd.turnId()));
+    Instant now = clock.instant();
     if (turn.isEmpty()) {
       return Effect().noReply();
     }
-    Instant now = clock.instant();
     if (turn.get().leaseUntil().isAfter(now)) {
       scheduleLeaseCheck(turn.get());
       return Effect().noReply();
     }
-    List<Event> events = new ArrayList<>();
+    List<Event> events = new ArrayList<>(2);
     events.add(leaseExpired(turn.get(), now));
     trim(events, state.messages().size() + 1);
     return Effect().persist(events).thenNoReply();
@@ -397,22 +449,7 @@ public final class ChatSession
         wait.isNegative() ? Duration.ZERO : wait.plusMillis(10));
   }
 
-  private ReplyEffect<Event, SessionState> onGetSession(SessionState state, GetSession cmd) {
-    if (!visible(state, cmd.caller())) {
-      return notFound(cmd.replyTo());
-    }
-    return expireIfIdle(state, cmd.replyTo())
-        .orElseGet(() -> Effect().reply(cmd.replyTo(), StatusReply.success(view(state))));
-  }
-
   private ReplyEffect<Event, SessionState> onGetMessages(SessionState state, GetMessages cmd) {
-    if (!visible(state, cmd.caller())) {
-      return notFound(cmd.replyTo());
-    }
-    Optional<ReplyEffect<Event, SessionState>> expired = expireIfIdle(state, cmd.replyTo());
-    if (expired.isPresent()) {
-      return expired.get();
-    }
     List<Message> messages = state.messages();
     int end = messages.size();
     if (cmd.before() != null) {
@@ -421,16 +458,13 @@ public final class ChatSession
     }
     int start = Math.max(0, end - cmd.limit());
     return Effect().reply(cmd.replyTo(),
-        StatusReply.success(new MessagesPage(List.copyOf(messages.subList(start, end)), start > 0)));
+        Reply.accepted(new MessagesPage(List.copyOf(messages.subList(start, end)), start > 0)));
   }
 
   private ReplyEffect<Event, SessionState> onCloseSession(SessionState state, CloseSession cmd) {
-    if (!visible(state, cmd.caller())) {
-      return notFound(cmd.replyTo());
-    }
-    state.inFlight().ifPresent(t -> timers.cancel(t.turnId()));
     return Effect().persist(new Closed(tenantId, sessionId, clock.instant()))
-        .thenReply(cmd.replyTo(), s -> StatusReply.ack());
+        .thenRun(s -> state.inFlight().ifPresent(t -> timers.cancel(t.turnId())))
+        .thenReply(cmd.replyTo(), s -> Reply.ok());
   }
 
   private SessionView view(SessionState s) {

@@ -10,6 +10,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
@@ -22,30 +23,24 @@ import org.apache.pekko.http.javadsl.server.Route;
  * Admin inspection of sessions (admin port, behind the admin token): lists from
  * {@code chat_sessions}, details and messages from the entity, across all keys of a tenant.
  */
-final class SessionAdminRoutes {
-  private final SessionsModule module;
-
-  SessionAdminRoutes(SessionsModule module) {
-    this.module = module;
-  }
+record SessionAdminRoutes(TenantRegistry registry, SessionAccess access, SessionQueries queries) {
 
   Route route() {
     return pathPrefix(PathMatchers.segment("tenants").slash(PathMatchers.segment()).slash("sessions"), tenantId -> {
-      if (module.registry().byId(tenantId).isEmpty()) {
+      if (registry.byId(tenantId).isEmpty()) {
         throw ApiError.notFound("No tenant '" + tenantId + "'.");
       }
       ChatSession.Caller admin = ChatSession.Caller.admin(tenantId);
       return get(() -> concat(
           pathEndOrSingleSlash(() -> list(tenantId)),
           pathPrefix(PathMatchers.segment(), sessionId -> concat(
-              pathEndOrSingleSlash(() -> onSuccess(Asks.mapped(module.session(tenantId, sessionId)
-                      .<ChatSession.SessionView>askWithStatus(r -> new ChatSession.GetSession(admin, r), module.askTimeout)),
+              pathEndOrSingleSlash(() -> onSuccess(access.<ChatSession.SessionView>ask(tenantId, sessionId,
+                      r -> new ChatSession.GetSession(admin, r)),
                   view -> JsonRoutes.json(SessionJson.session(view, true)))),
               path("messages", () -> parameterOptional("limit", limit -> parameterOptional("before", before -> {
                 int n = TurnRoutes.limit(limit, 100, 1000);
-                return onSuccess(Asks.mapped(module.session(tenantId, sessionId)
-                        .<ChatSession.MessagesPage>askWithStatus(
-                            r -> new ChatSession.GetMessages(admin, n, before.orElse(null), r), module.askTimeout)),
+                return onSuccess(access.<ChatSession.MessagesPage>ask(tenantId, sessionId,
+                        r -> new ChatSession.GetMessages(admin, n, before.orElse(null), r)),
                     page -> JsonRoutes.json(TurnRoutes.messagesPage(page)));
               })))))));
     });
@@ -57,7 +52,7 @@ final class SessionAdminRoutes {
           Optional<Instant> activeSince = since.map(SessionAdminRoutes::instant);
           boolean activeOnly = status.map(s -> s.equals("active")).orElse(false);
           var filter = new SessionQueries.Filter(keyId, activeSince, activeOnly);
-          return onSuccess(module.queries.list(tenantId, filter, TurnRoutes.limit(limit, 50, 500), cursor), page -> {
+          return onSuccess(queries.list(tenantId, filter, TurnRoutes.limit(limit, 50, 500), cursor), page -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("data", page.sessions());
             body.put("next_cursor", page.nextCursor().orElse(null));

@@ -1,5 +1,9 @@
 package dev.atrium.sessions;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.atrium.gateway.OpenAiMessages;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -7,16 +11,16 @@ import java.util.Map;
 final class SessionJson {
   private SessionJson() {}
 
-  static Map<String, Object> message(SessionState.Message m) {
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("id", m.id());
-    json.put("role", m.role());
-    json.put("content", m.content());
-    json.put("created_at", m.createdAt());
-    json.put("tokens", m.tokens());
-    json.put("interrupted", m.interrupted());
-    json.put("turn_id", m.turnId());
-    return json;
+  /** A stored message; {@code tool_calls} in OpenAI's shape when the model called tools. */
+  @JsonInclude(JsonInclude.Include.ALWAYS)
+  record Message(String id, String role, String content, Instant createdAt, int tokens, boolean interrupted,
+      String turnId, @JsonInclude(JsonInclude.Include.NON_NULL) JsonNode toolCalls) {}
+
+  static Message message(SessionState.Message m) {
+    JsonNode toolCalls = m.message().toolCalls().isEmpty() ? null
+        : OpenAiMessages.toJson(m.message()).get("tool_calls");
+    return new Message(m.id(), m.role(), m.content(), m.createdAt(), m.tokens(), m.interrupted(), m.turnId(),
+        toolCalls);
   }
 
   static Map<String, Object> session(ChatSession.SessionView v, boolean admin) {

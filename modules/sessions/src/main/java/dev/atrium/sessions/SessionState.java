@@ -1,8 +1,7 @@
 package dev.atrium.sessions;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.JsonSerializable;
-import dev.atrium.gateway.Messages;
+import dev.atrium.gateway.ChatMessage;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -32,11 +31,24 @@ public record SessionState(
       implements JsonSerializable {}
 
   /**
-   * One message. {@code interrupted}: the answer stopped early (client left, provider
-   * failed, the turn's lease expired) and holds what was generated until then.
+   * One message of the session: the {@link ChatMessage} as the client sent it or the model
+   * answered it (it goes to the provider as it is), with the session's bookkeeping.
+   * {@code interrupted}: the answer stopped early (client left, provider failed, the turn's
+   * lease expired) and holds what was generated until then. {@code tokens}: the message's
+   * text counted once, when it was added.
    */
-  public record Message(String id, String role, String content, Instant createdAt, int tokens, boolean interrupted,
-      String turnId) implements JsonSerializable {}
+  public record Message(String id, ChatMessage message, Instant createdAt, int tokens, boolean interrupted,
+      String turnId) implements JsonSerializable {
+
+    public String role() {
+      return message.role();
+    }
+
+    /** The text (empty for a message without any). */
+    public String content() {
+      return message.text();
+    }
+  }
 
   /** The turn in flight: the user message is recorded, the answer is being generated. */
   public record Turn(String turnId, String userMessageId, String assistantMessageId, String model,
@@ -55,6 +67,15 @@ public record SessionState(
 
   boolean active() {
     return status == Status.ACTIVE;
+  }
+
+  boolean isNew() {
+    return status == Status.NEW;
+  }
+
+  /** Closed or expired: it serves nothing any more. */
+  boolean ended() {
+    return status == Status.CLOSED || status == Status.EXPIRED;
   }
 
   SessionState created(Meta meta) {
@@ -117,23 +138,23 @@ public record SessionState(
    * as fits the context window in tokens, oldest first, ending with the new user message,
    * which is always included. Empty interrupted answers are left out.
    */
-  List<ObjectNode> context(int contextWindowTokens, int systemPromptTokens) {
-    List<ObjectNode> picked = new ArrayList<>();
+  List<ChatMessage> context(int contextWindowTokens, int systemPromptTokens) {
+    List<ChatMessage> picked = new ArrayList<>();
     int budget = contextWindowTokens - systemPromptTokens;
     for (int i = messages.size() - 1; i >= 0; i--) {
       Message m = messages.get(i);
-      if (m.content().isEmpty()) {
+      if (m.content().isEmpty() && m.message().toolCalls().isEmpty() && m.message().extra() == null) {
         continue;
       }
       if (!picked.isEmpty() && m.tokens() + 4 > budget) {
         break;
       }
       budget -= m.tokens() + 4;
-      picked.add(Messages.of(m.role(), m.content()));
+      picked.add(m.message());
     }
     Collections.reverse(picked);
     meta.map(Meta::systemPrompt).filter(p -> p != null && !p.isBlank())
-        .ifPresent(p -> picked.add(0, Messages.of("system", p)));
+        .ifPresent(p -> picked.add(0, ChatMessage.system(p)));
     return picked;
   }
 }

@@ -3,219 +3,176 @@ package dev.atrium.sessions;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
-import dev.atrium.gateway.Messages;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
-import dev.atrium.gateway.Tokens;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
 /**
- * A turn through the native API: {@code POST /v1/chat/sessions/{id}/messages}. The session
- * records the user message and a lease first; the answer streams as SSE ({@code
- * message.start}, {@code delta}, {@code usage}, {@code done}, or {@code error}) or comes
- * back whole with {@code stream: false}.
+ * A turn through the native API: {@code POST /v1/chat/sessions/{id}/messages}. {@link ChatTurn}
+ * runs it; this renders it: SSE events ({@code message.start}, {@code citation}, {@code delta},
+ * {@code usage}, {@code done} once the answer is persisted, or {@code error}), or one JSON
+ * document with {@code stream: false}.
  */
-final class TurnRoutes {
-  private final SessionsModule module;
-
-  TurnRoutes(SessionsModule module) {
-    this.module = module;
-  }
+record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Settings turns, Duration heartbeat) {
 
   record SendRequest(String content, String model, Boolean stream, Boolean rag) {}
 
   Route send(Principal principal, String sessionId, SendRequest request, Optional<String> idempotencyKey) {
-    ChatSession.Caller caller = SessionsModule.persistentCaller(principal);
-    TenantConfig tenant = module.tenant(principal);
+    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     String content = request.content();
     if (content == null || content.isBlank()) {
       throw ApiError.badRequest("empty_content", "content must be a non-empty string").withExtension("param", "content");
     }
     checkPromptSize(tenant, content.length());
     if (request.model() != null) {
-      requireModel(module, tenant, request.model());
+      requireModel(turns.gateway(), tenant, request.model());
     }
     IdempotencyKey.checked(idempotencyKey);
+    var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
+        idempotencyKey.orElse(null), null);
     boolean stream = request.stream() == null || request.stream();
     if (stream) {
-      return module.withStreamSlot(principal, RouteClass.CHAT,
-          slot -> startTurn(principal, caller, sessionId, request, idempotencyKey, true, slot));
+      return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(turn, slot, true));
     }
-    return startTurn(principal, caller, sessionId, request, idempotencyKey, false, StreamSlot.UNLIMITED);
+    return begin(turn, StreamSlot.UNLIMITED, false);
   }
 
-  private Route startTurn(Principal principal, ChatSession.Caller caller, String sessionId, SendRequest request,
-      Optional<String> idempotencyKey, boolean stream, StreamSlot slot) {
-    var session = module.session(principal.tenantId(), sessionId);
-    var started = module.startTurn(session, caller, request.content(), request.model(), idempotencyKey.orElse(null));
-    return onSuccess(Asks.mapped(started).whenComplete((reply, error) -> {
-      if (error != null) {
-        slot.release();
+  private Route begin(ChatTurn.Request request, StreamSlot slot, boolean stream) {
+    var session = access.session(request.caller().tenantId(), request.sessionId());
+    return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> {
+      if (begun instanceof ChatTurn.Replayed replayed) {
+        return replay(request.sessionId(), replayed.replay(), stream);
       }
-    }), reply -> {
-      if (!(reply instanceof ChatSession.Started)) {
-        slot.release();
-      }
-      if (reply instanceof ChatSession.Busy busy) {
-        throw busy(busy);
-      }
-      if (reply instanceof ChatSession.Replay replay) {
-        return replay(sessionId, replay, stream);
-      }
-      ChatSession.Started turn = (ChatSession.Started) reply;
-      List<ObjectNode> history = turn.context().stream().map(m -> Messages.of(m.role(), m.content())).toList();
-      TurnRecorder recorder = new TurnRecorder(session, caller, turn.turn().turnId(), Tokens.countMessages(history),
-          module.askTimeout, module.leaseRenewal);
-      var passages = module.passages(principal.tenantId(), request.rag(), turn.rag(), request.content())
-          .whenComplete((p, error) -> {
-            if (error != null) {
-              slot.release();
-              recorder.failed(error);
-              recorder.record();
-            }
-          });
-      return onSuccess(passages, cited -> {
-        List<ObjectNode> context = SessionsModule.withPassages(history, cited);
-        try {
-          ModelGateway.Route route = module.gateway.resolve(principal.tenantId(), turn.turn().model())
-              .or(() -> module.gateway.resolve(principal.tenantId(), null)).orElseThrow();
-          if (stream) {
-            Source<ByteString, NotUsed> events = TurnStreams.nativeEvents(
-                module.gateway.stream(route, context, null, cited), recorder,
-                start(sessionId, turn.turn(), route.model(), false), cited, module.heartbeat, slot);
-            return complete(Sse.response(events));
-          }
-          return whole(sessionId, turn, route, context, cited, recorder);
-        } catch (RuntimeException e) {
-          // The turn holds the session's lease: end it rather than leave it to expire.
-          slot.release();
-          recorder.failed(e);
-          recorder.record();
-          throw e;
-        }
-      });
+      ChatTurn turn = ((ChatTurn.Go) begun).turn();
+      return stream ? streamed(request.sessionId(), turn) : whole(request.sessionId(), turn);
     });
   }
 
+  private Route streamed(String sessionId, ChatTurn turn) {
+    Source<ByteString, NotUsed> citations = Source.completionStage(turn.passages())
+        .mapConcat(passages -> passages.stream().map(p -> Sse.event("citation", citation(p))).toList());
+    Source<ByteString, NotUsed> answer = turn.answer()
+        .filter(event -> event instanceof ChatEvent.Delta d && !d.content().isEmpty())
+        .map(event -> Sse.event("delta", Map.of("text", ((ChatEvent.Delta) event).content())))
+        .concatLazy(Source.lazyCompletionStage(turn::recorded)
+            .mapConcat(recorded -> List.of(Sse.event("usage", usage(recorded.usage())), Sse.event("done", done(recorded))))
+            .mapMaterializedValue(m -> NotUsed.getInstance()))
+        .recover(new PFBuilder<Throwable, ByteString>()
+            .match(Throwable.class, error -> Sse.event("error", errorBody(error))).build());
+    Source<ByteString, NotUsed> events = Source.single(Sse.event("message.start", start(sessionId, turn)))
+        .concat(citations).concat(answer);
+    return complete(Sse.response(events.keepAlive(heartbeat, () -> Sse.HEARTBEAT)));
+  }
+
   /** {@code stream: false}: the provider's whole answer, recorded, as one JSON document. */
-  private Route whole(String sessionId, ChatSession.Started turn, ModelGateway.Route route, List<ObjectNode> context,
-      List<dev.atrium.gateway.Passage> cited, TurnRecorder recorder) {
-    CompletionStage<Map<String, Object>> answer = module.gateway.complete(route, context, null, cited)
-        .handle((result, error) -> {
-          if (error != null) {
-            recorder.failed(error);
-          } else {
-            recorder.observe(new ChatEvent.Delta(result.content(), null));
-            if (result.usage() != null) {
-              recorder.observe(result.usage());
-            }
-            recorder.observe(new ChatEvent.Finish(result.finishReason()));
-            recorder.completed();
-          }
-          return recorder.record().thenApply(message -> {
-            if (error != null) {
-              throw providerError(error);
-            }
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("session_id", sessionId);
-            body.put("turn_id", turn.turn().turnId());
-            body.put("model", route.model());
-            body.put("message", SessionJson.message(message));
-            body.put("finish_reason", recorder.finishReason());
-            body.put("citations", cited.stream().map(TurnStreams::citation).toList());
-            body.put("usage", Map.of("tokens_in", recorder.usage().promptTokens(),
-                "tokens_out", recorder.usage().completionTokens()));
-            return body;
-          });
-        })
-        .thenCompose(stage -> stage);
-    return onSuccess(Asks.mapped(answer), JsonRoutes::json);
+  private Route whole(String sessionId, ChatTurn turn) {
+    var body = turn.whole().thenCombine(turn.passages(), (recorded, cited) -> {
+      Map<String, Object> json = new LinkedHashMap<>();
+      json.put("session_id", sessionId);
+      json.put("turn_id", turn.turnId());
+      json.put("model", turn.model());
+      json.put("message", SessionJson.message(recorded.message()));
+      json.put("finish_reason", recorded.finishReason());
+      json.put("citations", cited.stream().map(TurnRoutes::citation).toList());
+      json.put("usage", usage(recorded.usage()));
+      return json;
+    });
+    return onSuccess(body, JsonRoutes::json);
   }
 
   private Route replay(String sessionId, ChatSession.Replay replay, boolean stream) {
     SessionState.Message answer = replay.assistantMessage();
+    Map<String, Object> usage = Map.of("tokens_in", replay.userMessage().tokens(), "tokens_out", answer.tokens());
     if (!stream) {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("session_id", sessionId);
       body.put("turn_id", replay.turn().turnId());
       body.put("replayed", true);
       body.put("message", SessionJson.message(answer));
-      body.put("usage", Map.of("tokens_in", replay.userMessage().tokens(), "tokens_out", answer.tokens()));
+      body.put("usage", usage);
       return JsonRoutes.json(body);
     }
     Map<String, Object> done = new LinkedHashMap<>();
     done.put("message_id", answer.id());
     done.put("finish_reason", answer.interrupted() ? "interrupted" : "stop");
-    List<ByteString> events = List.of(
-        Sse.event("message.start", start(sessionId, replay.turn(), replay.turn().model(), true)),
-        Sse.event("delta", Map.of("text", answer.content())),
-        Sse.event("usage", Map.of("tokens_in", replay.userMessage().tokens(), "tokens_out", answer.tokens())),
-        Sse.event("done", done));
-    return complete(Sse.response(Source.from(events)));
+    Map<String, Object> start = start(sessionId, replay.turn().turnId(), replay.turn().userMessageId(),
+        replay.turn().assistantMessageId(), replay.turn().model());
+    start.put("replayed", true);
+    return complete(Sse.response(Source.from(List.of(Sse.event("message.start", start),
+        Sse.event("delta", Map.of("text", answer.content())), Sse.event("usage", usage), Sse.event("done", done)))));
   }
 
-  private static Map<String, Object> start(String sessionId, SessionState.Turn turn, String model, boolean replayed) {
+  private static Map<String, Object> start(String sessionId, ChatTurn turn) {
+    return start(sessionId, turn.turnId(), turn.turn().userMessageId(), turn.turn().assistantMessageId(), turn.model());
+  }
+
+  private static Map<String, Object> start(String sessionId, String turnId, String userMessageId,
+      String assistantMessageId, String model) {
     Map<String, Object> start = new LinkedHashMap<>();
     start.put("session_id", sessionId);
-    start.put("turn_id", turn.turnId());
-    start.put("user_message_id", turn.userMessageId());
-    start.put("assistant_message_id", turn.assistantMessageId());
+    start.put("turn_id", turnId);
+    start.put("user_message_id", userMessageId);
+    start.put("assistant_message_id", assistantMessageId);
     start.put("model", model);
-    if (replayed) {
-      start.put("replayed", true);
-    }
     return start;
   }
 
-  static ApiError busy(ChatSession.Busy busy) {
-    return ApiError.conflict("turn_in_progress",
-            "Another turn of this session is in progress; one turn runs at a time.")
-        .withHeader(RawHeader.create("Retry-After", Long.toString(busy.retryAfterSeconds())))
-        .withExtension("turn_id", busy.turnId());
+  private static Map<String, Object> usage(ChatEvent.Usage usage) {
+    return Map.of("tokens_in", usage.promptTokens(), "tokens_out", usage.completionTokens());
   }
 
-  /** A provider failure as the client sees it: never our credentials problem, never a 500. */
-  static ApiError providerError(Throwable error) {
-    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-        ? error.getCause() : error;
-    if (!(cause instanceof ProviderException p)) {
-      return new ApiError(StatusCodes.BAD_GATEWAY, "upstream_error", "The model call failed.");
-    }
-    if (p.status() == 400 || p.status() == 422) {
-      return ApiError.badRequest("upstream_rejected", p.getMessage());
-    }
-    if (p.status() == 429) {
-      return new ApiError(StatusCodes.TOO_MANY_REQUESTS, "upstream_rate_limited", p.getMessage());
-    }
-    if (p.status() == 504) {
-      return new ApiError(StatusCodes.GATEWAY_TIMEOUT, p.code(), p.getMessage());
-    }
-    return new ApiError(StatusCodes.BAD_GATEWAY, p.code(), p.getMessage());
+  private static Map<String, Object> done(ChatTurn.Recorded recorded) {
+    Map<String, Object> done = new LinkedHashMap<>();
+    done.put("message_id", recorded.message().id());
+    done.put("finish_reason", recorded.finishReason());
+    return done;
   }
 
-  static void requireModel(SessionsModule module, TenantConfig tenant, String model) {
+  /** A passage the answer may cite, as the {@code citation} event and the JSON answer show it. */
+  static Map<String, Object> citation(Passage p) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("index", p.index());
+    json.put("doc_id", p.docId());
+    json.put("chunk_id", p.chunkId());
+    json.put("source", p.source());
+    json.put("snippet", p.text().length() > 240 ? p.text().substring(0, 237) + "..." : p.text());
+    json.put("score", Math.round(p.score() * 10_000) / 10_000.0);
+    return json;
+  }
+
+  /** The {@code error} event's body: the provider's code and message, or a generic one. */
+  static Map<String, Object> errorBody(Throwable error) {
+    if (dev.atrium.core.Futures.unwrap(error) instanceof ProviderException p) {
+      return Map.of("code", p.code(), "message", p.getMessage());
+    }
+    return Map.of("code", "internal_error", "message", "the answer could not be completed");
+  }
+
+  static void requireModel(ModelGateway gateway, TenantConfig tenant, String model) {
     if (!tenant.models().models().containsKey(model)) {
-      List<String> allowed = module.gateway.models(tenant.id());
+      List<String> allowed = gateway.models(tenant.id());
       throw ApiError.badRequest("unknown_model", "Unknown model '" + model + "'; this tenant's models are " + allowed)
           .withExtension("param", "model").withExtension("allowed_models", allowed);
     }

@@ -15,7 +15,8 @@ import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.pattern.StatusReply;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.gateway.ChatMessage;
 import org.junit.jupiter.api.Test;
 
 /** The entity on the real journal: events and snapshots in PostgreSQL survive the actor system. */
@@ -25,9 +26,26 @@ class ChatSessionPersistenceTest {
   static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 1000, Duration.ofDays(30), Duration.ofSeconds(60));
 
   static <T> T ask(ActorTestKit kit, ActorRef<ChatSession.Command> ref,
-      Function<ActorRef<StatusReply<T>>, ChatSession.Command> command) throws Exception {
-    return AskPattern.<ChatSession.Command, T>askWithStatus(ref, command::apply, TIMEOUT, kit.scheduler())
-        .toCompletableFuture().get();
+      Function<ActorRef<Reply<T>>, ChatSession.Command> command) throws Exception {
+    return AskPattern.<ChatSession.Command, Reply<T>>ask(ref, command::apply, TIMEOUT, kit.scheduler())
+        .toCompletableFuture().get().orElseThrow();
+  }
+
+  /** The one number a query answers, read as the owner. */
+  static long single(DatabaseSettings db, String query) throws Exception {
+    try (Connection c = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword());
+         ResultSet rs = c.createStatement().executeQuery(query)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** The session {@code id} on {@code kit}, created. */
+  static ActorRef<ChatSession.Command> created(ActorTestKit kit, String id) throws Exception {
+    var session = kit.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
+    ChatSessionPersistenceTest.<ChatSession.SessionView>ask(kit, session,
+        r -> new ChatSession.Create(OWNER, "t", null, "local", r));
+    return session;
   }
 
   static void turn(ActorTestKit kit, ActorRef<ChatSession.Command> session, String question, String answer) throws Exception {
@@ -45,10 +63,7 @@ class ChatSessionPersistenceTest {
 
     ActorTestKit first = ActorTestKit.create("first", TestConfig.forDatabase(db));
     try {
-      var session = first.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
-      ChatSessionPersistenceTest.<ChatSession.SessionView>ask(first, session,
-          r -> new ChatSession.Create(OWNER, "t", null, "local", r));
-      turn(first, session, "remember me", "I will");
+      turn(first, created(first, id), "remember me", "I will");
     } finally {
       first.shutdownTestKit();
     }
@@ -63,22 +78,17 @@ class ChatSessionPersistenceTest {
       second.shutdownTestKit();
     }
 
-    try (Connection c = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword());
-         ResultSet rs = c.createStatement().executeQuery(
-             "select count(*) from event_journal where persistence_id = 'ChatSession|acme:durable'")) {
-      rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(3);
-    }
+    assertThat(single(db, "select count(*) from event_journal where persistence_id = 'ChatSession|acme:durable'"))
+        .isEqualTo(3);
   }
 
   @Test
   void snapshotsEveryHundredEventsAndRecoversFromThem() throws Exception {
     DatabaseSettings db = TestDatabase.fresh("chat_session_snapshots");
-    String id = ChatSession.entityId("acme", "long");
     ActorTestKit kit = ActorTestKit.create("snapshots", TestConfig.forDatabase(db));
+    String id = ChatSession.entityId("acme", "long");
     try {
-      var session = kit.spawn(ChatSession.create(id, Clock.systemUTC(), POLICY));
-      ChatSessionPersistenceTest.<ChatSession.SessionView>ask(kit, session, r -> new ChatSession.Create(OWNER, "t", null, "local", r));
+      var session = created(kit, id);
       for (int i = 0; i < 60; i++) {
         turn(kit, session, "q" + i, "a" + i);
       }
@@ -91,11 +101,7 @@ class ChatSessionPersistenceTest {
     } finally {
       kit.shutdownTestKit();
     }
-    try (Connection c = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword());
-         ResultSet rs = c.createStatement().executeQuery(
-             "select max(sequence_number) from snapshot where persistence_id = 'ChatSession|acme:long'")) {
-      rs.next();
-      assertThat(rs.getLong(1)).isEqualTo(100);
-    }
+    assertThat(single(db, "select max(sequence_number) from snapshot where persistence_id = 'ChatSession|acme:long'"))
+        .isEqualTo(100);
   }
 }

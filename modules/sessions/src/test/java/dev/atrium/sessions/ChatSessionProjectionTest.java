@@ -3,6 +3,7 @@ package dev.atrium.sessions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.entity.Reply;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.sessions.ChatSession.Caller;
 import dev.atrium.testkit.TestConfig;
@@ -72,18 +73,18 @@ class ChatSessionProjectionTest {
       var sharding = ClusterSharding.get(kit.system());
       var one = sharding.entityRefFor(ChatSession.ENTITY_KEY, ChatSession.entityId("acme", "one"));
       var two = sharding.entityRefFor(ChatSession.ENTITY_KEY, ChatSession.entityId("globex", "two"));
-      one.<ChatSession.SessionView>askWithStatus(r -> new ChatSession.Create(alice, "First", null, "local", r), TIMEOUT)
-          .toCompletableFuture().get();
-      two.<ChatSession.SessionView>askWithStatus(
-          r -> new ChatSession.Create(new Caller("globex", "k_bob"), "Second", null, "gpt", r), TIMEOUT).toCompletableFuture().get();
+      one.<Reply<ChatSession.SessionView>>ask(r -> new ChatSession.Create(alice, "First", null, "local", r), TIMEOUT)
+          .toCompletableFuture().get().orElseThrow();
+      two.<Reply<ChatSession.SessionView>>ask(
+          r -> new ChatSession.Create(new Caller("globex", "k_bob"), "Second", null, "gpt", r), TIMEOUT).toCompletableFuture().get().orElseThrow();
       for (int i = 0; i < 2; i++) {
-        var started = (ChatSession.Started) one.<ChatSession.TurnReply>askWithStatus(
-            r -> new ChatSession.StartTurn(alice, "question", null, null, r), TIMEOUT).toCompletableFuture().get();
-        one.<SessionState.Message>askWithStatus(r -> new ChatSession.CompleteTurn(alice, started.turn().turnId(),
-            "answer", 7, 3, false, "stop", r), TIMEOUT).toCompletableFuture().get();
+        var started = (ChatSession.Started) one.<Reply<ChatSession.TurnReply>>ask(
+            r -> new ChatSession.StartTurn(alice, "question", null, null, r), TIMEOUT).toCompletableFuture().get().orElseThrow();
+        one.<Reply<SessionState.Message>>ask(r -> new ChatSession.CompleteTurn(alice, started.turn().turnId(),
+            "answer", 7, 3, false, "stop", r), TIMEOUT).toCompletableFuture().get().orElseThrow();
       }
-      two.<org.apache.pekko.Done>askWithStatus(r -> new ChatSession.CloseSession(new Caller("globex", "k_bob"), r), TIMEOUT)
-          .toCompletableFuture().get();
+      two.<Reply<org.apache.pekko.Done>>ask(r -> new ChatSession.CloseSession(new Caller("globex", "k_bob"), r), TIMEOUT)
+          .toCompletableFuture().get().orElseThrow();
 
       awaitRows(db, List.of(
           "acme|one|k_alice|First|local|4|14|6|active|",

@@ -10,7 +10,8 @@ import java.time.Instant;
 import java.util.List;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.pattern.StatusReply;
+import dev.atrium.core.entity.Reply;
+import dev.atrium.gateway.ChatMessage;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -36,62 +37,73 @@ class ChatSessionTest {
         ChatSession.create(ChatSession.entityId("acme", "s" + System.nanoTime()), clock, policy));
   }
 
+  /** A new session of the test's policy, created without a system prompt. */
+  EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> created() {
+    var s = session(POLICY);
+    create(s, null);
+    return s;
+  }
+
+  static ChatSession.Started started(EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> s,
+      String content) {
+    return (ChatSession.Started) start(s, content, null);
+  }
+
   static void create(EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> s, String prompt) {
-    var created = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "t", prompt, "local", r));
-    assertThat(created.reply().isSuccess()).isTrue();
+    var created = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "t", prompt, "local", r));
+    assertThat(created.reply().accepted()).isTrue();
   }
 
   static ChatSession.TurnReply start(EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> s,
       String content, String key) {
-    var reply = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, content, null, key, r));
-    assertThat(reply.reply().isSuccess()).as("start turn").isTrue();
-    return reply.reply().getValue();
+    var reply = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, content, null, key, r));
+    assertThat(reply.reply().accepted()).as("start turn").isTrue();
+    return reply.reply().orElseThrow();
   }
 
   static SessionState.Message complete(EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> s,
       String turnId, String content, boolean interrupted) {
-    var reply = s.<StatusReply<SessionState.Message>>runCommand(
+    var reply = s.<Reply<SessionState.Message>>runCommand(
         r -> new ChatSession.CompleteTurn(OWNER, turnId, content, 10, 0, interrupted, interrupted ? "client_disconnected" : "stop", r));
-    assertThat(reply.reply().isSuccess()).isTrue();
-    return reply.reply().getValue();
+    assertThat(reply.reply().accepted()).isTrue();
+    return reply.reply().orElseThrow();
   }
 
   @Test
   void createRecordsTheMetadata() {
     var s = session(POLICY);
-    var created = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "Plans", "Be brief.", "local", r));
-    assertThat(created.reply().getValue().meta().title()).isEqualTo("Plans");
+    var created = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "Plans", "Be brief.", "local", r));
+    assertThat(created.reply().orElseThrow().meta().title()).isEqualTo("Plans");
     assertThat(created.event()).isInstanceOf(ChatSession.Created.class);
     assertThat(created.state().meta().orElseThrow().ownerKeyId()).isEqualTo("k_1");
 
-    var again = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "x", null, "local", r));
-    assertThat(again.reply().getError()).hasMessage(ChatSession.EXISTS);
+    var again = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "x", null, "local", r));
+    assertThat(again.reply()).isEqualTo(Reply.conflict("session_exists", "The session exists already."));
   }
 
   @Test
   void aTurnRecordsTheUserMessageAndALeaseBeforeTheModelIsCalled() {
     var s = session(POLICY);
     create(s, "Be brief.");
-    var reply = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "Hello", null, null, r));
+    var reply = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "Hello", null, null, r));
 
-    var started = (ChatSession.Started) reply.reply().getValue();
+    var started = (ChatSession.Started) reply.reply().orElseThrow();
     assertThat(started.userMessage().content()).isEqualTo("Hello");
     assertThat(started.turn().model()).isEqualTo("local");
     assertThat(started.turn().leaseUntil()).isEqualTo(clock.instant().plus(Duration.ofSeconds(60)));
-    assertThat(started.context()).extracting(ChatSession.ContextMessage::role).containsExactly("system", "user");
+    assertThat(started.context()).extracting(ChatMessage::role).containsExactly("system", "user");
     assertThat(reply.event()).isInstanceOf(ChatSession.TurnStarted.class);
     assertThat(reply.state().inFlight()).isPresent();
   }
 
   @Test
   void aSecondTurnWhileTheLeaseHoldsIsBusy() {
-    var s = session(POLICY);
-    create(s, null);
-    var first = (ChatSession.Started) start(s, "one", null);
-    var second = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "two", null, null, r));
+    var s = created();
+    var first = started(s, "one");
+    var second = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "two", null, null, r));
 
-    assertThat(second.reply().getValue()).isInstanceOf(ChatSession.Busy.class);
-    var busy = (ChatSession.Busy) second.reply().getValue();
+    assertThat(second.reply().orElseThrow()).isInstanceOf(ChatSession.Busy.class);
+    var busy = (ChatSession.Busy) second.reply().orElseThrow();
     assertThat(busy.turnId()).isEqualTo(first.turn().turnId());
     assertThat(busy.retryAfterSeconds()).isBetween(1L, 5L);
     assertThat(second.hasNoEvents()).isTrue();
@@ -99,9 +111,8 @@ class ChatSessionTest {
 
   @Test
   void completingATurnRecordsTheAnswerAndFreesTheSession() {
-    var s = session(POLICY);
-    create(s, null);
-    var turn = (ChatSession.Started) start(s, "Hello", null);
+    var s = created();
+    var turn = started(s, "Hello");
     var answer = complete(s, turn.turn().turnId(), "Hi there", false);
 
     assertThat(answer.id()).isEqualTo(turn.turn().assistantMessageId());
@@ -115,34 +126,32 @@ class ChatSessionTest {
 
   @Test
   void anInterruptedAnswerKeepsWhatWasGenerated() {
-    var s = session(POLICY);
-    create(s, null);
-    var turn = (ChatSession.Started) start(s, "Tell me a story", null);
+    var s = created();
+    var turn = started(s, "Tell me a story");
     var answer = complete(s, turn.turn().turnId(), "Once upon", true);
     assertThat(answer.interrupted()).isTrue();
     assertThat(s.getState().messages().get(1).content()).isEqualTo("Once upon");
-    var late = s.<StatusReply<SessionState.Message>>runCommand(
+    var late = s.<Reply<SessionState.Message>>runCommand(
         r -> new ChatSession.CompleteTurn(OWNER, turn.turn().turnId(), "again", 0, 0, false, "stop", r));
-    assertThat(late.reply().getError()).hasMessage(ChatSession.NOT_IN_FLIGHT);
+    assertThat(late.reply()).isEqualTo(Reply.conflict("turn_not_in_flight", "That turn is no longer in flight."));
   }
 
   @Test
   void anExpiredLeaseIsRecordedAsAnInterruptedTurnWhenTheNextTurnStarts() {
-    var s = session(POLICY);
-    create(s, null);
-    var lost = (ChatSession.Started) start(s, "lost", null);
+    var s = created();
+    var lost = started(s, "lost");
     clock.advance(Duration.ofSeconds(61));
 
-    var next = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "again", null, null, r));
-    assertThat(next.reply().getValue()).isInstanceOf(ChatSession.Started.class);
+    var next = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "again", null, null, r));
+    assertThat(next.reply().orElseThrow()).isInstanceOf(ChatSession.Started.class);
     assertThat(next.events()).hasSize(2);
     var ended = (ChatSession.TurnEnded) next.events().get(0);
     assertThat(ended.turnId()).isEqualTo(lost.turn().turnId());
     assertThat(ended.reason()).isEqualTo("lease_expired");
     assertThat(ended.assistantMessage().interrupted()).isTrue();
     // The empty interrupted answer stays out of the next prompt.
-    assertThat(((ChatSession.Started) next.reply().getValue()).context())
-        .extracting(ChatSession.ContextMessage::content).containsExactly("lost", "again");
+    assertThat(((ChatSession.Started) next.reply().orElseThrow()).context())
+        .extracting(ChatMessage::content).containsExactly("lost", "again");
   }
 
   @Test
@@ -162,28 +171,26 @@ class ChatSessionTest {
 
   @Test
   void renewingTheLeaseKeepsALongTurnAlive() {
-    var s = session(POLICY);
-    create(s, null);
-    var turn = (ChatSession.Started) start(s, "long answer", null);
+    var s = created();
+    var turn = started(s, "long answer");
     clock.advance(Duration.ofSeconds(50));
     var renewed = s.runCommand(new ChatSession.RenewLease(OWNER, turn.turn().turnId()));
     assertThat(renewed.event()).isInstanceOf(ChatSession.LeaseRenewed.class);
     clock.advance(Duration.ofSeconds(50));
-    var busy = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "x", null, null, r));
-    assertThat(busy.reply().getValue()).isInstanceOf(ChatSession.Busy.class);
+    var busy = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "x", null, null, r));
+    assertThat(busy.reply().orElseThrow()).isInstanceOf(ChatSession.Busy.class);
   }
 
   @Test
   void anIdempotencyKeyReturnsTheSameTurn() {
-    var s = session(POLICY);
-    create(s, null);
+    var s = created();
     var first = (ChatSession.Started) start(s, "Hello", "key-1");
     var whileRunning = start(s, "Hello", "key-1");
     assertThat(whileRunning).isInstanceOf(ChatSession.Busy.class);
     complete(s, first.turn().turnId(), "Hi", false);
 
-    var resend = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "Hello", null, "key-1", r));
-    var replay = (ChatSession.Replay) resend.reply().getValue();
+    var resend = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, "Hello", null, "key-1", r));
+    var replay = (ChatSession.Replay) resend.reply().orElseThrow();
     assertThat(replay.turn().turnId()).isEqualTo(first.turn().turnId());
     assertThat(replay.assistantMessage().content()).isEqualTo("Hi");
     assertThat(resend.hasNoEvents()).isTrue();
@@ -211,8 +218,8 @@ class ChatSessionTest {
       var turn = (ChatSession.Started) start(s, "question number " + i + " with some words to count", null);
       complete(s, turn.turn().turnId(), "answer number " + i + " with some words to count", false);
     }
-    var last = (ChatSession.Started) start(s, "final question", null);
-    List<String> contents = last.context().stream().map(ChatSession.ContextMessage::content).toList();
+    var last = started(s, "final question");
+    List<String> contents = last.context().stream().map(ChatMessage::content).toList();
     assertThat(contents.get(0)).isEqualTo("System rules.");
     assertThat(contents.get(contents.size() - 1)).isEqualTo("final question");
     assertThat(contents).doesNotContain("question number 0 with some words to count");
@@ -221,68 +228,63 @@ class ChatSessionTest {
 
   @Test
   void anIdleSessionExpiresOnAccess() {
-    var s = session(POLICY);
-    create(s, null);
+    var s = created();
     clock.advance(Duration.ofDays(31));
-    var get = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(OWNER, r));
-    assertThat(get.reply().getError()).hasMessage(ChatSession.NOT_FOUND);
+    var get = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(OWNER, r));
+    assertThat(get.reply()).isEqualTo(Reply.notFound("No such session."));
     assertThat(get.event()).isInstanceOf(ChatSession.Expired.class);
     assertThat(s.getState().status()).isEqualTo(SessionState.Status.EXPIRED);
   }
 
   @Test
   void rejectsAnotherTenantsAndAnotherKeysCommandsAsNotFound() {
-    var s = session(POLICY);
-    create(s, null);
-    var otherTenant = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(new Caller("evil", "k_1"), r));
-    var otherKey = s.<StatusReply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(new Caller("acme", "k_2"), "x", null, null, r));
-    var admin = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("acme"), r));
-    var foreignAdmin = s.<StatusReply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("evil"), r));
+    var s = created();
+    var otherTenant = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(new Caller("evil", "k_1"), r));
+    var otherKey = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(new Caller("acme", "k_2"), "x", null, null, r));
+    var admin = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("acme"), r));
+    var foreignAdmin = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("evil"), r));
 
-    assertThat(otherTenant.reply().getError()).hasMessage(ChatSession.NOT_FOUND);
-    assertThat(otherKey.reply().getError()).hasMessage(ChatSession.NOT_FOUND);
+    assertThat(otherTenant.reply()).isEqualTo(Reply.notFound("No such session."));
+    assertThat(otherKey.reply()).isEqualTo(Reply.notFound("No such session."));
     assertThat(otherKey.hasNoEvents()).isTrue();
-    assertThat(admin.reply().isSuccess()).isTrue();
-    assertThat(foreignAdmin.reply().isError()).isTrue();
+    assertThat(admin.reply().accepted()).isTrue();
+    assertThat(foreignAdmin.reply().accepted()).isFalse();
   }
 
   @Test
   void aClosedSessionServesNothing() {
-    var s = session(POLICY);
-    create(s, null);
+    var s = created();
     start(s, "bye", null);
-    var close = s.<StatusReply<Done>>runCommand(r -> new ChatSession.CloseSession(OWNER, r));
-    assertThat(close.reply().isSuccess()).isTrue();
-    var messages = s.<StatusReply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 10, null, r));
-    assertThat(messages.reply().getError()).hasMessage(ChatSession.NOT_FOUND);
+    var close = s.<Reply<Done>>runCommand(r -> new ChatSession.CloseSession(OWNER, r));
+    assertThat(close.reply().accepted()).isTrue();
+    var messages = s.<Reply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 10, null, r));
+    assertThat(messages.reply()).isEqualTo(Reply.notFound("No such session."));
   }
 
   @Test
   void messagesArePagedBackwards() {
-    var s = session(POLICY);
-    create(s, null);
+    var s = created();
     for (int i = 0; i < 3; i++) {
       var turn = (ChatSession.Started) start(s, "q" + i, null);
       complete(s, turn.turn().turnId(), "a" + i, false);
     }
-    var latest = s.<StatusReply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 4, null, r))
-        .reply().getValue();
+    var latest = s.<Reply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 4, null, r))
+        .reply().orElseThrow();
     assertThat(latest.messages()).extracting(SessionState.Message::content).containsExactly("q1", "a1", "q2", "a2");
     assertThat(latest.hasMore()).isTrue();
     String firstId = latest.messages().get(0).id();
-    var earlier = s.<StatusReply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 4, firstId, r))
-        .reply().getValue();
+    var earlier = s.<Reply<ChatSession.MessagesPage>>runCommand(r -> new ChatSession.GetMessages(OWNER, 4, firstId, r))
+        .reply().orElseThrow();
     assertThat(earlier.messages()).extracting(SessionState.Message::content).containsExactly("q0", "a0");
     assertThat(earlier.hasMore()).isFalse();
   }
 
   @Test
   void keepsHistoryAndTheInFlightTurnAfterRestart() {
-    var s = session(POLICY);
-    create(s, null);
-    var turn = (ChatSession.Started) start(s, "one", null);
+    var s = created();
+    var turn = started(s, "one");
     complete(s, turn.turn().turnId(), "two", false);
-    var open = (ChatSession.Started) start(s, "three", null);
+    var open = started(s, "three");
 
     s.restart();
 
@@ -299,14 +301,13 @@ class ChatSessionTest {
 
   @Test
   void aCallerWhoseStartTimedOutCanEndTheTurnByItsOwnId() {
-    var s = session(POLICY);
-    create(s, null);
-    var started = s.<StatusReply<ChatSession.TurnReply>>runCommand(
-        r -> new ChatSession.StartTurn(OWNER, "lost in transit", null, null, "turn-from-caller", r));
-    assertThat(((ChatSession.Started) started.reply().getValue()).turn().turnId()).isEqualTo("turn-from-caller");
-    var ended = s.<StatusReply<SessionState.Message>>runCommand(
+    var s = created();
+    var started = s.<Reply<ChatSession.TurnReply>>runCommand(
+        r -> new ChatSession.StartTurn(OWNER, ChatMessage.user("lost in transit"), null, null, "turn-from-caller", r));
+    assertThat(((ChatSession.Started) started.reply().orElseThrow()).turn().turnId()).isEqualTo("turn-from-caller");
+    var ended = s.<Reply<SessionState.Message>>runCommand(
         r -> new ChatSession.CompleteTurn(OWNER, "turn-from-caller", "", 0, 0, true, "start_timed_out", r));
-    assertThat(ended.reply().getValue().interrupted()).isTrue();
+    assertThat(ended.reply().orElseThrow().interrupted()).isTrue();
     assertThat(start(s, "next", null)).isInstanceOf(ChatSession.Started.class);
   }
 }
