@@ -38,6 +38,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandlerBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
@@ -253,11 +254,10 @@ public final class ChatSession
 
   @Override
   public CommandHandlerWithReply<Command, Event, SessionState> commandHandler() {
+    // Every session in memory holds its own handler cases: few cases, few wrappers.
     var builder = newCommandHandlerWithReplyBuilder();
     builder.forState(SessionState::isNew)
         .onCommand(Create.class, this::onCreate)
-        .onCommand(RenewLease.class, (state, cmd) -> Effect().noReply())
-        .onCommand(LeaseCheck.class, (state, cmd) -> Effect().noReply())
         .onAnyCommand(this::notFound);
     builder.forState(SessionState::active)
         .onCommand(Create.class, (state, cmd) -> exists(cmd))
@@ -270,8 +270,6 @@ public final class ChatSession
         .onCommand(LeaseCheck.class, this::onLeaseCheck);
     builder.forState(SessionState::ended)
         .onCommand(Create.class, (state, cmd) -> exists(cmd))
-        .onCommand(RenewLease.class, (state, cmd) -> Effect().noReply())
-        .onCommand(LeaseCheck.class, (state, cmd) -> Effect().noReply())
         .onAnyCommand(this::notFound);
     return builder.build();
   }
@@ -294,14 +292,17 @@ public final class ChatSession
    */
   private <R, C extends Asked<R>> BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> fresh(
       BiFunction<SessionState, C, ReplyEffect<Event, SessionState>> handler) {
-    return visible((state, cmd) -> {
+    return (state, cmd) -> {
+      if (!visible(state, cmd.caller())) {
+        return notFound(state, cmd);
+      }
       Instant now = clock.instant();
       if (!idleExpired(state, now)) {
         return handler.apply(state, cmd);
       }
       return Effect().persist(new Expired(tenantId, sessionId, now))
           .thenReply(cmd.replyTo(), s -> Reply.notFound(NOT_FOUND));
-    });
+    };
   }
 
   private boolean idleExpired(SessionState state, Instant now) {
@@ -309,6 +310,7 @@ public final class ChatSession
     return !leased && state.lastActive().plus(policy.idleExpiry()).isBefore(now);
   }
 
+  /** "Not found" to a caller who asked; nothing to a lease renewal or check of a session that is gone. */
   private ReplyEffect<Event, SessionState> notFound(SessionState state, Command command) {
     return command instanceof Asked<?> asked ? Effect().reply(asked.replyTo(), Reply.notFound(NOT_FOUND))
         : Effect().noReply();
@@ -476,18 +478,24 @@ public final class ChatSession
     return UUID.randomUUID().toString().replace("-", "");
   }
 
+  /**
+   * The event handler touches nothing but the state and the event, so every session in
+   * memory shares this one (a handler per session would cost each one its cases).
+   */
+  private static final EventHandler<SessionState, Event> EVENTS = EventHandlerBuilder.<SessionState, Event>builder()
+      .forAnyState()
+      .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt(),
+          e.rag())))
+      .onEvent(TurnStarted.class, (s, e) -> s.turnStarted(e.turn(), e.userMessage()))
+      .onEvent(LeaseRenewed.class, (s, e) -> s.leaseRenewed(e.turnId(), e.leaseUntil()))
+      .onEvent(TurnEnded.class, (s, e) -> s.turnEnded(e.assistantMessage(), e.promptTokens(), e.completionTokens()))
+      .onEvent(HistoryTrimmed.class, (s, e) -> s.trimmed(e.count()))
+      .onEvent(Expired.class, (s, e) -> s.ended(Status.EXPIRED, e.at()))
+      .onEvent(Closed.class, (s, e) -> s.ended(Status.CLOSED, e.at()))
+      .build();
+
   @Override
   public EventHandler<SessionState, Event> eventHandler() {
-    return newEventHandlerBuilder()
-        .forAnyState()
-        .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt(),
-            e.rag())))
-        .onEvent(TurnStarted.class, (s, e) -> s.turnStarted(e.turn(), e.userMessage()))
-        .onEvent(LeaseRenewed.class, (s, e) -> s.leaseRenewed(e.turnId(), e.leaseUntil()))
-        .onEvent(TurnEnded.class, (s, e) -> s.turnEnded(e.assistantMessage(), e.promptTokens(), e.completionTokens()))
-        .onEvent(HistoryTrimmed.class, (s, e) -> s.trimmed(e.count()))
-        .onEvent(Expired.class, (s, e) -> s.ended(Status.EXPIRED, e.at()))
-        .onEvent(Closed.class, (s, e) -> s.ended(Status.CLOSED, e.at()))
-        .build();
+    return EVENTS;
   }
 }
