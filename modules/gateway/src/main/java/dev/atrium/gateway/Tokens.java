@@ -31,6 +31,12 @@ public final class Tokens {
     return total;
   }
 
+  /**
+   * What a chat message costs beside its text: OpenAI's per-message framing and its role,
+   * one token for each of {@code system}, {@code user}, {@code assistant} and {@code tool}.
+   */
+  public static final int MESSAGE_OVERHEAD = PER_MESSAGE + 1;
+
   /** What one message adds to a prompt: its text and the per-message overhead. */
   public static int countMessage(ChatMessage message) {
     return PER_MESSAGE + count(message.role()) + count(message.content());

@@ -23,7 +23,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -158,7 +161,8 @@ public final class ChatSession
    * The turn may go ahead: call the model with {@code context} (the system prompt, the
    * history that fits the window, the new message); {@code rag}: the session's retrieval setting.
    */
-  public record Started(Turn turn, Message userMessage, List<ChatMessage> context, Boolean rag) implements TurnReply {}
+  public record Started(Turn turn, Message userMessage, List<ChatMessage> context, int promptTokens, Boolean rag)
+      implements TurnReply {}
 
   /** Another turn holds the lease; try again after {@code retryAfterSeconds}. */
   public record Busy(String turnId, long retryAfterSeconds) implements TurnReply {}
@@ -196,17 +200,22 @@ public final class ChatSession
   private final String tenantId;
   private final String sessionId;
   private final Clock clock;
-  private final Policy policy;
+  private final Function<String, Policy> policies;
   private final TimerScheduler<Command> timers;
 
+  /**
+   * Starts sharding for sessions. Every session reads its tenant's policy from the registry
+   * when it handles a command (one shared {@link Policy} per tenant settings, no copy per
+   * session), so a changed tenant file applies to sessions already in memory.
+   */
   public static void init(ActorSystem<?> system, TenantRegistry tenants) {
     Duration lease = system.settings().config().getDuration("atrium.sessions.turn-lease");
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> {
-      String tenant = TenantEntityId.parse(ctx.getEntityId()).tenantId();
-      Policy policy = tenants.byId(tenant).map(t -> Policy.of(t.sessions(), lease))
-          .orElseGet(() -> Policy.of(new TenantConfig.Sessions(null, null, null), lease));
-      return create(ctx.getEntityId(), Clock.systemUTC(), policy);
-    }));
+    Map<TenantConfig.Sessions, Policy> shared = new ConcurrentHashMap<>();
+    TenantConfig.Sessions defaults = new TenantConfig.Sessions(null, null, null);
+    Function<String, Policy> policies = tenant -> shared.computeIfAbsent(
+        tenants.byId(tenant).map(TenantConfig::sessions).orElse(defaults), sessions -> Policy.of(sessions, lease));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
+        ctx -> create(ctx.getEntityId(), Clock.systemUTC(), policies)));
   }
 
   /** Entity ids are built server-side from the authenticated tenant; client ids never hold ':'. */
@@ -214,18 +223,27 @@ public final class ChatSession
     return TenantEntityId.of(tenantId, sessionId);
   }
 
+  /** A session with a fixed policy (tests). */
   public static Behavior<Command> create(String entityId, Clock clock, Policy policy) {
-    return Behaviors.withTimers(timers -> new ChatSession(entityId, clock, policy, timers));
+    return create(entityId, clock, tenant -> policy);
   }
 
-  private ChatSession(String entityId, Clock clock, Policy policy, TimerScheduler<Command> timers) {
+  static Behavior<Command> create(String entityId, Clock clock, Function<String, Policy> policies) {
+    return Behaviors.withTimers(timers -> new ChatSession(entityId, clock, policies, timers));
+  }
+
+  private ChatSession(String entityId, Clock clock, Function<String, Policy> policies, TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId), Supervision.entityDefault());
     TenantEntityId id = TenantEntityId.parse(entityId);
     this.tenantId = id.tenantId();
     this.sessionId = id.id();
     this.clock = clock;
-    this.policy = policy;
+    this.policies = policies;
     this.timers = timers;
+  }
+
+  private Policy policy() {
+    return policies.apply(tenantId);
   }
 
   @Override
@@ -307,7 +325,7 @@ public final class ChatSession
 
   private boolean idleExpired(SessionState state, Instant now) {
     boolean leased = state.inFlight().map(t -> t.leaseUntil().isAfter(now)).orElse(false);
-    return !leased && state.lastActive().plus(policy.idleExpiry()).isBefore(now);
+    return !leased && state.lastActive().plus(policy().idleExpiry()).isBefore(now);
   }
 
   /** "Not found" to a caller who asked; nothing to a lease renewal or check of a session that is gone. */
@@ -369,20 +387,18 @@ public final class ChatSession
     state.inFlight().ifPresent(expired -> events.add(leaseExpired(expired, now)));
     String model = cmd.model() != null ? cmd.model() : state.meta().map(Meta::model).orElse(null);
     String turnId = cmd.turnId() != null ? cmd.turnId() : newId();
-    Turn turn = new Turn(turnId, newId(), newId(), model, now, now.plus(policy.turnLease()), cmd.idempotencyKey());
+    Turn turn = new Turn(turnId, newId(), newId(), model, now, now.plus(policy().turnLease()), cmd.idempotencyKey());
     ChatMessage message = cmd.message().withRole("user");
     Message user = new Message(turn.userMessageId(), message, now, Tokens.count(message.content()), false, turnId);
     events.add(new TurnStarted(tenantId, sessionId, turn, user));
     trim(events, state.messages().size() + events.size());
     return Effect().persist(events)
         .thenRun(s -> scheduleLeaseCheck(turn))
-        .thenReply(cmd.replyTo(), s -> Reply.accepted(new Started(turn, user, context(s),
-            s.meta().map(Meta::rag).orElse(null))));
-  }
-
-  private List<ChatMessage> context(SessionState state) {
-    int systemTokens = state.meta().map(Meta::systemPrompt).map(Tokens::count).orElse(0);
-    return state.context(policy.contextWindowTokens(), systemTokens);
+        .thenReply(cmd.replyTo(), s -> {
+          SessionState.Context context = s.context(policy().contextWindowTokens());
+          return Reply.accepted(new Started(turn, user, context.messages(), context.promptTokens(),
+              s.meta().map(Meta::rag).orElse(null)));
+        });
   }
 
   private static Busy busy(Turn turn, Instant now) {
@@ -397,8 +413,8 @@ public final class ChatSession
   }
 
   private void trim(List<Event> events, int sizeAfter) {
-    if (sizeAfter > policy.maxHistoryMessages()) {
-      events.add(new HistoryTrimmed(tenantId, sessionId, sizeAfter - policy.maxHistoryMessages()));
+    if (sizeAfter > policy().maxHistoryMessages()) {
+      events.add(new HistoryTrimmed(tenantId, sessionId, sizeAfter - policy().maxHistoryMessages()));
     }
   }
 
@@ -407,7 +423,7 @@ public final class ChatSession
     if (!visible(state, cmd.caller()) || !current) {
       return Effect().noReply();
     }
-    return Effect().persist(new LeaseRenewed(cmd.turnId(), clock.instant().plus(policy.turnLease())))
+    return Effect().persist(new LeaseRenewed(cmd.turnId(), clock.instant().plus(policy().turnLease())))
         .thenRun(s -> s.inFlight().ifPresent(this::scheduleLeaseCheck))
         .thenNoReply();
   }
@@ -485,7 +501,7 @@ public final class ChatSession
   private static final EventHandler<SessionState, Event> EVENTS = EventHandlerBuilder.<SessionState, Event>builder()
       .forAnyState()
       .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt(),
-          e.rag())))
+          e.rag(), Tokens.count(e.systemPrompt()))))
       .onEvent(TurnStarted.class, (s, e) -> s.turnStarted(e.turn(), e.userMessage()))
       .onEvent(LeaseRenewed.class, (s, e) -> s.leaseRenewed(e.turnId(), e.leaseUntil()))
       .onEvent(TurnEnded.class, (s, e) -> s.turnEnded(e.assistantMessage(), e.promptTokens(), e.completionTokens()))

@@ -100,13 +100,14 @@ final class ChatTurn {
   private final ObjectNode options;
   private final CompletionStage<List<Passage>> passages;
   private final StreamSlot slot;
+  /** The prompt's tokens as the session counted them (each message once, when it was added). */
   private final int promptTokens;
   private final CompletableFuture<Ended> ending = new CompletableFuture<>();
   private final CompletionStage<Recorded> recorded;
 
   private ChatTurn(Settings settings, EntityRef<ChatSession.Command> session, Caller caller, SessionState.Turn turn,
-      ModelGateway.Route route, List<ChatMessage> context, ObjectNode options, CompletionStage<List<Passage>> passages,
-      StreamSlot slot) {
+      ModelGateway.Route route, List<ChatMessage> context, int promptTokens, ObjectNode options,
+      CompletionStage<List<Passage>> passages, StreamSlot slot) {
     this.settings = settings;
     this.session = session;
     this.caller = caller;
@@ -116,7 +117,7 @@ final class ChatTurn {
     this.options = options;
     this.passages = passages;
     this.slot = slot;
-    this.promptTokens = Tokens.countMessages(this.context);
+    this.promptTokens = promptTokens;
     this.recorded = ending.thenCompose(this::finish);
   }
 
@@ -170,13 +171,13 @@ final class ChatTurn {
     var passages = passages(settings, tenantId, request.rag() != null ? request.rag() : started.rag(),
         started.userMessage().content());
     return new Go(new ChatTurn(settings, session, request.caller(), started.turn(), route, started.context(),
-        request.options(), passages, slot));
+        started.promptTokens(), request.options(), passages, slot));
   }
 
   /** A call without a session: the caller's messages as they are, nothing recorded. */
   static ChatTurn stateless(Settings settings, ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options,
       StreamSlot slot) {
-    return new ChatTurn(settings, null, null, null, route, messages, options,
+    return new ChatTurn(settings, null, null, null, route, messages, Tokens.countMessages(messages), options,
         CompletableFuture.completedFuture(List.of()), slot);
   }
 

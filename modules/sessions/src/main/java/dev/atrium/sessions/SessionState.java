@@ -2,6 +2,7 @@ package dev.atrium.sessions;
 
 import dev.atrium.core.JsonSerializable;
 import dev.atrium.gateway.ChatMessage;
+import dev.atrium.gateway.Tokens;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,14 +22,16 @@ public record SessionState(
     long tokensIn,
     long tokensOut,
     long droppedMessages,
-    Status status) implements JsonSerializable {
+    Status status,
+    int contextTokens) implements JsonSerializable {
 
   static final int RECENT_KEYS = 64;
 
   public enum Status { NEW, ACTIVE, CLOSED, EXPIRED }
 
-  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt, Boolean rag)
-      implements JsonSerializable {}
+  /** {@code systemPromptTokens}: the system prompt counted once, when the session was created. */
+  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt, Boolean rag,
+      int systemPromptTokens) implements JsonSerializable {}
 
   /**
    * One message of the session: the {@link ChatMessage} as the client sent it or the model
@@ -48,6 +51,16 @@ public record SessionState(
     public String content() {
       return message.text();
     }
+
+    /** Whether it goes into later prompts: an empty interrupted answer does not. */
+    boolean prompted() {
+      return !message.text().isEmpty() || !message.toolCalls().isEmpty() || message.extra() != null;
+    }
+
+    /** What it adds to a prompt: its text and the per-message overhead (role and framing). */
+    int promptCost() {
+      return prompted() ? Tokens.MESSAGE_OVERHEAD + tokens : 0;
+    }
   }
 
   /** The turn in flight: the user message is recorded, the answer is being generated. */
@@ -57,8 +70,11 @@ public record SessionState(
   /** An Idempotency-Key and the turn it produced. */
   public record KeyedTurn(String key, String turnId) implements JsonSerializable {}
 
+  /** A prompt: the messages in order and what they cost in tokens. */
+  record Context(List<ChatMessage> messages, int promptTokens) {}
+
   static final SessionState EMPTY = new SessionState(Optional.empty(), Instant.EPOCH, List.of(), Optional.empty(),
-      List.of(), 0, 0, 0, Status.NEW);
+      List.of(), 0, 0, 0, Status.NEW, 0);
 
   public SessionState {
     messages = List.copyOf(messages);
@@ -80,7 +96,7 @@ public record SessionState(
 
   SessionState created(Meta meta) {
     return new SessionState(Optional.of(meta), meta.createdAt(), messages, inFlight, recentKeys, tokensIn, tokensOut,
-        droppedMessages, Status.ACTIVE);
+        droppedMessages, Status.ACTIVE, contextTokens);
   }
 
   SessionState turnStarted(Turn turn, Message userMessage) {
@@ -91,7 +107,7 @@ public record SessionState(
       keys = next.size() > RECENT_KEYS ? next.subList(next.size() - RECENT_KEYS, next.size()) : next;
     }
     return new SessionState(meta, userMessage.createdAt(), append(userMessage), Optional.of(turn), keys, tokensIn,
-        tokensOut, droppedMessages, status);
+        tokensOut, droppedMessages, status, contextTokens + userMessage.promptCost());
   }
 
   SessionState leaseRenewed(String turnId, Instant leaseUntil) {
@@ -99,23 +115,28 @@ public record SessionState(
         .map(t -> new Turn(t.turnId(), t.userMessageId(), t.assistantMessageId(), t.model(), t.startedAt(), leaseUntil,
             t.idempotencyKey()));
     return new SessionState(meta, lastActive, messages, renewed.isPresent() ? renewed : inFlight, recentKeys, tokensIn,
-        tokensOut, droppedMessages, status);
+        tokensOut, droppedMessages, status, contextTokens);
   }
 
   SessionState turnEnded(Message assistantMessage, int promptTokens, int completionTokens) {
     return new SessionState(meta, assistantMessage.createdAt(), append(assistantMessage), Optional.empty(), recentKeys,
-        tokensIn + promptTokens, tokensOut + completionTokens, droppedMessages, status);
+        tokensIn + promptTokens, tokensOut + completionTokens, droppedMessages, status,
+        contextTokens + assistantMessage.promptCost());
   }
 
   SessionState trimmed(int count) {
     int drop = Math.min(count, messages.size());
+    int dropped = 0;
+    for (int i = 0; i < drop; i++) {
+      dropped += messages.get(i).promptCost();
+    }
     return new SessionState(meta, lastActive, messages.subList(drop, messages.size()), inFlight, recentKeys, tokensIn,
-        tokensOut, droppedMessages + drop, status);
+        tokensOut, droppedMessages + drop, status, contextTokens - dropped);
   }
 
   SessionState ended(Status status, Instant at) {
     return new SessionState(meta, at, messages, Optional.empty(), recentKeys, tokensIn, tokensOut, droppedMessages,
-        status);
+        status, contextTokens);
   }
 
   private List<Message> append(Message message) {
@@ -136,25 +157,42 @@ public record SessionState(
   /**
    * The prompt for a turn: the system prompt, then as much of the history (newest first)
    * as fits the context window in tokens, oldest first, ending with the new user message,
-   * which is always included. Empty interrupted answers are left out.
+   * which is always included. Empty interrupted answers are left out. Nothing is counted
+   * again: each message was counted when it was added, and {@link #contextTokens} is their
+   * running total, so a history that fits whole is taken without adding anything up.
    */
-  List<ChatMessage> context(int contextWindowTokens, int systemPromptTokens) {
-    List<ChatMessage> picked = new ArrayList<>();
-    int budget = contextWindowTokens - systemPromptTokens;
-    for (int i = messages.size() - 1; i >= 0; i--) {
-      Message m = messages.get(i);
-      if (m.content().isEmpty() && m.message().toolCalls().isEmpty() && m.message().extra() == null) {
-        continue;
+  Context context(int contextWindowTokens) {
+    String systemPrompt = meta.map(Meta::systemPrompt).filter(p -> !p.isBlank()).orElse(null);
+    int systemTokens = meta.map(Meta::systemPromptTokens).orElse(0);
+    int systemCost = systemPrompt == null ? 0 : Tokens.MESSAGE_OVERHEAD + systemTokens;
+    int budget = contextWindowTokens - systemTokens;
+    List<ChatMessage> picked = new ArrayList<>(messages.size() + 1);
+    int used;
+    if (contextTokens <= budget) {
+      for (Message m : messages) {
+        if (m.prompted()) {
+          picked.add(m.message());
+        }
       }
-      if (!picked.isEmpty() && m.tokens() + 4 > budget) {
-        break;
+      used = contextTokens;
+    } else {
+      used = 0;
+      for (int i = messages.size() - 1; i >= 0; i--) {
+        Message m = messages.get(i);
+        if (!m.prompted()) {
+          continue;
+        }
+        if (!picked.isEmpty() && m.promptCost() > budget - used) {
+          break;
+        }
+        used += m.promptCost();
+        picked.add(m.message());
       }
-      budget -= m.tokens() + 4;
-      picked.add(m.message());
+      Collections.reverse(picked);
     }
-    Collections.reverse(picked);
-    meta.map(Meta::systemPrompt).filter(p -> p != null && !p.isBlank())
-        .ifPresent(p -> picked.add(0, ChatMessage.system(p)));
-    return picked;
+    if (systemPrompt != null) {
+      picked.add(0, ChatMessage.system(systemPrompt));
+    }
+    return new Context(picked, Tokens.prompt(systemCost + used));
   }
 }

@@ -12,6 +12,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.gateway.ChatMessage;
+import dev.atrium.gateway.Tokens;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -224,6 +225,71 @@ class ChatSessionTest {
     assertThat(contents.get(contents.size() - 1)).isEqualTo("final question");
     assertThat(contents).doesNotContain("question number 0 with some words to count");
     assertThat(contents.size()).isLessThan(12);
+  }
+
+  /** The context's token total counted from scratch: every prompted message's stored count and overhead. */
+  static int recount(SessionState state) {
+    int total = 0;
+    for (SessionState.Message m : state.messages()) {
+      if (!m.content().isEmpty() || !m.message().toolCalls().isEmpty() || m.message().extra() != null) {
+        total += 4 + m.tokens();
+      }
+    }
+    return total;
+  }
+
+  static void assertCountedOnce(EventSourcedBehaviorTestKit<ChatSession.Command, ChatSession.Event, SessionState> s) {
+    SessionState state = s.getState();
+    assertThat(state.contextTokens()).as("running total after %s", state.messages().size()).isEqualTo(recount(state));
+    state.messages().stream().filter(m -> "user".equals(m.role()))
+        .forEach(m -> assertThat(m.tokens()).isEqualTo(Tokens.count(m.content())));
+    assertThat(state.meta().orElseThrow().systemPromptTokens())
+        .isEqualTo(Tokens.count(state.meta().orElseThrow().systemPrompt()));
+  }
+
+  @Test
+  void theContextsTokenTotalIsKeptAsMessagesComeAndGoAndEqualsAFullRecount() {
+    var s = session(new ChatSession.Policy(8192, 5, Duration.ofDays(30), Duration.ofSeconds(60)));
+    create(s, "Answer in one line.");
+    assertCountedOnce(s);
+    var first = started(s, "How many tokens is this sentence, roughly?");
+    assertCountedOnce(s);
+    complete(s, first.turn().turnId(), "About ten, give or take.", false);
+    assertCountedOnce(s);
+    var second = started(s, "And this one?");
+    complete(s, second.turn().turnId(), "Part of an ans", true);
+    assertCountedOnce(s);
+    started(s, "a turn whose node dies");
+    clock.advance(Duration.ofSeconds(61));
+    var afterExpiry = started(s, "the next question takes over the lease");
+    assertCountedOnce(s);
+    complete(s, afterExpiry.turn().turnId(), "", true);
+    var keyed = (ChatSession.Started) start(s, "with a key", "k-1");
+    complete(s, keyed.turn().turnId(), "keyed answer", false);
+    assertCountedOnce(s);
+    assertThat(s.getState().droppedMessages()).as("history was trimmed").isPositive();
+
+    // Each message was counted once, when added: the prompt's figure is the tokenizer's.
+    var next = started(s, "last question");
+    assertThat(next.promptTokens()).isEqualTo(Tokens.countMessages(next.context()));
+    assertCountedOnce(s);
+
+    s.restart();
+    assertCountedOnce(s);
+    assertThat(s.getState().contextTokens()).isEqualTo(recount(s.getState()));
+  }
+
+  @Test
+  void aPromptCutToTheWindowCountsWhatItKeeps() {
+    var s = session(new ChatSession.Policy(60, 200, Duration.ofDays(30), Duration.ofSeconds(60)));
+    create(s, "System rules.");
+    for (int i = 0; i < 5; i++) {
+      var turn = started(s, "question number " + i + " with some words to count");
+      complete(s, turn.turn().turnId(), "answer number " + i + " with some words to count", false);
+    }
+    var last = started(s, "final question");
+    assertThat(last.context().size()).isLessThan(12);
+    assertThat(last.promptTokens()).isEqualTo(Tokens.countMessages(last.context()));
   }
 
   @Test

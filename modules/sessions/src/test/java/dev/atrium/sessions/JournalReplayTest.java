@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.entity.Reply;
+import dev.atrium.gateway.Tokens;
 import dev.atrium.sessions.ChatSession.Caller;
 import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestConfig;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A journal written by the main of before the message type changed (a committed fixture:
  * events, tags, a snapshot, and what the old entity answered) replays on today's code
- * through {@link MessageShapeMigration}: every session answers as it did then, and
+ * through {@link SessionMigration}: every session answers as it did then, and
  * rebuilding {@code chat_sessions} from the journal gives the rows the old projection wrote.
  */
 class JournalReplayTest {
@@ -59,7 +60,10 @@ class JournalReplayTest {
     json.put("tokens_out", v.tokensOut());
     json.put("dropped_messages", v.droppedMessages());
     json.set("in_flight", v.inFlight().<JsonNode>map(JSON::valueToTree).orElse(JSON.nullNode()));
-    json.set("meta", JSON.valueToTree(v.meta()));
+    ObjectNode meta = JSON.valueToTree(v.meta());
+    // Counted once when the session was created (recomputed for snapshots older than the count).
+    assertThat(meta.remove("system_prompt_tokens").asInt()).isEqualTo(Tokens.count(v.meta().systemPrompt()));
+    json.set("meta", meta);
     return JournalFixture.normalized(json);
   }
 
@@ -127,6 +131,37 @@ class JournalReplayTest {
         rows = JournalFixture.normalized(JournalFixture.chatSessionRows(db));
       }
       assertThat(rows).isEqualTo(expected);
+
+      // The token totals, counted once per message when it was added (recomputed from older
+      // snapshots by the migration), are what the stored messages add up to.
+      for (JournalFixture.Session recorded : fixture.sessions()) {
+        if (!recorded.view().path("found").asBoolean()) {
+          continue;
+        }
+        var p = recorded.policy();
+        // A turn still in flight (the snapshot's session) is taken over once its lease is past:
+        // its empty answer adds nothing to the prompt.
+        MutableClock clock = new MutableClock(recorded.clock());
+        clock.advance(p.turnLease().plusSeconds(1));
+        var session = kit.spawn(ChatSession.create(recorded.entityId(), clock,
+            new ChatSession.Policy(p.contextWindowTokens(), p.maxHistoryMessages(), p.idleExpiry(), p.turnLease())));
+        Caller caller = new Caller(recorded.tenantId(), recorded.callerKeyId());
+        var started = (ChatSession.Started) JournalReplayTest.<ChatSession.TurnReply>ask(kit, session,
+            r -> new ChatSession.StartTurn(caller, "one more", null, null, r)).orElseThrow();
+        String system = recorded.view().path("meta").path("system_prompt").textValue();
+        int expectedTokens = 3 + (system == null || system.isBlank() ? 0 : 4 + Tokens.count(system))
+            + 4 + Tokens.count("one more");
+        JsonNode stored = recorded.messages().path("messages");
+        // The new message (and a taken-over turn's empty answer) may push the oldest out of
+        // max_history_messages.
+        int added = recorded.view().path("in_flight").isNull() ? 1 : 2;
+        int trimmed = Math.max(0, stored.size() + added - p.maxHistoryMessages());
+        for (int i = trimmed; i < stored.size(); i++) {
+          JsonNode m = stored.get(i);
+          expectedTokens += m.path("content").asText().isEmpty() ? 0 : 4 + m.path("tokens").asInt();
+        }
+        assertThat(started.promptTokens()).as(recorded.sessionId()).isEqualTo(expectedTokens);
+      }
     } finally {
       kit.shutdownTestKit();
     }

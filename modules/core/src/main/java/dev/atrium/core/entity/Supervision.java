@@ -13,6 +13,10 @@ public final class Supervision {
    * hammered, and entities that failed together do not come back together.
    */
   public static BackoffSupervisorStrategy entityDefault() {
-    return SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1);
+    return ENTITY_DEFAULT;
   }
+
+  /** One instance for every entity: a strategy is immutable, and each copy costs every entity in memory. */
+  private static final BackoffSupervisorStrategy ENTITY_DEFAULT =
+      SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1);
 }
