@@ -11,10 +11,14 @@ import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
-import org.apache.pekko.projection.javadsl.ExactlyOnceProjection;
+import org.apache.pekko.projection.javadsl.GroupedProjection;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 
-/** Feeds {@code runs} from Run events: one exactly-once projection per tag, as a sharded daemon process. */
+/**
+ * Feeds {@code runs} from Run events: one projection per tag, as a sharded daemon process,
+ * handling events in groups (one transaction per group with its offset, exactly once;
+ * {@code pekko.projection.grouped} in persistence.conf).
+ */
 public final class RunProjection {
   public static final String NAME = "runs";
 
@@ -26,8 +30,8 @@ public final class RunProjection {
         ShardedDaemonProcessSettings.create(system), Optional.of(ProjectionBehavior.stopMessage()));
   }
 
-  static ExactlyOnceProjection<Offset, EventEnvelope<Run.Event>> projection(ActorSystem<?> system, String tag) {
-    return JdbcProjection.exactlyOnce(
+  static GroupedProjection<Offset, EventEnvelope<Run.Event>> projection(ActorSystem<?> system, String tag) {
+    return JdbcProjection.groupedWithin(
         ProjectionId.of(NAME, tag),
         EventSourcedProvider.<Run.Event>eventsByTag(system, JdbcReadJournal.Identifier(), tag),
         () -> ProjectionDatabase.get(system).session(),

@@ -21,18 +21,23 @@ import dev.atrium.core.db.ProjectionDatabase;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.List;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 
-/** One Run event → its row in {@code runs}, in the projection's transaction. */
-final class RunProjectionHandler extends JdbcHandler<EventEnvelope<Run.Event>, ProjectionDatabase.Session> {
+/**
+ * A group of Run events → their rows in {@code runs}, each event's statement in journal
+ * order, in the projection's one transaction for the group (which also commits its offset).
+ */
+final class RunProjectionHandler extends JdbcHandler<List<EventEnvelope<Run.Event>>, ProjectionDatabase.Session> {
 
   @Override
-  public void process(ProjectionDatabase.Session session, EventEnvelope<Run.Event> envelope) throws Exception {
+  public void process(ProjectionDatabase.Session session, List<EventEnvelope<Run.Event>> envelopes) throws Exception {
     session.withConnection(connection -> {
-      apply(Database.dsl(connection), envelope.event());
+      DSLContext dsl = Database.dsl(connection);
+      envelopes.forEach(envelope -> apply(dsl, envelope.event()));
       return null;
     });
   }

@@ -11,14 +11,16 @@ import org.apache.pekko.projection.ProjectionBehavior;
 import org.apache.pekko.projection.ProjectionId;
 import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
-import org.apache.pekko.projection.javadsl.ExactlyOnceProjection;
+import org.apache.pekko.projection.javadsl.GroupedProjection;
 import org.apache.pekko.projection.javadsl.SourceProvider;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 
 /**
  * Feeds {@code chat_sessions} from ChatSession events: one projection instance per tag,
- * spread over the cluster by sharded daemon process, exactly-once (the offset commits in
- * the handler's transaction), so rebuilding the table from the journal gives the same rows.
+ * spread over the cluster by sharded daemon process, in groups (one transaction per group,
+ * {@code pekko.projection.grouped} in persistence.conf) that write one row change per
+ * session and commit the group's offset with them: exactly once, so rebuilding the table
+ * from the journal gives the same rows.
  */
 public final class ChatSessionProjection {
   public static final String NAME = "chat-sessions";
@@ -35,10 +37,10 @@ public final class ChatSessionProjection {
         Optional.of(ProjectionBehavior.stopMessage()));
   }
 
-  static ExactlyOnceProjection<Offset, EventEnvelope<ChatSession.Event>> projection(ActorSystem<?> system, String tag) {
+  static GroupedProjection<Offset, EventEnvelope<ChatSession.Event>> projection(ActorSystem<?> system, String tag) {
     SourceProvider<Offset, EventEnvelope<ChatSession.Event>> source =
         EventSourcedProvider.eventsByTag(system, JdbcReadJournal.Identifier(), tag);
-    return JdbcProjection.exactlyOnce(
+    return JdbcProjection.groupedWithin(
         ProjectionId.of(NAME, tag),
         source,
         () -> ProjectionDatabase.get(system).session(),

