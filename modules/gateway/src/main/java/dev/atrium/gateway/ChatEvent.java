@@ -1,17 +1,52 @@
 package dev.atrium.gateway;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import org.apache.pekko.util.ByteString;
 
-/** What a model stream yields: text deltas, token usage, and how it finished. */
+/**
+ * What a model stream yields: pieces of the answer, token usage, and how it finished. Each
+ * event carries the fields read from the upstream's chunk and, for a delta, the upstream's
+ * own bytes, so whoever renders, caches, records or meters an answer never parses a chunk
+ * again.
+ */
 public sealed interface ChatEvent permits ChatEvent.Delta, ChatEvent.Usage, ChatEvent.Finish {
 
   /**
-   * A piece of the answer. {@code raw} is the upstream's delta object as it came (role,
-   * content, tool_calls...), kept so the OpenAI-compatible route can pass it on unchanged.
+   * A piece of the answer. {@code content} is its text ("" when it has none, as in a
+   * tool-call delta); {@code toolCalls} the tool-call fragments it carries, in order.
+   * {@code raw} is the upstream's {@code delta} object as it came, but for its {@code role}
+   * member (the OpenAI door sends a role chunk of its own): the door splices these bytes
+   * into its own chunk unchanged. Null when the provider is not an OpenAI upstream; the
+   * door then writes {@code {"content": ...}} itself.
    */
-  record Delta(String content, ObjectNode raw) implements ChatEvent {}
+  record Delta(String content, List<ToolCallDelta> toolCalls, ByteString raw) implements ChatEvent {
+    public Delta {
+      toolCalls = List.copyOf(toolCalls);
+    }
 
-  record Usage(int promptTokens, int completionTokens) implements ChatEvent {}
+    /** A piece of text with no upstream bytes (the local responder, a replay). */
+    public static Delta text(String content) {
+      return new Delta(content, List.of(), null);
+    }
+  }
+
+  /**
+   * One fragment of a streamed tool call, as OpenAI streams them: the first fragment of call
+   * {@code index} has its {@code id}, {@code type} and function {@code name}, later ones add
+   * to its {@code arguments}; absent members are null.
+   */
+  record ToolCallDelta(int index, String id, String type, String name, String arguments) {}
+
+  /**
+   * Tokens as the provider counted them. {@code cachedPromptTokens} is the part of the prompt
+   * the provider served from its prompt cache ({@code prompt_tokens_details.cached_tokens}),
+   * 0 when it says nothing.
+   */
+  record Usage(int promptTokens, int completionTokens, int cachedPromptTokens) implements ChatEvent {
+    public Usage(int promptTokens, int completionTokens) {
+      this(promptTokens, completionTokens, 0);
+    }
+  }
 
   /** The model finished normally ("stop", "length", "tool_calls", ...). */
   record Finish(String reason) implements ChatEvent {}

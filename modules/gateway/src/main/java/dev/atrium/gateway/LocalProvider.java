@@ -1,7 +1,5 @@
 package dev.atrium.gateway;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.atrium.core.Json;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -70,8 +68,7 @@ public final class LocalProvider implements ModelProvider {
       String text = answerFor(request);
       List<ChatEvent> events = new ArrayList<>();
       for (String piece : pieces(text)) {
-        ObjectNode raw = Json.MAPPER.createObjectNode().put("content", piece);
-        events.add(new ChatEvent.Delta(piece, raw));
+        events.add(ChatEvent.Delta.text(piece));
       }
       events.add(new ChatEvent.Finish("stop"));
       events.add(new ChatEvent.Usage(Tokens.countMessages(request.messages()), Tokens.count(text)));

@@ -16,10 +16,17 @@ import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
-import org.apache.pekko.japi.Pair;
 import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Inlet;
+import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.stage.AbstractInHandler;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
 
 /**
  * Routes a tenant's model name to providers: the model's own provider first, then its
@@ -101,27 +108,87 @@ public final class ModelGateway {
     return stream(route, messages, options, List.of());
   }
 
-  /** Streams an answer from retrieved passages along the route. */
+  /**
+   * Streams an answer from retrieved passages along the route. Retries and fallbacks happen
+   * only while nothing has been emitted; the events then flow through without a substream
+   * or any other asynchronous boundary of the gateway's own.
+   */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
-    return head(route.attempts(), 0, 0, messages, options, passages)
-        .flatMapConcat(first -> Source.from(first.first()).concat(first.second()));
+    return attempt(route.attempts(), 0, 0, messages, options, passages);
   }
 
-  private Source<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>, NotUsed> head(
-      List<Attempt> attempts, int index, int retry, List<ChatMessage> messages, ObjectNode options,
-      List<Passage> passages) {
+  private Source<ChatEvent, NotUsed> attempt(List<Attempt> attempts, int index, int retry, List<ChatMessage> messages,
+      ObjectNode options, List<Passage> passages) {
     Attempt attempt = attempts.get(index);
-    return attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
-        .prefixAndTail(1)
+    Source<ChatEvent, NotUsed> events =
+        attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages));
+    boolean canRetry = retry < attempt.maxRetries();
+    if (!canRetry && index + 1 >= attempts.size()) {
+      return events;
+    }
+    return events
+        .via(new LateFailures())
         .recoverWithRetries(1, new PFBuilder<Throwable, org.apache.pekko.stream.Graph<
-                org.apache.pekko.stream.SourceShape<Pair<List<ChatEvent>, Source<ChatEvent, NotUsed>>>, NotUsed>>()
-            .match(ProviderException.class, e -> e.retryable() && (retry < attempt.maxRetries() || index + 1 < attempts.size()),
-                e -> retry < attempt.maxRetries()
+                org.apache.pekko.stream.SourceShape<ChatEvent>, NotUsed>>()
+            .match(ProviderException.class, ProviderException::retryable,
+                e -> canRetry
                     ? Source.single(NotUsed.getInstance()).initialDelay(BACKOFF.delay(retry + 1))
-                        .flatMapConcat(x -> head(attempts, index, retry + 1, messages, options, passages))
-                    : head(attempts, index + 1, 0, messages, options, passages))
-            .build());
+                        .flatMapConcat(x -> attempt(attempts, index, retry + 1, messages, options, passages))
+                    : attempt(attempts, index + 1, 0, messages, options, passages))
+            .build())
+        .mapError(new PFBuilder<Throwable, Throwable>().match(Late.class, Throwable::getCause).build());
+  }
+
+  /** A failure after events had gone downstream: not to be retried, whatever it is. */
+  private static final class Late extends RuntimeException {
+    Late(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+
+  /**
+   * Passes events through and marks a failure that comes after the first of them as
+   * {@link Late}; its state is its own materialisation's, which a closure over the source
+   * could not give without a substream.
+   */
+  private static final class LateFailures extends GraphStage<FlowShape<ChatEvent, ChatEvent>> {
+    private final Inlet<ChatEvent> in = Inlet.create("LateFailures.in");
+    private final Outlet<ChatEvent> out = Outlet.create("LateFailures.out");
+    private final FlowShape<ChatEvent, ChatEvent> shape = FlowShape.of(in, out);
+
+    @Override
+    public FlowShape<ChatEvent, ChatEvent> shape() {
+      return shape;
+    }
+
+    @Override
+    public GraphStageLogic createLogic(Attributes attributes) {
+      return new GraphStageLogic(shape) {
+        private boolean emitted;
+
+        {
+          setHandler(in, new AbstractInHandler() {
+            @Override
+            public void onPush() {
+              emitted = true;
+              push(out, grab(in));
+            }
+
+            @Override
+            public void onUpstreamFailure(Throwable error) {
+              failStage(emitted ? new Late(error) : error);
+            }
+          });
+          setHandler(out, new AbstractOutHandler() {
+            @Override
+            public void onPull() {
+              pull(in);
+            }
+          });
+        }
+      };
+    }
   }
 
   /** The whole answer along the route. */

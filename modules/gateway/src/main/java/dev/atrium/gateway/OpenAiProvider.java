@@ -2,20 +2,20 @@ package dev.atrium.gateway;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Futures;
 import dev.atrium.core.Json;
 import dev.atrium.core.tenant.TenantConfig;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.http.impl.engine.client.OutgoingConnectionBlueprint;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -23,9 +23,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaRanges;
 import org.apache.pekko.http.javadsl.model.headers.Accept;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
-import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
-import org.apache.pekko.http.javadsl.unmarshalling.sse.EventStreamUnmarshalling;
+import org.apache.pekko.stream.StreamTcpException;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,29 +32,48 @@ import org.slf4j.LoggerFactory;
  * Any OpenAI-compatible chat completions server (OpenAI, vLLM, Ollama, llama.cpp, another
  * gateway) over the Pekko HTTP client. Requests are built fresh, so no client header
  * (hop-by-hop or otherwise) ever reaches the upstream; the key comes from the environment
- * variable the tenant file names and is never logged. Streams are parsed event by event
- * and always ask for usage.
+ * variable the tenant file names and is never logged. Streams always ask for usage and are
+ * read by {@link OpenAiEvents}, in the stream that asked for them.
+ *
+ * <p>A request that got no response at all because its pooled connection went away under it
+ * (the pool's "Connection was cancelled", an upstream closing a kept-alive connection as the
+ * request arrived, or no connection at all) is sent once more at once, whatever the
+ * provider's {@code max_retries}: it is the transport's failure, not the upstream's answer, and
+ * nothing of it has reached the caller. (A connection reset after the request was written
+ * looks the same: the upstream may then do the work twice, the caller never gets two
+ * answers.) Anything that got a response is never repeated here.
  */
 public final class OpenAiProvider implements ModelProvider {
   private static final Logger log = LoggerFactory.getLogger(OpenAiProvider.class);
   private static final int MAX_ERROR_BODY = 64 * 1024;
+  /** How long a body is still read after its {@code [DONE]}, so its connection goes back to the pool. */
+  private static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
 
   private final ActorSystem<?> system;
   private final String name;
-  private final String completionsUrl;
-  private final Optional<String> apiKey;
+  /** The request line and headers of every call, parsed once: a URI parsed per request cost ~2 % of the node's CPU. */
+  private final HttpRequest streamTemplate;
+  private final HttpRequest wholeTemplate;
   private final Duration timeout;
-  private final Unmarshaller<org.apache.pekko.http.javadsl.model.HttpEntity, Source<ServerSentEvent, NotUsed>> events;
+  private final int maxEventSize;
 
   public OpenAiProvider(ActorSystem<?> system, String name, TenantConfig.ProviderSettings settings, Optional<String> apiKey) {
     this.system = system;
     this.name = name;
     String base = settings.baseUrl().endsWith("/") ? settings.baseUrl().substring(0, settings.baseUrl().length() - 1)
         : settings.baseUrl();
-    this.completionsUrl = base + "/chat/completions";
-    this.apiKey = apiKey;
+    HttpRequest post = HttpRequest.POST(base + "/chat/completions");
+    if (apiKey.isPresent()) {
+      post = post.addHeader(Authorization.oauth2(apiKey.get()));
+    }
+    this.streamTemplate = post.addHeader(Accept.create(
+        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM)));
+    this.wholeTemplate = post.addHeader(Accept.create(
+        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)));
     this.timeout = Duration.ofMillis(settings.timeoutMs());
-    this.events = EventStreamUnmarshalling.fromEventsStream(Adapter.toClassic(system));
+    // The limit the configuration sets for upstream model streams (http.conf).
+    this.maxEventSize = (int) Math.min(Integer.MAX_VALUE,
+        system.settings().config().getBytes("pekko.http.sse.max-event-size"));
   }
 
   @Override
@@ -102,16 +119,11 @@ public final class OpenAiProvider implements ModelProvider {
   }
 
   private HttpRequest httpRequest(ChatRequest request, boolean stream) {
-    byte[] bytes = body(request, stream);
-    HttpRequest http = HttpRequest.POST(completionsUrl)
-        .withEntity(ContentTypes.APPLICATION_JSON, bytes)
-        .addHeader(Accept.create(stream ? MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM)
-            : MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)));
-    return apiKey.map(k -> http.addHeader(Authorization.oauth2(k))).orElse(http);
+    return (stream ? streamTemplate : wholeTemplate).withEntity(ContentTypes.APPLICATION_JSON, body(request, stream));
   }
 
   private CompletionStage<HttpResponse> send(HttpRequest request) {
-    return Http.get(system).singleRequest(request)
+    return attempt(request, true)
         .toCompletableFuture()
         .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
         .exceptionally(e -> {
@@ -119,64 +131,60 @@ public final class OpenAiProvider implements ModelProvider {
         });
   }
 
-  @Override
-  public Source<ChatEvent, NotUsed> stream(ChatRequest request) {
-    // Per materialisation: a stream that ends without OpenAI's [DONE] was cut short.
-    return Source.lazySource(() -> {
-      java.util.concurrent.atomic.AtomicBoolean sawDone = new java.util.concurrent.atomic.AtomicBoolean();
-      return Source.lazyCompletionStageSource(() -> send(httpRequest(request, true)).thenCompose(response -> {
-            if (!response.status().isSuccess()) {
-              return failure(response).thenApply(Source::<ServerSentEvent>failed);
-            }
-            return events.unmarshal(response.entity(), system);
-          }))
-          .idleTimeout(timeout)
-          .takeWhile(event -> {
-            boolean done = "[DONE]".equals(event.getData().strip());
-            if (done) {
-              sawDone.set(true);
-            }
-            return !done;
-          })
-          .mapConcat(event -> parseChunk(event.getData()))
-          .concatLazy(Source.lazySource(() -> sawDone.get()
-              ? Source.<ChatEvent>empty()
-              : Source.<ChatEvent>failed(new ProviderException(502, "upstream_truncated",
-                  "the model server ended the stream early", true))))
-          .mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>()
-              .match(Throwable.class, OpenAiProvider::asProviderException).build());
-    }).mapMaterializedValue(m -> NotUsed.getInstance());
+  private CompletionStage<HttpResponse> attempt(HttpRequest request, boolean again) {
+    return Http.get(system).singleRequest(request).handle((response, error) -> {
+      if (error == null) {
+        return CompletableFuture.completedFuture(response);
+      }
+      if (again && neverAnswered(error)) {
+        log.info("upstream connection failed before any response, sending once more: {}: {}",
+            Futures.unwrap(error).getClass().getSimpleName(), Futures.unwrap(error).getMessage());
+        return attempt(request, false);
+      }
+      return CompletableFuture.<HttpResponse>failedFuture(error);
+    }).thenCompose(Function.identity());
   }
 
-  /** The ChatEvents in one upstream chunk ({@code chat.completion.chunk} or an error object). */
+  /**
+   * A failure of the connection before any byte of a response: the pool's connection went
+   * away under the request (a connection failure is a {@link StreamTcpException} in Pekko),
+   * or the upstream closed the connection with the request outstanding, as a server closing
+   * idle kept-alive connections does. Timeouts are not among them: the upstream may be working.
+   */
+  static boolean neverAnswered(Throwable error) {
+    Throwable cause = Futures.unwrap(error);
+    return cause instanceof StreamTcpException
+        || cause instanceof OutgoingConnectionBlueprint.UnexpectedConnectionClosureException;
+  }
+
+  @Override
+  public Source<ChatEvent, NotUsed> stream(ChatRequest request) {
+    // Cold: the request is sent when the source is materialised, once per materialisation.
+    return Source.lazyCompletionStage(() -> send(httpRequest(request, true)))
+        .flatMapConcat(this::events)
+        .idleTimeout(timeout)
+        .mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>()
+            .match(Throwable.class, OpenAiProvider::asProviderException).build())
+        .mapMaterializedValue(m -> NotUsed.getInstance());
+  }
+
+  /** The events of a streamed answer's body, read in the stream that consumes them; or the upstream's error. */
+  private Source<ChatEvent, NotUsed> events(HttpResponse response) {
+    if (!response.status().isSuccess()) {
+      return Source.completionStage(failure(response)).map(e -> {
+        throw e;
+      });
+    }
+    return response.entity().withoutSizeLimit().getDataBytes()
+        .via(new OpenAiEvents(maxEventSize, DRAIN_GRACE))
+        .mapMaterializedValue(m -> NotUsed.getInstance());
+  }
+
+  /** The ChatEvents in one upstream chunk's JSON ({@code chat.completion.chunk} or an error object). */
   static List<ChatEvent> parseChunk(String data) {
-    JsonNode chunk;
-    try {
-      chunk = Json.MAPPER.readTree(data);
-    } catch (IOException e) {
-      throw new ProviderException(502, "upstream_malformed", "the model server sent a chunk that is not JSON", true, e);
-    }
-    if (chunk.has("error")) {
-      JsonNode error = chunk.path("error");
-      throw new ProviderException(502, "upstream_error", "the model server failed mid-stream: "
-          + truncate(error.path("message").asText("unknown error")), true);
-    }
-    List<ChatEvent> out = new ArrayList<>(2);
-    JsonNode choice = chunk.path("choices").path(0);
-    if (choice.isObject()) {
-      JsonNode delta = choice.path("delta");
-      if (delta.isObject() && (delta.size() > 0)) {
-        String content = delta.path("content").isTextual() ? delta.path("content").asText() : "";
-        out.add(new ChatEvent.Delta(content, (ObjectNode) delta));
-      }
-      if (choice.path("finish_reason").isTextual()) {
-        out.add(new ChatEvent.Finish(choice.path("finish_reason").asText()));
-      }
-    }
-    JsonNode usage = chunk.path("usage");
-    if (usage.isObject()) {
-      out.add(new ChatEvent.Usage(usage.path("prompt_tokens").asInt(), usage.path("completion_tokens").asInt()));
-    }
+    byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    List<ChatEvent> out = new java.util.ArrayList<>(2);
+    OpenAiChunk.read(bytes, 0, bytes.length, out);
     return out;
   }
 
@@ -200,8 +208,8 @@ public final class OpenAiProvider implements ModelProvider {
             : ChatMessage.assistant("");
         JsonNode usage = body.path("usage");
         return new ChatResult(message, choice.path("finish_reason").asText("stop"),
-            usage.isObject() ? new ChatEvent.Usage(usage.path("prompt_tokens").asInt(), usage.path("completion_tokens").asInt())
-                : null);
+            usage.isObject() ? new ChatEvent.Usage(usage.path("prompt_tokens").asInt(), usage.path("completion_tokens").asInt(),
+                usage.path("prompt_tokens_details").path("cached_tokens").asInt(0)) : null);
       });
     }).exceptionally(e -> {
       throw asProviderException(e);

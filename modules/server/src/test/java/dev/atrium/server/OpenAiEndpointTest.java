@@ -89,6 +89,36 @@ class OpenAiEndpointTest {
   }
 
   @Test
+  void streamsToolCallDeltasExactlyAsTheUpstreamSentThem() throws Exception {
+    String body = """
+        {"model": "%s", "stream": true, "tool_choice": "required",
+         "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}],
+         "messages": [{"role": "user", "content": "Look it up"}]}""";
+    var r = completions(body.formatted("mock"));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    var direct = HttpClient.newHttpClient().send(HttpRequest.newBuilder(java.net.URI.create(mock.baseUrl() + "/chat/completions"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body.formatted("mock-model"))).build(),
+        HttpResponse.BodyHandlers.ofString());
+    List<JsonNode> through = deltas(r.body());
+    List<JsonNode> upstream = deltas(direct.body());
+    // The door sends its own role chunk; the upstream's deltas follow without their role, otherwise as they were.
+    assertThat(through.get(0).path("role").asText()).isEqualTo("assistant");
+    upstream.forEach(delta -> ((com.fasterxml.jackson.databind.node.ObjectNode) delta).remove("role"));
+    assertThat(through.subList(1, through.size())).isEqualTo(upstream);
+    assertThat(upstream.get(1).path("tool_calls").get(0).path("function").path("name").asText()).isEqualTo("lookup");
+    assertThat(r.body()).contains("\"finish_reason\":\"tool_calls\"");
+  }
+
+  /** The deltas of a stream's chunks, in order (chunks without choices left out). */
+  static List<JsonNode> deltas(String sse) {
+    return SseEvents.parse(sse).events().stream().filter(e -> !e.data().equals("[DONE]"))
+        .map(e -> e.json().path("choices").path(0))
+        .filter(choice -> !choice.isMissingNode() && choice.path("finish_reason").isNull())
+        .map(choice -> choice.path("delta")).toList();
+  }
+
+  @Test
   void withoutIncludeUsageNoUsageChunkIsSent() {
     var r = completions("{\"model\": \"mock\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
     assertThat(r.body()).doesNotContain("\"usage\"").endsWith("data: [DONE]\n\n");

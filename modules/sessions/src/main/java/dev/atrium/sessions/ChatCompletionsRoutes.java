@@ -20,6 +20,7 @@ import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
+import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.OpenAiMessages;
 import java.time.Duration;
@@ -168,33 +169,30 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
     if (!c.stream()) {
       return JsonRoutes.json(completionJson(c, answer, "stop", usage));
     }
-    Source<ChatEvent, NotUsed> events = Source.from(List.of(new ChatEvent.Delta(answer.text(), null),
+    Source<ChatEvent, NotUsed> events = Source.from(List.of(ChatEvent.Delta.text(answer.text()),
         new ChatEvent.Finish("stop")));
     var recorded = new ChatTurn.Recorded(replay.assistantMessage(), answer, usage, "stop", ChatTurn.Ending.COMPLETED,
         null);
     return complete(Sse.response(chunks(events, () -> CompletableFuture.completedFuture(recorded), c)));
   }
 
-  /** OpenAI's chunks: the role, the deltas as the upstream sent them, the finish, usage if asked, [DONE]. */
+  /**
+   * OpenAI's chunks: the role, the deltas as the upstream sent them (its bytes spliced into
+   * this completion's frame, {@link CompletionChunks}), the finish, usage if asked, [DONE].
+   */
   private Source<ByteString, NotUsed> chunks(Source<ChatEvent, NotUsed> events,
       Supplier<CompletionStage<ChatTurn.Recorded>> recorded, Completion c) {
-    ObjectNode roleDelta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
+    CompletionChunks frames = new CompletionChunks(c.id(), c.created(), c.model());
     Source<ByteString, NotUsed> body = events
         .mapConcat(event -> {
           if (event instanceof ChatEvent.Delta d) {
-            ObjectNode delta = d.raw() == null ? Json.MAPPER.createObjectNode().put("content", d.content())
-                : d.raw().deepCopy();
-            delta.remove("role");
-            return delta.isEmpty() ? List.<ByteString>of() : List.of(Sse.data(chunk(c, delta, null)));
+            return d.raw() == null && d.content().isEmpty() ? List.<ByteString>of() : List.of(frames.delta(d));
           }
-          if (event instanceof ChatEvent.Finish f) {
-            return List.of(Sse.data(chunk(c, Json.MAPPER.createObjectNode(), f.reason())));
-          }
-          return List.<ByteString>of();
+          return event instanceof ChatEvent.Finish f ? List.of(frames.finish(f.reason())) : List.<ByteString>of();
         })
         // [DONE] only once the turn is recorded (a call without a session records nothing).
         .concatLazy(Source.lazyCompletionStage(recorded::get)
-            .mapConcat(r -> c.includeUsage() ? List.of(Sse.data(usageChunk(c, r.usage())), Sse.DONE) : List.of(Sse.DONE))
+            .mapConcat(r -> c.includeUsage() ? List.of(frames.usage(r.usage()), Sse.DONE) : List.of(Sse.DONE))
             .mapMaterializedValue(m -> NotUsed.getInstance()))
         .recover(new PFBuilder<Throwable, ByteString>().match(Throwable.class, error -> {
           Map<String, Object> json = new LinkedHashMap<>(TurnRoutes.errorBody(error));
@@ -202,28 +200,7 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
           json.put("param", null);
           return Sse.data(Map.of("error", json));
         }).build());
-    return Source.single(Sse.data(chunk(c, roleDelta, null))).concat(body).keepAlive(heartbeat, () -> Sse.HEARTBEAT);
-  }
-
-  private static ObjectNode chunk(Completion c, ObjectNode delta, String finishReason) {
-    ObjectNode chunk = head(c, "chat.completion.chunk");
-    ObjectNode choice = chunk.putArray("choices").addObject();
-    choice.put("index", 0);
-    choice.set("delta", delta);
-    choice.putNull("logprobs");
-    if (finishReason == null) {
-      choice.putNull("finish_reason");
-    } else {
-      choice.put("finish_reason", finishReason);
-    }
-    return chunk;
-  }
-
-  private static ObjectNode usageChunk(Completion c, ChatEvent.Usage usage) {
-    ObjectNode chunk = head(c, "chat.completion.chunk");
-    chunk.putArray("choices");
-    chunk.set("usage", usageJson(usage));
-    return chunk;
+    return Source.single(frames.role()).concat(body).keepAlive(heartbeat, () -> Sse.HEARTBEAT);
   }
 
   static ObjectNode completionJson(Completion c, ChatMessage answer, String finishReason, ChatEvent.Usage usage) {
@@ -247,9 +224,13 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
   }
 
   private static ObjectNode usageJson(ChatEvent.Usage usage) {
-    return Json.MAPPER.createObjectNode()
+    ObjectNode json = Json.MAPPER.createObjectNode()
         .put("prompt_tokens", usage.promptTokens())
         .put("completion_tokens", usage.completionTokens())
         .put("total_tokens", usage.promptTokens() + usage.completionTokens());
+    if (usage.cachedPromptTokens() > 0) {
+      json.putObject("prompt_tokens_details").put("cached_tokens", usage.cachedPromptTokens());
+    }
+    return json;
   }
 }

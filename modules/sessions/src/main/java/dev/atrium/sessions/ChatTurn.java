@@ -52,6 +52,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ChatTurn {
   private static final Logger LOG = LoggerFactory.getLogger(ChatTurn.class);
+  private static final int UNCOUNTED = -1;
   private static final int PASSAGES = 4;
 
   /** What every turn of the module works with. */
@@ -100,7 +101,10 @@ final class ChatTurn {
   private final ObjectNode options;
   private final CompletionStage<List<Passage>> passages;
   private final StreamSlot slot;
-  /** The prompt's tokens as the session counted them (each message once, when it was added). */
+  /**
+   * The prompt's tokens as the session counted them (each message once, when it was added);
+   * {@link #UNCOUNTED} without a session, counted only if the provider reports no usage.
+   */
   private final int promptTokens;
   private final CompletableFuture<Ended> ending = new CompletableFuture<>();
   private final CompletionStage<Recorded> recorded;
@@ -177,7 +181,7 @@ final class ChatTurn {
   /** A call without a session: the caller's messages as they are, nothing recorded. */
   static ChatTurn stateless(Settings settings, ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options,
       StreamSlot slot) {
-    return new ChatTurn(settings, null, null, null, route, messages, Tokens.countMessages(messages), options,
+    return new ChatTurn(settings, null, null, null, route, messages, UNCOUNTED, options,
         CompletableFuture.completedFuture(List.of()), slot);
   }
 
@@ -225,16 +229,22 @@ final class ChatTurn {
    * the stream ends — complete, failed, cancelled by the client — the turn ends with it.
    */
   Source<ChatEvent, NotUsed> answer() {
-    return Source.completionStageSource(passages.thenApply(p -> settings.gateway().stream(route, context, options, p)))
-        .mapMaterializedValue(m -> NotUsed.getInstance())
-        .via(new Follow(this));
+    CompletableFuture<List<Passage>> retrieved = passages.toCompletableFuture();
+    // Passages already there (no retrieval: every OpenAI-door call) need no substream to wait for them.
+    Source<ChatEvent, NotUsed> model = retrieved.isDone() && !retrieved.isCompletedExceptionally()
+        ? settings.gateway().stream(route, context, options, retrieved.join())
+        : Source.completionStageSource(passages.thenApply(p -> settings.gateway().stream(route, context, options, p)))
+            .mapMaterializedValue(m -> NotUsed.getInstance());
+    return model.via(new Follow(this));
   }
 
   /** The whole answer at once, recorded; a provider failure fails it with the client's error. */
   CompletionStage<Recorded> whole() {
-    Cancellable renewal = settings.system().scheduler().scheduleAtFixedRate(settings.leaseRenewal(),
-        settings.leaseRenewal(), this::renew, settings.system().executionContext());
-    recorded.whenComplete((r, error) -> renewal.cancel());
+    if (session != null || slot.leased()) {
+      Cancellable renewal = settings.system().scheduler().scheduleAtFixedRate(settings.leaseRenewal(),
+          settings.leaseRenewal(), this::renew, settings.system().executionContext());
+      recorded.whenComplete((r, error) -> renewal.cancel());
+    }
     passages.thenCompose(p -> settings.gateway().complete(route, context, options, p))
         .whenComplete((result, error) -> {
           if (error == null) {
@@ -269,7 +279,8 @@ final class ChatTurn {
     slot.release();
     Answer answer = ended.answer();
     ChatEvent.Usage usage = answer.usage() != null ? answer.usage()
-        : new ChatEvent.Usage(promptTokens, Tokens.count(answer.message().content()));
+        : new ChatEvent.Usage(promptTokens != UNCOUNTED ? promptTokens : Tokens.countMessages(context),
+            Tokens.count(answer.message().content()));
     String reason = switch (ended.ending()) {
       case COMPLETED -> answer.finishReason();
       case PROVIDER_FAILED -> Futures.unwrap(ended.failure()) instanceof ProviderException ? "provider_failed" : "failed";

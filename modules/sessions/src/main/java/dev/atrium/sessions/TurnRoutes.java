@@ -14,6 +14,7 @@ import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
+import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
@@ -75,7 +76,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
         .mapConcat(passages -> passages.stream().map(p -> Sse.event("citation", citation(p))).toList());
     Source<ByteString, NotUsed> answer = turn.answer()
         .filter(event -> event instanceof ChatEvent.Delta d && !d.content().isEmpty())
-        .map(event -> Sse.event("delta", Map.of("text", ((ChatEvent.Delta) event).content())))
+        .map(event -> deltaEvent(((ChatEvent.Delta) event).content()))
         .concatLazy(Source.lazyCompletionStage(turn::recorded)
             .mapConcat(recorded -> List.of(Sse.event("usage", usage(recorded.usage())), Sse.event("done", done(recorded))))
             .mapMaterializedValue(m -> NotUsed.getInstance()))
@@ -84,6 +85,14 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     Source<ByteString, NotUsed> events = Source.single(Sse.event("message.start", start(sessionId, turn)))
         .concat(citations).concat(answer);
     return complete(Sse.response(events.keepAlive(heartbeat, () -> Sse.HEARTBEAT)));
+  }
+
+  private static final ByteString DELTA_START = ByteString.fromString("event: delta\ndata: {\"text\":\"");
+  private static final ByteString DELTA_END = ByteString.fromString("\"}\n\n");
+
+  /** The {@code delta} event, written as bytes: the text JSON-escaped between constant parts, no map, no mapper. */
+  static ByteString deltaEvent(String text) {
+    return DELTA_START.concat(CompletionChunks.jsonText(text)).concat(DELTA_END);
   }
 
   /** {@code stream: false}: the provider's whole answer, recorded, as one JSON document. */

@@ -35,8 +35,9 @@ import org.apache.pekko.stream.javadsl.Flow;
 
 /**
  * A model upstream that speaks OpenAI's chat protocol over real HTTP, for tests and
- * benchmarks: deterministic text ({@code "t0 t1 ... "}), configurable pacing, injected
- * failures and dropped connections, and counters of what it saw.
+ * benchmarks: deterministic text ({@code "t0 t1 ... "}; a streamed tool call when the
+ * request's {@code tool_choice} asks for one; as many chunks as {@code max_tokens} allows),
+ * configurable pacing, injected failures and dropped connections, and counters of what it saw.
  */
 public final class MockLlm implements AutoCloseable {
   private static final String CHAT = "/v1/chat/completions";

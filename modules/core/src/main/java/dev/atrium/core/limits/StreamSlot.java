@@ -19,6 +19,11 @@ public interface StreamSlot {
   /** Called once when the stream ends, however it ends. */
   void release();
 
+  /** Whether the slot holds a lease that runs out unless renewed (a granted slot of a limiter). */
+  default boolean leased() {
+    return true;
+  }
+
   /** Every stream may open: no limiter, or one that did not answer and the tenant allows it. */
   StreamSlot UNLIMITED = unlimited(() -> { });
 
@@ -36,6 +41,11 @@ public interface StreamSlot {
   record Fixed(boolean granted, String deniedBy, long cap, Runnable onRelease) implements StreamSlot {
     @Override
     public void renewIfDue() {}
+
+    @Override
+    public boolean leased() {
+      return false;
+    }
 
     @Override
     public void release() {

@@ -59,7 +59,7 @@ public final class ChatResponses {
   /** A non-streaming answer waits as long as the whole stream would have taken. */
   private CompletionStage<HttpResponse> complete(String id, long created, ChatCall call,
       Behaviour behaviour) {
-    int chunks = behaviour.chunks();
+    int chunks = call.chunks(behaviour.chunks());
     Duration generation = behaviour.firstTokenDelay()
         .plus(behaviour.chunkDelay().multipliedBy(chunks));
     CompletionStage<Integer> generated = generation.isZero()
@@ -73,14 +73,14 @@ public final class ChatResponses {
 
   private HttpResponse stream(String id, long created, ChatCall call, Behaviour behaviour) {
     StreamFrames frames = new StreamFrames(id, created, call);
-    int chunks = behaviour.chunks();
+    int chunks = call.chunks(behaviour.chunks());
     boolean drops = behaviour.dropAfterChunks() >= 0;
     // A drop configured beyond the last piece still breaks the stream, before its stop chunk.
     int emitted = drops ? Math.min(chunks, behaviour.dropAfterChunks()) : chunks;
     Source<ByteString, NotUsed> content = paced(emitted, behaviour)
         .map(i -> {
           counters.tokensGenerated.incrementAndGet();
-          return frames.content(i);
+          return call.tool() == null ? frames.content(i) : frames.toolCall(call.tool(), i, emitted);
         });
 
     AtomicBoolean finished = new AtomicBoolean();
@@ -92,7 +92,7 @@ public final class ChatResponses {
           .mapMaterializedValue(ignored -> NotUsed.getInstance());
     } else {
       List<ByteString> tail = new ArrayList<>(2);
-      tail.add(frames.stop());
+      tail.add(call.tool() == null ? frames.stop() : frames.toolCallsStop());
       if (call.includeUsage()) {
         tail.add(frames.usage(call.promptTokens(), chunks));
       }

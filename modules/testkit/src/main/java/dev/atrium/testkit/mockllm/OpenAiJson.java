@@ -16,8 +16,20 @@ import org.apache.pekko.util.ByteString;
 public final class OpenAiJson {
   private OpenAiJson() {}
 
-  /** What the mock needs from a chat request; every other field is ignored. */
-  public record ChatCall(String model, boolean stream, boolean includeUsage, int promptTokens) {}
+  /**
+   * What the mock needs from a chat request; every other field is ignored. {@code maxTokens}
+   * ({@code max_completion_tokens}, else {@code max_tokens}; 0 when absent) caps the answer's
+   * chunks, as it caps a real model's tokens: one mock serves short and long answers in one run.
+   * {@code tool}: the function the request makes the model call ({@code tool_choice} naming
+   * one, or {@code "required"} with tools: the first), null for a text answer.
+   */
+  public record ChatCall(String model, boolean stream, boolean includeUsage, int promptTokens, int maxTokens,
+      String tool) {
+    /** The chunks of the answer: the configured number, capped by {@code maxTokens}. */
+    public int chunks(int configured) {
+      return maxTokens > 0 ? Math.min(configured, maxTokens) : configured;
+    }
+  }
 
   /** Thrown for a body that is not a JSON object, so the caller can answer 400. */
   public static final class BadRequest extends Exception {
@@ -52,7 +64,12 @@ public final class OpenAiJson {
         }
       }
     }
-    return new ChatCall(model, stream, includeUsage, words);
+    int maxTokens = root.path("max_completion_tokens").asInt(root.path("max_tokens").asInt(0));
+    JsonNode choice = root.path("tool_choice");
+    String tool = choice.path("function").path("name").isTextual() ? choice.path("function").path("name").asText()
+        : "required".equals(choice.asText()) && root.path("tools").path(0).path("function").path("name").isTextual()
+            ? root.path("tools").path(0).path("function").path("name").asText() : null;
+    return new ChatCall(model, stream, includeUsage, words, Math.max(0, maxTokens), tool);
   }
 
   /** Whitespace-separated words; a loop rather than a regex split because every request pays it. */
@@ -160,6 +177,24 @@ public final class OpenAiJson {
 
     public ByteString stop() {
       return choice("{}", "\"stop\"");
+    }
+
+    /**
+     * Piece {@code index} of a streamed call of {@code tool}, as OpenAI streams one: the
+     * first names the call, the others add to its arguments ({@code {"q": "t0 t1 ..."}}).
+     */
+    public ByteString toolCall(String tool, int index, int pieces) {
+      String arguments = index == 0 ? "{\\\"q\\\": \\\"" : "";
+      arguments += piece(index).strip() + (index + 1 < pieces ? " " : "\\\"}");
+      if (index == 0) {
+        return choice("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_1\","
+            + "\"type\":\"function\",\"function\":{\"name\":\"" + tool + "\",\"arguments\":\"" + arguments + "\"}}]}", "null");
+      }
+      return choice("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"" + arguments + "\"}}]}", "null");
+    }
+
+    public ByteString toolCallsStop() {
+      return choice("{}", "\"tool_calls\"");
     }
 
     public ByteString usage(int prompt, int completion) {
