@@ -20,6 +20,9 @@ final class BenchOptions {
                   windows of one run
                     [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
                     [--chunks 20] [--chunk-delay-ms 10] [--first-token-delay-ms 0]
+                    [--chunks-compare 1] (short streams beside the long ones: the marginal
+                    CPU per chunk) [--node-root DIR] (measure the node of another checkout,
+                    e.g. a baseline, with this bench and mock)
         sessions  persisted turns per second through POST /v1/chat/sessions/{id}/messages
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
@@ -113,6 +116,11 @@ final class BenchOptions {
       throw new IllegalArgumentException("--" + name + " must lie between " + min + " and " + max + ", low end first");
     }
     return new int[] {lo, hi};
+  }
+
+  /** A free value, such as a path. */
+  String text(String name, String defaultValue) {
+    return values.getOrDefault(name, defaultValue);
   }
 
   /** One of a few words, for options that pick a mode. */

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ChatScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "window", "chunks", "chunk-delay-ms",
-      "first-token-delay-ms");
+      "first-token-delay-ms", "chunks-compare", "node-root");
   private static final String KEY = "bench-key";
   private static final String PROMPT = "Write a short note about load testing a streaming proxy.";
 
@@ -33,14 +33,25 @@ final class ChatScenario {
   private final int chunks;
   private final int chunkDelayMs;
   private final int firstTokenDelayMs;
+  /** The chunks of the short streams measured beside the long ones (0: none). */
+  private final int compareChunks;
+  /** The checkout whose node is measured: this one, or another (a baseline) with the same bench and mock. */
+  private final Path nodeRoot;
 
   /** Where one case sends its requests: the mock itself or Atrium in front of it. */
   record Target(String name, URI url, String apiKey, String model) {}
 
-  /** A target and a mode: one of the four measured cases. */
-  private record Kind(Target target, boolean stream, Case result) {
+  /**
+   * A target and a mode: one of the measured cases. {@code maxTokens} above 0 caps the mock's
+   * answer at that many chunks (the short streams of the marginal cost per chunk).
+   */
+  private record Kind(Target target, boolean stream, int maxTokens, Case result) {
+    Kind(Target target, boolean stream, Case result) {
+      this(target, stream, 0, result);
+    }
+
     String label() {
-      return target.name() + (stream ? " stream" : " non-stream");
+      return result.name;
     }
   }
 
@@ -55,20 +66,30 @@ final class ChatScenario {
     this.chunks = o.integer("chunks", 20, 1, 100_000);
     this.chunkDelayMs = o.integer("chunk-delay-ms", 10, 0, 60_000);
     this.firstTokenDelayMs = o.integer("first-token-delay-ms", 0, 0, 60_000);
+    this.compareChunks = o.integer("chunks-compare", 1, 0, 100_000);
+    if (compareChunks >= chunks) {
+      throw new IllegalArgumentException("--chunks-compare must be below --chunks (" + chunks + "), or 0");
+    }
+    String other = o.text("node-root", null);
+    this.nodeRoot = other == null ? null : Path.of(other).toAbsolutePath().normalize();
   }
 
   void run(Report report) {
     Fleet.Launched mock = fleet.mockLlm(chunks, chunkDelayMs, firstTokenDelayMs);
-    Fleet.Launched atrium = fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")));
+    Fleet.Launched atrium = nodeRoot == null ? fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")))
+        : fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")), nodeRoot);
     Meter meter = new Meter()
         .watch("atrium", () -> Cpu.processNanos(atrium.pid()))
         .watch("mock", () -> Cpu.processNanos(mock.pid()));
     Target direct = new Target("direct", mock.baseUri().resolve("/v1/chat/completions"), null, "mock-model");
     Target through = new Target("atrium", atrium.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
-    List<Kind> kinds = List.of(new Kind(direct, true, new Case("direct stream")),
+    List<Kind> kinds = new ArrayList<>(List.of(new Kind(direct, true, new Case("direct stream")),
         new Kind(through, true, new Case("atrium stream")),
         new Kind(direct, false, new Case("direct non-stream")),
-        new Kind(through, false, new Case("atrium non-stream")));
+        new Kind(through, false, new Case("atrium non-stream"))));
+    if (compareChunks > 0) {
+      kinds.add(new Kind(through, true, compareChunks, new Case("atrium stream " + compareChunks + "-chunk")));
+    }
     smokeTest(kinds);
 
     // Warm-up goes through Atrium only: it exercises the mock's two endpoints and the bench's
@@ -86,13 +107,16 @@ final class ChatScenario {
 
     int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / window.toMillis()));
     Duration each = duration.dividedBy(rounds);
-    System.out.printf("%nmeasuring %d round(s) of four %.1f s windows, %d concurrent clients%n", rounds,
+    System.out.printf("%nmeasuring %d round(s) of %d %.1f s windows, %d concurrent clients%n", rounds, kinds.size(),
         each.toMillis() / 1000.0, concurrency);
     for (int r = 0; r < rounds; r++) {
       List<Kind> order = new ArrayList<>(kinds);
       if (r % 2 == 1) {
         // Alternate who goes first, so neither side always follows the other's heavier window.
-        order = List.of(kinds.get(1), kinds.get(0), kinds.get(3), kinds.get(2));
+        order.set(0, kinds.get(1));
+        order.set(1, kinds.get(0));
+        order.set(2, kinds.get(3));
+        order.set(3, kinds.get(2));
       }
       for (Kind k : order) {
         Load.Window w = Load.run(k.label(), concurrency, worker -> client(k), each, meter).requireSuccess();
@@ -109,14 +133,15 @@ final class ChatScenario {
   }
 
   private Load.Client client(Kind k) {
-    HttpRequest request = request(k.target(), k.stream());
+    HttpRequest request = request(k.target(), k.stream(), k.maxTokens());
     return k.stream()
         ? inFlight -> http.sse(request, inFlight)
         : inFlight -> http.whole(request, 200, "\"content\"", inFlight, null);
   }
 
-  private static HttpRequest request(Target t, boolean stream) {
+  private static HttpRequest request(Target t, boolean stream, int maxTokens) {
     String body = "{\"model\":\"" + t.model() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + PROMPT + "\"}]"
+        + (maxTokens > 0 ? ",\"max_tokens\":" + maxTokens : "")
         + (stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : ",\"stream\":false") + "}";
     return Http.post(t.url(), t.apiKey(), body.getBytes(StandardCharsets.UTF_8)).build();
   }
@@ -161,11 +186,38 @@ final class ChatScenario {
     System.out.printf("%nAtrium against direct:%n");
     ratios.forEach((name, v) -> System.out.printf("  %-28s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
 
+    // The node idles through the direct windows: what it burns there (JIT, GC, projections'
+    // polls, timers) is not any request's, and is taken out of the per-operation figures.
+    double idleCores = (ds.cores("atrium") + dn.cores("atrium")) / 2;
+    Map<String, Object> cpu = new LinkedHashMap<>();
+    cpu.put("node_idle_cores", Report.round(idleCores));
+    cpu.put("node_ms_per_non_streamed_request", Report.round(netMs(an, idleCores)));
+    cpu.put("node_ms_per_stream_" + chunks + "_chunks", Report.round(netMs(as, idleCores)));
+    double marginalUs = Double.NaN;
+    if (compareChunks > 0) {
+      Case shortStreams = kinds.get(4).result();
+      cpu.put("node_ms_per_stream_" + compareChunks + "_chunks", Report.round(netMs(shortStreams, idleCores)));
+      marginalUs = (netMs(as, idleCores) - netMs(shortStreams, idleCores)) * 1000 / (chunks - compareChunks);
+      cpu.put("node_us_per_marginal_chunk", Report.round(marginalUs));
+    }
+    cpu.put("mock_ms_per_stream", Report.round(ds.cpuMsPerRequest("mock")));
+    cpu.put("mock_ms_per_non_streamed_request", Report.round(dn.cpuMsPerRequest("mock")));
+    cpu.put("bench_ms_per_stream", Report.round(ds.cpuMsPerRequest("bench")));
+    cpu.put("bench_ms_per_non_streamed_request", Report.round(dn.cpuMsPerRequest("bench")));
+    System.out.printf("%nCPU per operation (node: net of its idle %.3f cores in the direct windows):%n", idleCores);
+    cpu.forEach((name, v) -> System.out.printf("  %-36s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
+
     System.out.printf("%ntargets (at %d concurrent clients):%n", concurrency);
     report.target("non-streaming throughput, Atrium/direct", an.perSecond() / dn.perSecond(), ">=", 0.5, "");
     report.target("added TTFT p50", as.firstMs(50) - ds.firstMs(50), "<=", 2, "ms");
     report.target("added TTFT p99", as.firstMs(99) - ds.firstMs(99), "<=", 15, "ms");
     report.target("full-stream p50, Atrium/direct", as.totalMs(50) / ds.totalMs(50), "<=", 1.05, "");
+    report.target("node CPU per non-streamed request", netMs(an, idleCores), "<=", 0.25, "ms");
+    if (compareChunks > 0) {
+      report.target("node CPU per marginal streamed chunk", marginalUs, "<=", 50, "us");
+    }
+    report.target("errors through Atrium", kinds.stream().filter(k -> k.target().name().equals("atrium"))
+        .mapToLong(k -> k.result().errors()).sum(), "<=", 0, "");
 
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("concurrency", concurrency);
@@ -175,9 +227,17 @@ final class ChatScenario {
     config.put("chunks", chunks);
     config.put("chunk_delay_ms", chunkDelayMs);
     config.put("first_token_delay_ms", firstTokenDelayMs);
+    config.put("chunks_compare", compareChunks);
+    config.put("node_root", nodeRoot == null ? null : nodeRoot.toString());
     report.put("config", config)
+        .put("cpu_per_operation", cpu)
         .put("cases", kinds.stream().map(k -> k.result().toJson()).toList())
         .put("ratios", ratios);
+  }
+
+  /** The node's CPU per completed request of a case, in ms, without what it spends idle. */
+  private static double netMs(Case c, double idleCores) {
+    return (c.cores("atrium") - idleCores) / c.perSecond() * 1000;
   }
 
   /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */

@@ -89,6 +89,11 @@ final class Fleet implements AutoCloseable {
 
   /** A one-node Atrium in dev mode with a fresh embedded PostgreSQL under this run's folder. */
   Launched atrium(Path tenantsDir) {
+    return atrium(tenantsDir, root);
+  }
+
+  /** The same, started by another checkout's launcher (built beforehand: the bench builds only its own). */
+  Launched atrium(Path tenantsDir, Path nodeRoot) {
     int http = freePort();
     Path dataDir = runDir.resolve("data");
     Launched node = launch("atrium", List.of("serve",
@@ -98,23 +103,27 @@ final class Fleet implements AutoCloseable {
         "--remote-port", Integer.toString(freePort()),
         "--data-dir", dataDir.toString(),
         "--tenants-dir", tenantsDir.toString()),
-        URI.create("http://127.0.0.1:" + http), dataDir);
+        URI.create("http://127.0.0.1:" + http), dataDir, nodeRoot);
     awaitReady(node, node.baseUri().resolve("/ready"));
     return node;
   }
 
   private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir) {
+    return launch(name, args, baseUri, dataDir, root);
+  }
+
+  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, Path from) {
     if (stopped) {
       throw new IllegalStateException("stopping: not starting " + name);
     }
     Path log = runDir.resolve(name + ".log");
     List<String> command = new ArrayList<>();
-    command.add(root.resolve("atrium").toString());
+    command.add(from.resolve("atrium").toString());
     command.addAll(args);
     try {
       Files.createDirectories(runDir);
       Process process = new ProcessBuilder(command)
-          .directory(root.toFile())
+          .directory(from.toFile())
           .redirectErrorStream(true)
           .redirectOutput(log.toFile())
           .start();

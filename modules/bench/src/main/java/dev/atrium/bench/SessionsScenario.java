@@ -13,14 +13,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code ./atrium bench sessions}: persisted turns per second through the native session
- * API with the {@code local} model (no upstream: the cost is Atrium's and PostgreSQL's),
- * then the heap that active sessions hold. The node reads the checkout's demo tenant with
+ * API with the {@code local} model (no upstream: the cost is Atrium's and PostgreSQL's), on
+ * a fresh node (windows right after start, a new database) and again after warm-up, then
+ * the heap that active sessions hold. The node reads the checkout's demo tenant with
  * its rate limits raised above the load.
  */
 final class SessionsScenario {
@@ -70,37 +72,89 @@ final class SessionsScenario {
     Meter meter = new Meter()
         .watch("atrium", () -> Cpu.processNanos(atrium.pid()))
         .watch("postgres", () -> Cpu.treeNanos(postgresPid));
-    try {
-      new TurnLoop().next(new AtomicReference<>());
-    } catch (Exception e) {
-      throw new IllegalStateException("smoke test (create a session, send a turn) failed: " + e.getMessage(), e);
+    for (String kind : PostgresProcesses.KINDS) {
+      meter.watch("postgres:" + kind, () -> PostgresProcesses.nanos(postgresPid, kind));
+    }
+    try (Phases phases = new Phases(StatementStats.open(atrium.postgresPort()), meter)) {
+      try {
+        new TurnLoop().next(new AtomicReference<>());
+      } catch (Exception e) {
+        throw new IllegalStateException("smoke test (create a session, send a turn) failed: " + e.getMessage(), e);
+      }
+      int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / WINDOW.toMillis()));
+      System.out.printf("%nfresh node: %d window(s) right after start, %d concurrent clients, a new session every %s turns%n",
+          rounds, concurrency, turnsPerSession == 0 ? "(never)" : Integer.toString(turnsPerSession));
+      Case fresh = phases.measure("fresh", rounds, duration.dividedBy(rounds));
+      if (!warmup.isZero()) {
+        System.out.printf("%nwarming up for %d s more%n", warmup.toSeconds());
+        Load.Window w = Load.run("warmup", concurrency, i -> new TurnLoop(), warmup, meter).requireSuccess();
+        System.out.printf("  warm-up %8s turns/s  errors %d%s%n", Report.fmt(w.perSecond()), w.errors(),
+            w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
+      }
+      JdkTools.Jit jitBefore = JdkTools.jit(atrium.pid());
+      System.out.printf("%nwarm node: %d window(s) after %d s of load%n", rounds,
+          (duration.toMillis() + warmup.toMillis()) / 1000);
+      Case warm = phases.measure("warm", rounds, duration.dividedBy(rounds));
+      JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
+      Map<String, Object> heap = heapPerSession(atrium.pid());
+      print(fresh, warm, heap, syncCommit, report);
+      phases.print(report);
+      report.jit(jitBefore, jitAfter);
+    }
+  }
+
+  /** The measured phases (fresh, warm): their windows, and what PostgreSQL spent in each. */
+  private final class Phases implements AutoCloseable {
+    private final Optional<StatementStats> statements;
+    private final Meter meter;
+    private final Map<String, List<StatementStats.Group>> groups = new LinkedHashMap<>();
+    private final Map<String, Long> turns = new LinkedHashMap<>();
+
+    Phases(Optional<StatementStats> statements, Meter meter) {
+      this.statements = statements;
+      this.meter = meter;
     }
 
-    if (!warmup.isZero()) {
-      System.out.printf("%nwarming up for %d s%n", warmup.toSeconds());
-      Load.Window w = Load.run("warmup", concurrency, i -> new TurnLoop(), warmup, meter).requireSuccess();
-      System.out.printf("  warm-up %8s turns/s  errors %d%s%n", Report.fmt(w.perSecond()), w.errors(),
-          w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
+    Case measure(String name, int rounds, Duration window) {
+      Case phase = new Case(name);
+      statements.ifPresent(StatementStats::reset);
+      for (int r = 0; r < rounds; r++) {
+        Load.Window w = Load.run(name, concurrency, i -> new TurnLoop(), window, meter).requireSuccess();
+        phase.add(w);
+        double atriumMs = w.cpuNanos().get("atrium") / 1e6 / Math.max(1, w.completed());
+        double postgresMs = w.cpuNanos().get("postgres") / 1e6 / Math.max(1, w.completed());
+        System.out.printf("  [%d/%d] %8s turns/s  p50 %6s ms  p99 %6s ms  errors %d  cpu per turn: atrium %s ms, "
+                + "postgres %s ms (%.2f + %.2f cores)  machine %.0f%%%n",
+            r + 1, rounds, Report.fmt(w.perSecond()), Report.fmt(w.total().getValueAtPercentile(50) / 1000.0),
+            Report.fmt(w.total().getValueAtPercentile(99) / 1000.0), w.errors(), Report.fmt(atriumMs),
+            Report.fmt(postgresMs), w.cpuNanos().get("atrium") / (double) w.nanos(),
+            w.cpuNanos().get("postgres") / (double) w.nanos(), w.machineBusy() * 100);
+      }
+      statements.ifPresent(s -> {
+        groups.put(name, s.read());
+        turns.put(name, phase.completed());
+      });
+      return phase;
     }
-    JdkTools.Jit jitBefore = JdkTools.jit(atrium.pid());
-    Case turns = new Case("turns");
-    int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / WINDOW.toMillis()));
-    System.out.printf("%nmeasuring %d window(s), %d concurrent clients, a new session every %s turns%n", rounds,
-        concurrency, turnsPerSession == 0 ? "(never)" : Integer.toString(turnsPerSession));
-    for (int r = 0; r < rounds; r++) {
-      Load.Window w = Load.run("turns", concurrency, i -> new TurnLoop(), duration.dividedBy(rounds), meter)
-          .requireSuccess();
-      turns.add(w);
-      System.out.printf("  [%d/%d] %8s turns/s  p50 %6s ms  p99 %6s ms  errors %d  atrium %.2f cores  postgres %.2f cores  machine %.0f%%%n",
-          r + 1, rounds, Report.fmt(w.perSecond()), Report.fmt(w.total().getValueAtPercentile(50) / 1000.0),
-          Report.fmt(w.total().getValueAtPercentile(99) / 1000.0), w.errors(),
-          w.cpuNanos().get("atrium") / (double) w.nanos(), w.cpuNanos().get("postgres") / (double) w.nanos(),
-          w.machineBusy() * 100);
+
+    void print(Report report) {
+      if (groups.isEmpty()) {
+        return;
+      }
+      Map<String, Object> json = new LinkedHashMap<>();
+      groups.forEach((phase, g) -> {
+        System.out.printf("%nPostgreSQL statements, %s phase (pg_stat_statements; time inside PostgreSQL per persisted turn)%n",
+            phase);
+        Report.table(StatementStats.HEADER, StatementStats.rows(g, turns.get(phase)));
+        json.put(phase, StatementStats.toJson(g, turns.get(phase)));
+      });
+      report.put("postgres_statements", json);
     }
-    JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
-    Map<String, Object> heap = heapPerSession(atrium.pid());
-    print(turns, heap, syncCommit, report);
-    report.jit(jitBefore, jitAfter);
+
+    @Override
+    public void close() {
+      statements.ifPresent(StatementStats::close);
+    }
   }
 
   /** One worker: a session of its own, a turn per request, a new session every turnsPerSession turns. */
@@ -184,23 +238,34 @@ final class SessionsScenario {
     return heap;
   }
 
-  private void print(Case turns, Map<String, Object> heap, String syncCommit, Report report) {
+  private void print(Case fresh, Case warm, Map<String, Object> heap, String syncCommit, Report report) {
     System.out.printf("%nresults: %d concurrent clients, local model, PostgreSQL synchronous_commit=%s%n", concurrency,
         syncCommit);
     Report.table(List.of("case", "turns/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "atrium cpu ms/turn",
-            "postgres cpu", "bench cpu", "machine %"),
-        List.of(List.of(turns.name, Report.fmt(turns.perSecond()), Report.fmt(turns.totalMs(50)),
-            Report.fmt(turns.totalMs(90)), Report.fmt(turns.totalMs(99)), Report.fmt(turns.totalMs(100)),
-            Long.toString(turns.errors()), Report.fmt(turns.cpuMsPerRequest("atrium")),
-            Report.fmt(turns.cpuMsPerRequest("postgres")), Report.fmt(turns.cpuMsPerRequest("bench")),
-            Report.fmt(turns.machineBusy() * 100))));
+            "postgres cpu", "node + postgres", "bench cpu", "machine %"),
+        List.of(row(fresh), row(warm)));
+    System.out.printf("%nPostgreSQL CPU per turn by process (ms):%n");
+    List<List<String>> split = new ArrayList<>();
+    for (Case c : List.of(fresh, warm)) {
+      List<String> row = new ArrayList<>(List.of(c.name));
+      PostgresProcesses.KINDS.forEach(kind -> row.add(Report.fmt(c.cpuMsPerRequest("postgres:" + kind))));
+      split.add(row);
+    }
+    List<String> header = new ArrayList<>(List.of("case"));
+    header.addAll(PostgresProcesses.KINDS);
+    Report.table(header, split);
     if (heap.get("bytes_per_session") instanceof Long perSession) {
       System.out.printf("%nheap per active session: %.1f KiB (%s sessions, %d turn(s) each; live heap %s -> %s MiB)%n",
           perSession / 1024.0, heap.get("sessions"), heapTurns, heap.get("used_before_mib"), heap.get("used_after_mib"));
     }
     System.out.printf("%ntargets:%n");
-    report.target("persisted turns per second", turns.perSecond(), ">=", 1000, "/s");
-    report.target("turn latency p99 (persisted)", turns.totalMs(99), "<=", 20, "ms");
+    report.target("persisted turns per second (warm)", warm.perSecond(), ">=", 1000, "/s");
+    report.target("turn latency p99 (persisted, warm)", warm.totalMs(99), "<=", 20, "ms");
+    report.target("node + PostgreSQL CPU per turn (warm)", nodeAndPostgres(warm), "<=", 2, "ms");
+    report.target("fresh PostgreSQL CPU per turn / warm", warm.cpuMsPerRequest("postgres") == 0 ? Double.NaN
+        : fresh.cpuMsPerRequest("postgres") / warm.cpuMsPerRequest("postgres"), "<=", 1.5, "x");
+    report.target("warm turns/s / fresh turns/s", fresh.perSecond() == 0 ? Double.NaN
+        : warm.perSecond() / fresh.perSecond(), "<=", 1.5, "x");
 
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("concurrency", concurrency);
@@ -208,7 +273,18 @@ final class SessionsScenario {
     config.put("warmup_s", warmup.toMillis() / 1000.0);
     config.put("turns_per_session", turnsPerSession);
     config.put("postgres_synchronous_commit", syncCommit);
-    report.put("config", config).put("turns", turns.toJson()).put("heap", heap);
+    report.put("config", config).put("fresh", fresh.toJson()).put("turns", warm.toJson()).put("heap", heap);
+  }
+
+  private static List<String> row(Case c) {
+    return List.of(c.name, Report.fmt(c.perSecond()), Report.fmt(c.totalMs(50)), Report.fmt(c.totalMs(90)),
+        Report.fmt(c.totalMs(99)), Report.fmt(c.totalMs(100)), Long.toString(c.errors()),
+        Report.fmt(c.cpuMsPerRequest("atrium")), Report.fmt(c.cpuMsPerRequest("postgres")),
+        Report.fmt(nodeAndPostgres(c)), Report.fmt(c.cpuMsPerRequest("bench")), Report.fmt(c.machineBusy() * 100));
+  }
+
+  private static double nodeAndPostgres(Case c) {
+    return c.cpuMsPerRequest("atrium") + c.cpuMsPerRequest("postgres");
   }
 
   /** The setting as the postmaster was started with it (zonky passes server settings as -c flags). */
