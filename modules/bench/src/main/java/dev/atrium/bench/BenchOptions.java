@@ -27,6 +27,7 @@ final class BenchOptions {
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
                     [--turns-per-session 20] [--heap-sessions 2000] [--heap-turns 3]
+                    [--node-root DIR] (as for chat: another checkout's node)
         limits    rate-limit decisions per second through GET /v1/tenant, one key (bucket)
                   per client, against GET /alive and /health; then one hot key (bucket
                   of 20 at 10/s) drained by many clients: allowed against the theory

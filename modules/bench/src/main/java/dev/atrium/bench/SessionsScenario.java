@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class SessionsScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "turns-per-session", "heap-sessions",
-      "heap-turns");
+      "heap-turns", "node-root");
   private static final String KEY = "demo-key";
   private static final Duration WINDOW = Duration.ofSeconds(10);
   private static final Duration HEAP_PHASE_LIMIT = Duration.ofMinutes(10);
@@ -46,6 +46,8 @@ final class SessionsScenario {
   private final int turnsPerSession;
   private final int heapSessions;
   private final int heapTurns;
+  /** Another checkout whose node is measured (a baseline), or null for this one's. */
+  private final Path nodeRoot;
   private URI sessions;
 
   SessionsScenario(BenchOptions o, Http http, Fleet fleet, Path root, Path runDir) {
@@ -59,10 +61,13 @@ final class SessionsScenario {
     this.turnsPerSession = o.integer("turns-per-session", 20, 0, 1_000_000);
     this.heapSessions = o.integer("heap-sessions", 2000, 0, 1_000_000);
     this.heapTurns = o.integer("heap-turns", 3, 0, 1000);
+    String other = o.text("node-root", null);
+    this.nodeRoot = other == null ? null : Path.of(other).toAbsolutePath().normalize();
   }
 
   void run(Report report) {
-    Fleet.Launched atrium = fleet.atrium(BenchTenants.copyUnlimited(root.resolve("tenants"), "demo", runDir));
+    Path tenants = BenchTenants.copyUnlimited(root.resolve("tenants"), "demo", runDir);
+    Fleet.Launched atrium = nodeRoot == null ? fleet.atrium(tenants) : fleet.atrium(tenants, nodeRoot);
     sessions = atrium.baseUri().resolve("/v1/chat/sessions");
     long postgresPid = atrium.postgresPid().orElseThrow(() ->
         new IllegalStateException("no embedded PostgreSQL found (is ATRIUM_DATABASE_URL set?)"));
@@ -273,6 +278,7 @@ final class SessionsScenario {
     config.put("warmup_s", warmup.toMillis() / 1000.0);
     config.put("turns_per_session", turnsPerSession);
     config.put("postgres_synchronous_commit", syncCommit);
+    config.put("node_root", nodeRoot == null ? null : nodeRoot.toString());
     report.put("config", config).put("fresh", fresh.toJson()).put("turns", warm.toJson()).put("heap", heap);
   }
 
