@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Backoff;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
+import dev.atrium.gateway.usage.UsageRecorder;
+import dev.atrium.gateway.usage.UsageStatus;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +47,7 @@ public final class ModelGateway {
   private final TenantRegistry tenants;
   private final Function<String, Optional<String>> environment;
   private final Map<String, ModelProvider> providers = new ConcurrentHashMap<>();
+  private final UsageRecorder recorder;
 
   /** One step of a route: a provider and the upstream model name to ask it for. */
   public record Attempt(String model, String upstreamModel, ModelProvider provider, int maxRetries) {}
@@ -50,15 +55,28 @@ public final class ModelGateway {
   /** A client's model name resolved for a tenant: what to call, in order. */
   public record Route(String model, List<Attempt> attempts) {}
 
+  /** A gateway that meters nothing: for tests that do not look at usage. */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants) {
-    this(system, tenants, name -> Optional.ofNullable(System.getenv(name)));
+    this(system, tenants, UsageRecorder.NONE);
+  }
+
+  /** @param recorder where every call's usage goes (the node's {@code BatchedUsageRecorder}) */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, UsageRecorder recorder) {
+    this(system, tenants, name -> Optional.ofNullable(System.getenv(name)), recorder);
   }
 
   /** @param environment where provider keys are looked up by variable name (tests pass their own) */
-  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment) {
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
+      UsageRecorder recorder) {
     this.system = system;
     this.tenants = tenants;
     this.environment = environment;
+    this.recorder = recorder;
+  }
+
+  /** Where the callers of the gateway meter the calls they end themselves (a chat turn, a run's prompt). */
+  public UsageRecorder usage() {
+    return recorder;
   }
 
   /** Whether the tenant's default model is a real model rather than the local responder. */
@@ -200,6 +218,19 @@ public final class ModelGateway {
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
     return complete(route.attempts(), 0, 0, messages, options, passages);
+  }
+
+  /**
+   * The whole answer from retrieved passages along the route, metered as {@code operation}
+   * for {@code context} when it ends: the provider's usage, else counted (the prompt, and
+   * the answer when there is one).
+   */
+  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
+      List<Passage> passages, UsageContext context, String operation) {
+    UsageRecord.Call call = UsageRecord.start(context, operation, route);
+    return complete(route, messages, options, passages).whenComplete((result, error) -> recorder.record(error == null
+        ? call.end(UsageStatus.OK, result.usage(), messages, result.content())
+        : call.end(UsageStatus.of(error), null, messages, "")));
   }
 
   private CompletionStage<ChatResult> complete(List<Attempt> attempts, int index, int retry,

@@ -45,7 +45,8 @@ class ModelGatewayTest {
                                   "local": {"type": "local"}}}}
         """.formatted(ApiKeys.sha256("k"), mock.baseUrl()));
     gateway = new ModelGateway(testKit.system(), TenantRegistry.load(dir, false),
-        name -> name.equals("UPSTREAM_KEY") ? Optional.of("sk-test-upstream") : Optional.empty());
+        name -> name.equals("UPSTREAM_KEY") ? Optional.of("sk-test-upstream") : Optional.empty(),
+        dev.atrium.gateway.usage.UsageRecorder.NONE);
   }
 
   @AfterAll

@@ -84,24 +84,7 @@ class ChatApiTest {
   }
 
   static void await(Duration limit, Runnable assertion) {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.onSpinWait();
-        try {
-          Thread.sleep(50);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
-      }
-    }
+    dev.atrium.testkit.Eventually.await(limit, assertion);
   }
 
   @Test

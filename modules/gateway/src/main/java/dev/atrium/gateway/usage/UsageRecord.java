@@ -1,0 +1,102 @@
+package dev.atrium.gateway.usage;
+
+import dev.atrium.gateway.ChatEvent;
+import dev.atrium.gateway.ChatMessage;
+import dev.atrium.gateway.Tokens;
+import dev.atrium.gateway.ModelGateway;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One model call as it is metered ({@code usage_events}, migration V12): for whom
+ * ({@link UsageContext}), what ({@code operation}: chat, embedding, search_rewrite, ...), which
+ * provider and model, the tokens (the provider's figures, or counted with the tokenizer when
+ * it gave none), other media units, latency to the first token and in total, and how it
+ * ended. The cost is filled in by the recorder from the price table, off the request path.
+ */
+public record UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
+    String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, boolean tokensCounted, String unitIn,
+    Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd, Integer firstTokenMs, int totalMs,
+    UsageStatus status, boolean cacheHit) {
+
+  public static final String CHAT = "chat";
+  public static final String EMBEDDING = "embedding";
+  public static final String SEARCH_REWRITE = "search_rewrite";
+  public static final String SEARCH_ANSWER = "search_answer";
+  public static final String SEARCH_FOLLOW_UPS = "search_follow_ups";
+  public static final String RUN_PROMPT = "run_prompt";
+
+  UsageRecord withCost(Long micros) {
+    return new UsageRecord(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
+        tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit);
+  }
+
+  /** A call to the first provider of {@code route}, starting now. */
+  public static Call start(UsageContext context, String operation, ModelGateway.Route route) {
+    ModelGateway.Attempt first = route.attempts().get(0);
+    return new Call(context, operation, first.provider().label(), first.model(), first.upstreamModel());
+  }
+
+  /** A call to {@code provider}'s {@code upstreamModel} (asked for as {@code model}), starting now. */
+  public static Call start(UsageContext context, String operation, String provider, String model,
+      String upstreamModel) {
+    return new Call(context, operation, provider, model, upstreamModel);
+  }
+
+  /**
+   * A call in flight: it knows when it started and when its first token came, and becomes
+   * a {@link UsageRecord} when it ends. Marking the first token is one volatile read when
+   * marked already.
+   */
+  public static final class Call {
+    private final Instant at = Instant.now();
+    private final long started = System.nanoTime();
+    private final UsageContext context;
+    private final String operation;
+    private final String provider;
+    private final String model;
+    private final String upstreamModel;
+    private volatile long firstToken;
+
+    private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
+      this.context = context;
+      this.operation = operation;
+      this.provider = provider;
+      this.model = model;
+      this.upstreamModel = upstreamModel;
+    }
+
+    /** The first piece of the answer arrived (later calls change nothing). */
+    public void firstToken() {
+      if (firstToken == 0) {
+        firstToken = Math.max(1, System.nanoTime() - started);
+      }
+    }
+
+    /**
+     * The call ended now with {@code usage}; {@code counted}: the tokens were counted here
+     * (the provider reported none). A call that never marked its first token but returned
+     * one ({@code tokensOut > 0}, a whole answer) got it at its end.
+     */
+    public UsageRecord end(UsageStatus status, ChatEvent.Usage usage, boolean counted) {
+      long total = System.nanoTime() - started;
+      long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
+      return new UsageRecord(at, context, operation, provider, model, upstreamModel, usage.promptTokens(),
+          usage.completionTokens(), usage.cachedPromptTokens(), counted, null, null, null, null, null,
+          first < 0 ? null : millis(first), millis(total), status, false);
+    }
+
+    /**
+     * The call ended now: with the provider's {@code reported} usage, or, when it reported
+     * none (null), with the tokens of {@code prompt} and {@code answer} counted here.
+     */
+    public UsageRecord end(UsageStatus status, ChatEvent.Usage reported, List<ChatMessage> prompt, String answer) {
+      return reported != null ? end(status, reported, false)
+          : end(status, new ChatEvent.Usage(Tokens.countMessages(prompt), Tokens.count(answer)), true);
+    }
+
+    private static int millis(long nanos) {
+      return (int) Math.min(Integer.MAX_VALUE, Math.round(nanos / 1e6));
+    }
+  }
+}
