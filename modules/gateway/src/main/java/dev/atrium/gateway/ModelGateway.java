@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -133,14 +134,30 @@ public final class ModelGateway {
    */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
-    return attempt(route.attempts(), 0, 0, messages, options, passages);
+    return attempt(route.attempts(), 0, 0, messages, options, passages, NOBODY);
   }
 
+  /**
+   * Streams an answer along the route for a metered {@code call}, which is told each attempt
+   * as it is made, so it is metered for the provider and model that answered (a fallback's).
+   */
+  public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
+      List<Passage> passages, UsageRecord.Call call) {
+    return attempt(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
+  }
+
+  private static final Consumer<Attempt> NOBODY = attempt -> { };
+
   private Source<ChatEvent, NotUsed> attempt(List<Attempt> attempts, int index, int retry, List<ChatMessage> messages,
-      ObjectNode options, List<Passage> passages) {
+      ObjectNode options, List<Passage> passages, Consumer<Attempt> served) {
     Attempt attempt = attempts.get(index);
-    Source<ChatEvent, NotUsed> events =
-        attempt.provider().stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages));
+    // Told when this attempt's stream is materialised (a retry or fallback is materialised when it takes over).
+    Source<ChatEvent, NotUsed> events = attempt.provider()
+        .stream(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
+        .mapMaterializedValue(m -> {
+          served.accept(attempt);
+          return m;
+        });
     boolean canRetry = retry < attempt.maxRetries();
     if (!canRetry && index + 1 >= attempts.size()) {
       return events;
@@ -152,8 +169,8 @@ public final class ModelGateway {
             .match(ProviderException.class, ProviderException::retryable,
                 e -> canRetry
                     ? Source.single(NotUsed.getInstance()).initialDelay(BACKOFF.delay(retry + 1))
-                        .flatMapConcat(x -> attempt(attempts, index, retry + 1, messages, options, passages))
-                    : attempt(attempts, index + 1, 0, messages, options, passages))
+                        .flatMapConcat(x -> attempt(attempts, index, retry + 1, messages, options, passages, served))
+                    : attempt(attempts, index + 1, 0, messages, options, passages, served))
             .build())
         .mapError(new PFBuilder<Throwable, Throwable>().match(Late.class, Throwable::getCause).build());
   }
@@ -217,7 +234,13 @@ public final class ModelGateway {
   /** The whole answer from retrieved passages along the route. */
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages) {
-    return complete(route.attempts(), 0, 0, messages, options, passages);
+    return complete(route.attempts(), 0, 0, messages, options, passages, NOBODY);
+  }
+
+  /** The whole answer for a metered {@code call}, which is told each attempt as it is made. */
+  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
+      List<Passage> passages, UsageRecord.Call call) {
+    return complete(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
   }
 
   /**
@@ -228,14 +251,15 @@ public final class ModelGateway {
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageContext context, String operation) {
     UsageRecord.Call call = UsageRecord.start(context, operation, route);
-    return complete(route, messages, options, passages).whenComplete((result, error) -> recorder.record(error == null
+    return complete(route, messages, options, passages, call).whenComplete((result, error) -> recorder.record(error == null
         ? call.end(UsageStatus.OK, result.usage(), messages, result.content())
         : call.end(UsageStatus.of(error), null, messages, "")));
   }
 
   private CompletionStage<ChatResult> complete(List<Attempt> attempts, int index, int retry,
-      List<ChatMessage> messages, ObjectNode options, List<Passage> passages) {
+      List<ChatMessage> messages, ObjectNode options, List<Passage> passages, Consumer<Attempt> served) {
     Attempt attempt = attempts.get(index);
+    served.accept(attempt);
     return attempt.provider().complete(new ChatRequest(attempt.upstreamModel(), messages, options, passages))
         .handle((result, error) -> {
           if (error == null) {
@@ -244,10 +268,10 @@ public final class ModelGateway {
           ProviderException failure = OpenAiProvider.asProviderException(error);
           if (failure.retryable() && retry < attempt.maxRetries()) {
             return Patterns.after(BACKOFF.delay(retry + 1), Adapter.toClassic(system).scheduler(), system.executionContext(),
-                () -> complete(attempts, index, retry + 1, messages, options, passages));
+                () -> complete(attempts, index, retry + 1, messages, options, passages, served));
           }
           if (failure.retryable() && index + 1 < attempts.size()) {
-            return complete(attempts, index + 1, 0, messages, options, passages);
+            return complete(attempts, index + 1, 0, messages, options, passages, served);
           }
           return CompletableFuture.<ChatResult>failedFuture(failure);
         })

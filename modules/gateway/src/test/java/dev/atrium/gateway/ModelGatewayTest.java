@@ -7,6 +7,9 @@ import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.Json;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
+import dev.atrium.gateway.usage.UsageStatus;
 import dev.atrium.testkit.MockLlm;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +107,24 @@ class ModelGatewayTest {
     String text = text(collect("primary"));
     assertThat(text).startsWith("This is Atrium's local responder");
     assertThat(mock.stats().requests()).isEqualTo(2);
+  }
+
+  @Test
+  void aMeteredCallIsMeteredForTheFallbackThatAnswered() throws Exception {
+    mock.configure(MockLlm.Behaviour.defaults().failing(503, Integer.MAX_VALUE));
+    var route = gateway.resolve("t", "primary").orElseThrow();
+    var context = new UsageContext("t", null, null, "k", "req_1", null, null, null, "chat", "PAID", false);
+    UsageRecord.Call streamed = UsageRecord.start(context, UsageRecord.CHAT, route);
+    gateway.stream(route, List.of(ChatMessage.user("hello")), null, List.of(), streamed)
+        .runWith(Sink.seq(), testKit.system()).toCompletableFuture().get();
+    UsageRecord.Call whole = UsageRecord.start(context, UsageRecord.CHAT, route);
+    gateway.complete(route, List.of(ChatMessage.user("hello")), null, List.of(), whole).toCompletableFuture().get();
+    for (UsageRecord.Call call : List.of(streamed, whole)) {
+      UsageRecord record = call.end(UsageStatus.OK, new ChatEvent.Usage(1, 1), true);
+      assertThat(record.model()).isEqualTo("backup");
+      assertThat(record.provider()).isEqualTo("local");
+      assertThat(record.upstreamModel()).isEqualTo("backup");
+    }
   }
 
   @Test

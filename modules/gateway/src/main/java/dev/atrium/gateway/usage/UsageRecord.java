@@ -53,9 +53,9 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     private final long started = System.nanoTime();
     private final UsageContext context;
     private final String operation;
-    private final String provider;
-    private final String model;
-    private final String upstreamModel;
+    private volatile String provider;
+    private volatile String model;
+    private volatile String upstreamModel;
     private volatile long firstToken;
 
     private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
@@ -64,6 +64,13 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       this.provider = provider;
       this.model = model;
       this.upstreamModel = upstreamModel;
+    }
+
+    /** The gateway makes this attempt (a retry, a fallback): the call is metered for the last one made. */
+    public void servedBy(ModelGateway.Attempt attempt) {
+      provider = attempt.provider().label();
+      model = attempt.model();
+      upstreamModel = attempt.upstreamModel();
     }
 
     /** The first piece of the answer arrived (later calls change nothing). */
