@@ -10,9 +10,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.gateway.ChatEvent;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
+import dev.atrium.gateway.usage.UsageStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,11 +37,11 @@ final class EmbeddingRoutes {
 
   Route route() {
     return path(PathMatchers.segment("v1").slash("embeddings"), () -> post(() ->
-        module.tenants.principal(RouteClass.COMPLETIONS, principal ->
-            JsonRoutes.body(ObjectNode.class, body -> embed(principal, body)))));
+        module.tenants.principal(RouteClass.COMPLETIONS, principal -> TenantDirectives.requestId(requestId ->
+            JsonRoutes.body(ObjectNode.class, body -> embed(principal, requestId, body))))));
   }
 
-  private Route embed(Principal principal, ObjectNode body) {
+  private Route embed(Principal principal, String requestId, ObjectNode body) {
     Embedder embedder = module.embedders.forTenant(principal.tenantId());
     TenantConfig tenant = module.tenant(principal.tenantId());
     String model = body.path("model").asText("");
@@ -69,7 +74,14 @@ final class EmbeddingRoutes {
           .withExtension("param", "input");
     }
     int tokens = inputs.stream().mapToInt(embedder::countTokens).sum();
+    // The embedder's name is "<provider>:<upstream model>" ("local:all-minilm-l6-v2", "openai:<provider>:<model>").
+    String provider = embedder.name().substring(0, embedder.name().lastIndexOf(':'));
+    String upstream = embedder.name().substring(embedder.name().lastIndexOf(':') + 1);
+    UsageRecord.Call call = UsageRecord.start(UsageContext.request(principal, requestId, RouteClass.COMPLETIONS),
+        UsageRecord.EMBEDDING, provider, model, upstream);
     return onSuccess(embedder.embed(inputs).handle((vectors, error) -> {
+      module.usage.record(call.end(error == null ? UsageStatus.OK : UsageStatus.of(error),
+          new ChatEvent.Usage(tokens, 0), true));
       if (error != null) {
         throw new ApiError(StatusCodes.BAD_GATEWAY, "upstream_error", "The embedder failed.");
       }

@@ -15,6 +15,7 @@ import dev.atrium.core.http.Replies;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.usage.UsageRecorder;
 import dev.atrium.runs.RunStarter;
 import dev.atrium.runs.RunTypes;
 import java.time.Duration;
@@ -44,6 +45,7 @@ public final class RagModule {
   final IngestRunType ingest;
   final Retriever retriever;
   final SearchService search;
+  final UsageRecorder usage;
   private final RunStarter runs;
   private final Duration askTimeout;
 
@@ -51,6 +53,7 @@ public final class RagModule {
     this.system = system;
     this.tenants = tenants;
     this.runs = runs;
+    this.usage = gateway.usage();
     this.embedders = new Embedders(system, tenants.registry());
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);

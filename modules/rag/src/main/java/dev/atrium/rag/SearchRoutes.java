@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.Tier;
+import dev.atrium.gateway.usage.UsageContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,11 +30,11 @@ final class SearchRoutes {
 
   Route route() {
     return path(PathMatchers.segment("v1").slash("search"), () -> post(() ->
-        module.tenants.principal(RouteClass.SEARCH, principal ->
-            JsonRoutes.body(ObjectNode.class, body -> search(principal, body)))));
+        module.tenants.principal(RouteClass.SEARCH, principal -> TenantDirectives.requestId(requestId ->
+            JsonRoutes.body(ObjectNode.class, body -> search(principal, requestId, body))))));
   }
 
-  private Route search(Principal principal, ObjectNode body) {
+  private Route search(Principal principal, String requestId, ObjectNode body) {
     if (principal.tier() != Tier.PAID) {
       throw ApiError.forbidden("search_needs_paid_key",
           "Search reads the tenant's documents and needs a PAID API key; FREE requests are stateless.");
@@ -52,7 +54,8 @@ final class SearchRoutes {
       throw ApiError.badRequest("invalid_field", "top_k must be a number from 1 to 50").withExtension("param", "top_k");
     }
     Retriever.Filters filters = filters(body.path("filters"));
-    return onSuccess(module.search.search(principal.tenantId(), query, topK, filters), result -> {
+    return onSuccess(module.search.search(UsageContext.request(principal, requestId, RouteClass.SEARCH), query, topK,
+        filters), result -> {
       Map<String, Object> json = new LinkedHashMap<>();
       json.put("query", result.query());
       json.put("answer", result.answer());

@@ -8,6 +8,8 @@ import dev.atrium.gateway.Extractive;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -53,7 +55,9 @@ public final class SearchService {
     return query == null ? "" : query.strip().replaceAll("\\s+", " ");
   }
 
-  public CompletionStage<Result> search(String tenantId, String query, int topK, Retriever.Filters filters) {
+  /** Answers for {@code usage}'s tenant; the model calls it makes (rewrite, answer, follow-ups) are metered for it. */
+  public CompletionStage<Result> search(UsageContext usage, String query, int topK, Retriever.Filters filters) {
+    String tenantId = usage.tenantId();
     String normalized = normalize(query);
     return generation(tenantId).thenCompose(generation -> {
       String key = String.join("\u0000", tenantId, Long.toString(generation), normalized.toLowerCase(Locale.ROOT),
@@ -63,9 +67,9 @@ public final class SearchService {
         return CompletableFuture.completedFuture(hit.asCached());
       }
       boolean model = gateway.hasModel(tenantId);
-      return (model ? rewrite(tenantId, normalized) : CompletableFuture.completedFuture(normalized))
+      return (model ? rewrite(usage, normalized) : CompletableFuture.completedFuture(normalized))
           .thenCompose(searchQuery -> retriever.retrieve(tenantId, searchQuery, topK, filters))
-          .thenCompose(hits -> answer(tenantId, normalized, hits, model))
+          .thenCompose(hits -> answer(usage, normalized, hits, model))
           .thenApply(result -> {
             cache.put(key, result);
             return result;
@@ -81,12 +85,12 @@ public final class SearchService {
     });
   }
 
-  private CompletionStage<String> rewrite(String tenantId, String query) {
-    var route = gateway.resolve(tenantId, null).orElseThrow();
+  private CompletionStage<String> rewrite(UsageContext usage, String query) {
+    var route = gateway.resolve(usage.tenantId(), null).orElseThrow();
     return gateway.complete(route, List.of(
             ChatMessage.system("Rewrite the user's question as a short search query for a document index. "
                 + "Answer with the query only."),
-            ChatMessage.user(query)), null)
+            ChatMessage.user(query)), null, List.of(), usage, UsageRecord.SEARCH_REWRITE)
         .thenApply(r -> {
           String rewritten = normalize(r.content());
           return rewritten.isEmpty() || rewritten.length() > 500 ? query : rewritten;
@@ -94,7 +98,7 @@ public final class SearchService {
         .exceptionally(e -> query);
   }
 
-  private CompletionStage<Result> answer(String tenantId, String query, List<Retriever.Hit> hits, boolean model) {
+  private CompletionStage<Result> answer(UsageContext usage, String query, List<Retriever.Hit> hits, boolean model) {
     List<Passage> passages = Retriever.passages(hits);
     List<Source> sources = new ArrayList<>();
     for (Passage p : passages) {
@@ -111,17 +115,17 @@ public final class SearchService {
       return CompletableFuture.completedFuture(new Result(query, Extractive.answer(query, passages, 3), sources,
           confidence, localFollowUps, false));
     }
-    var route = gateway.resolve(tenantId, null).orElseThrow();
+    var route = gateway.resolve(usage.tenantId(), null).orElseThrow();
     // The passages travel as passages: the provider puts them in the prompt (a numbered
     // system message), the local provider answers from them.
     CompletionStage<ChatResult> answer = gateway.complete(route, List.of(
         ChatMessage.system("Answer the question using only the numbered passages. Cite the passages you use "
             + "like [1]. If the passages do not contain the answer, say so."),
-        ChatMessage.user("Question: " + query)), null, passages);
+        ChatMessage.user("Question: " + query)), null, passages, usage, UsageRecord.SEARCH_ANSWER);
     CompletionStage<List<String>> followUps = gateway.complete(route, List.of(
             ChatMessage.system("Suggest three short follow-up questions a reader of these passages might ask "
                 + "next, one per line, nothing else."),
-            ChatMessage.user("Question: " + query)), null, passages)
+            ChatMessage.user("Question: " + query)), null, passages, usage, UsageRecord.SEARCH_FOLLOW_UPS)
         .thenApply(r -> r.content().lines().map(l -> l.replaceFirst("^[-*\\d.)\\s]+", "").strip())
             .filter(l -> l.endsWith("?")).limit(3).toList())
         .exceptionally(e -> localFollowUps);

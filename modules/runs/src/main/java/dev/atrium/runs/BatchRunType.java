@@ -7,6 +7,10 @@ import dev.atrium.core.Json;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
+import dev.atrium.gateway.usage.UsageStatus;
+import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.IntStream;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * {@code batch}: many prompts, each answered by the gateway, at most the tenant's
@@ -35,12 +38,14 @@ public final class BatchRunType implements RunType {
 
   private final ActorSystem<?> system;
   private final ModelGateway gateway;
+  private final TenantRegistry tenants;
   private final Duration timeout;
   private final Step.RetryPolicy retry;
 
-  public BatchRunType(ActorSystem<?> system, ModelGateway gateway) {
+  public BatchRunType(ActorSystem<?> system, ModelGateway gateway, TenantRegistry tenants) {
     this.system = system;
     this.gateway = gateway;
+    this.tenants = tenants;
     var config = system.settings().config().getConfig("atrium.runs.batch");
     this.timeout = config.getDuration("timeout");
     this.retry = new Step.RetryPolicy(4, config.getDuration("retry-backoff"), Duration.ofSeconds(10));
@@ -79,29 +84,47 @@ public final class BatchRunType implements RunType {
     if (route.isEmpty()) {
       return CompletableFuture.failedFuture(RunFailure.business("unknown model " + model.asText()));
     }
+    List<ChatMessage> messages = List.of(ChatMessage.user(prompt));
+    UsageRecord.Call call = UsageRecord.start(usage(context), UsageRecord.RUN_PROMPT, route.get());
+    Answer answer = new Answer();
     // A stream, not a single request: the run's kill switch can cut it when the run is cancelled.
-    return gateway.stream(route.get(), List.of(ChatMessage.user(prompt)), null)
+    return gateway.stream(route.get(), messages, null, List.of(), call)
         .via(context.killSwitch().flow())
-        .runWith(Sink.fold(new Answer(new StringBuilder(), null), (acc, event) -> {
+        .runForeach(event -> {
           if (event instanceof ChatEvent.Delta d) {
-            acc.text().append(d.content());
-            return acc;
+            call.firstToken();
+            answer.text.append(d.content());
+          } else if (event instanceof ChatEvent.Usage u) {
+            answer.usage = u;
           }
-          return event instanceof ChatEvent.Usage u ? new Answer(acc.text(), u) : acc;
-        }), system)
-        .thenApply(answer -> {
+        }, system)
+        .whenComplete((done, error) -> gateway.usage().record(call.end(
+            error == null ? UsageStatus.OK : UsageStatus.of(error), answer.usage, messages, answer.text.toString())))
+        .thenApply(done -> {
           ObjectNode result = Json.MAPPER.createObjectNode();
-          result.put("answer", answer.text().toString());
+          result.put("answer", answer.text.toString());
           result.put("model", route.get().model());
-          if (answer.usage() != null) {
-            result.put("tokens_in", answer.usage().promptTokens());
-            result.put("tokens_out", answer.usage().completionTokens());
+          if (answer.usage != null) {
+            result.put("tokens_in", answer.usage.promptTokens());
+            result.put("tokens_out", answer.usage.completionTokens());
           }
           return result;
         });
   }
 
-  private record Answer(StringBuilder text, ChatEvent.Usage usage) {}
+  /** The answer as it streams in: touched by the stream's one thread, read once it has ended. */
+  private static final class Answer {
+    private final StringBuilder text = new StringBuilder();
+    private volatile ChatEvent.Usage usage;
+  }
+
+  /** The run's owner (its key's account and tier), the run and the sub-step: "answer/3". */
+  private UsageContext usage(Step.Context context) {
+    var key = tenants.byId(context.tenantId()).flatMap(t -> t.apiKeys().stream()
+        .filter(k -> k.id().equals(context.ownerKeyId())).findFirst());
+    return UsageContext.run(context.tenantId(), key.flatMap(k -> k.accountId()).orElse(null), context.ownerKeyId(),
+        key.map(k -> k.tier()).orElse(null), context.runId(), context.step() + "/" + context.key());
+  }
 
   /** Every prompt's answer or error, in order, with counts. */
   static JsonNode collect(Map<String, JsonNode> results, Map<String, String> failures) {

@@ -47,7 +47,7 @@ public final class RunsModule {
    */
   public static RunsModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
       RateLimiter limiter, RunTypes types) {
-    types.register(new BatchRunType(system, gateway)).closeRegistration();
+    types.register(new BatchRunType(system, gateway, tenants.registry())).closeRegistration();
     Config admission = system.settings().config().getConfig("atrium.runs.admission");
     Run.init(system, types, RunAdmission.of(admission, limiter, tenants.registry()));
     RunProjection.init(system);

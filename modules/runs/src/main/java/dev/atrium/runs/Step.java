@@ -30,9 +30,9 @@ public record Step(String name, List<String> subSteps, Work work, RetryPolicy re
     }
   }
 
-  /** What a sub-step gets to work with. */
-  public record Context(String runId, String tenantId, String key, int attempt, JsonNode input,
-      Map<String, JsonNode> previousSteps, int maxConcurrency, SharedKillSwitch killSwitch) {}
+  /** What a sub-step gets to work with: the run, its owner's key, the step's name and the sub-step's key, ... */
+  public record Context(String runId, String tenantId, String ownerKeyId, String step, String key, int attempt,
+      JsonNode input, Map<String, JsonNode> previousSteps, int maxConcurrency, SharedKillSwitch killSwitch) {}
 
   @FunctionalInterface
   public interface Work {

@@ -9,6 +9,8 @@ import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.usage.BatchedUsageRecorder;
+import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.limits.LimitsModule;
 import dev.atrium.rag.RagModule;
 import dev.atrium.runs.RunStarter;
@@ -61,7 +63,9 @@ public final class AtriumServer {
 
     LimitsModule limits = LimitsModule.start(system, settings.tenants());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
-    ModelGateway gateway = new ModelGateway(system, settings.tenants());
+    // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
+    var usage = BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry());
+    ModelGateway gateway = new ModelGateway(system, settings.tenants(), usage);
     // Modules register their run types before the runs module starts with them, and start
     // runs through a RunStarter that needs only sharding, when it is called.
     RunTypes runTypes = new RunTypes();

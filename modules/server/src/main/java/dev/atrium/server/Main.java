@@ -6,6 +6,7 @@ import dev.atrium.core.db.EmbeddedDatabase;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantConfigException;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.usage.PriceTable;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -87,6 +88,11 @@ public final class Main {
     if (prod && databaseUrl.isBlank()) {
       throw new StartupRefused("production mode needs an external database: set ATRIUM_DATABASE_URL "
           + "(and ATRIUM_DATABASE_USER / ATRIUM_DATABASE_PASSWORD)");
+    }
+    try {
+      PriceTable.fromConfig(probe);
+    } catch (PriceTable.InvalidPriceTable e) {
+      throw new StartupRefused(e.getMessage());
     }
     TenantRegistry tenants;
     Path tenantsDir = Path.of(probe.getString("atrium.tenants-dir"));

@@ -44,6 +44,19 @@ class StartupTest {
   }
 
   @Test
+  void aBadPriceTableStopsTheServerNamingTheField() {
+    Map<String, Object> overrides = new HashMap<>(ServerOptions.parse(
+        "--tenants-dir", TestNode.SHIPPED_TENANTS.toString()).overrides());
+    overrides.put("atrium.usage.prices.gpt-x.input", -1);
+    overrides.put("atrium.usage.prices.gpt-x.output", 1);
+    overrides.put("atrium.usage.prices.gpt-x.colour", 1);
+    assertThatThrownBy(() -> Main.start(new ServerOptions(overrides, false)))
+        .isInstanceOf(Main.StartupRefused.class)
+        .hasMessageContaining("atrium.usage.prices.\"gpt-x\".input: must not be negative (-1)")
+        .hasMessageContaining("atrium.usage.prices.\"gpt-x\".colour: unknown field");
+  }
+
+  @Test
   void badTenantFilesStopTheServerNamingTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
     java.nio.file.Files.writeString(dir.resolve("x.json"), "{\"id\": \"x\", \"display_name\": \"X\"}");

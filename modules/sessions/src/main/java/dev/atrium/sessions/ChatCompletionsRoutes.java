@@ -23,6 +23,7 @@ import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.OpenAiMessages;
+import dev.atrium.gateway.usage.UsageContext;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -66,13 +67,16 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
 
   Route route() {
     return path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() ->
-        tenants.principal(RouteClass.COMPLETIONS, principal ->
+        tenants.principal(RouteClass.COMPLETIONS, principal -> TenantDirectives.requestId(requestId ->
             optionalHeaderValueByName("x-session-id", sessionId ->
                 optionalHeaderValueByName(IdempotencyKey.HEADER, idempotencyKey ->
-                    JsonRoutes.body(ObjectNode.class, body -> handle(principal, sessionId, idempotencyKey, body)))))));
+                    JsonRoutes.body(ObjectNode.class, body -> handle(principal,
+                        UsageContext.request(principal, requestId, RouteClass.COMPLETIONS), sessionId, idempotencyKey,
+                        body))))))));
   }
 
-  private Route handle(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey, ObjectNode body) {
+  private Route handle(Principal principal, UsageContext usage, Optional<String> sessionId,
+      Optional<String> idempotencyKey, ObjectNode body) {
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     IdempotencyKey.checked(idempotencyKey);
     JsonNode modelNode = body.path("model");
@@ -97,9 +101,10 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
         body.path("stream_options").path("include_usage").asBoolean(false));
     if (completion.stream()) {
       return tenants.streamSlot(principal, RouteClass.COMPLETIONS,
-          slot -> dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, slot));
+          slot -> dispatch(principal, usage, sessionId, idempotencyKey, route, messages, options, completion, slot));
     }
-    return dispatch(principal, sessionId, idempotencyKey, route, messages, options, completion, StreamSlot.UNLIMITED);
+    return dispatch(principal, usage, sessionId, idempotencyKey, route, messages, options, completion,
+        StreamSlot.UNLIMITED);
   }
 
   private static List<ChatMessage> messages(JsonNode node) {
@@ -118,10 +123,11 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
     return messages;
   }
 
-  private Route dispatch(Principal principal, Optional<String> sessionId, Optional<String> idempotencyKey,
-      ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options, Completion c, StreamSlot slot) {
+  private Route dispatch(Principal principal, UsageContext usage, Optional<String> sessionId,
+      Optional<String> idempotencyKey, ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options,
+      Completion c, StreamSlot slot) {
     if (sessionId.isEmpty()) {
-      return render(ChatTurn.stateless(turns, route, messages, options, slot), c);
+      return render(ChatTurn.stateless(turns, usage, route, messages, options, slot), c);
     }
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     ChatMessage last = messages.get(messages.size() - 1);
@@ -132,7 +138,7 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
     }
     // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
     var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
-        idempotencyKey.orElse(null), options);
+        idempotencyKey.orElse(null), options, usage);
     var session = access.session(principal.tenantId(), sessionId.get());
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
         ? replay(r.replay(), c)

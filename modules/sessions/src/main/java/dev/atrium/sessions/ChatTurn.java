@@ -13,6 +13,9 @@ import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
 import dev.atrium.gateway.Tokens;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
+import dev.atrium.gateway.usage.UsageStatus;
 import dev.atrium.rag.Retriever;
 import dev.atrium.sessions.ChatSession.Caller;
 import java.time.Duration;
@@ -65,7 +68,7 @@ final class ChatTurn {
    * passed to the provider.
    */
   record Request(Caller caller, String sessionId, ChatMessage message, String model, Boolean rag,
-      String idempotencyKey, ObjectNode options) {}
+      String idempotencyKey, ObjectNode options, UsageContext usage) {}
 
   /** How a turn ended; the first ending reported is the one recorded. */
   enum Ending { COMPLETED, PROVIDER_FAILED, CLIENT_GONE, TIMED_OUT }
@@ -101,6 +104,9 @@ final class ChatTurn {
   private final ObjectNode options;
   private final CompletionStage<List<Passage>> passages;
   private final StreamSlot slot;
+  private final UsageContext usage;
+  /** The model call as it is metered: started when the answer is asked for. */
+  private volatile UsageRecord.Call call;
   /**
    * The prompt's tokens as the session counted them (each message once, when it was added);
    * {@link #UNCOUNTED} without a session, counted only if the provider reports no usage.
@@ -111,7 +117,7 @@ final class ChatTurn {
 
   private ChatTurn(Settings settings, EntityRef<ChatSession.Command> session, Caller caller, SessionState.Turn turn,
       ModelGateway.Route route, List<ChatMessage> context, int promptTokens, ObjectNode options,
-      CompletionStage<List<Passage>> passages, StreamSlot slot) {
+      CompletionStage<List<Passage>> passages, StreamSlot slot, UsageContext usage) {
     this.settings = settings;
     this.session = session;
     this.caller = caller;
@@ -122,6 +128,7 @@ final class ChatTurn {
     this.passages = passages;
     this.slot = slot;
     this.promptTokens = promptTokens;
+    this.usage = usage;
     this.recorded = ending.thenCompose(this::finish);
   }
 
@@ -175,14 +182,14 @@ final class ChatTurn {
     var passages = passages(settings, tenantId, request.rag() != null ? request.rag() : started.rag(),
         started.userMessage().content());
     return new Go(new ChatTurn(settings, session, request.caller(), started.turn(), route, started.context(),
-        started.promptTokens(), request.options(), passages, slot));
+        started.promptTokens(), request.options(), passages, slot, request.usage().withSession(request.sessionId())));
   }
 
   /** A call without a session: the caller's messages as they are, nothing recorded. */
-  static ChatTurn stateless(Settings settings, ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options,
-      StreamSlot slot) {
+  static ChatTurn stateless(Settings settings, UsageContext usage, ModelGateway.Route route, List<ChatMessage> messages,
+      ObjectNode options, StreamSlot slot) {
     return new ChatTurn(settings, null, null, null, route, messages, UNCOUNTED, options,
-        CompletableFuture.completedFuture(List.of()), slot);
+        CompletableFuture.completedFuture(List.of()), slot, usage);
   }
 
   /**
@@ -229,23 +236,25 @@ final class ChatTurn {
    * the stream ends — complete, failed, cancelled by the client — the turn ends with it.
    */
   Source<ChatEvent, NotUsed> answer() {
+    call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     CompletableFuture<List<Passage>> retrieved = passages.toCompletableFuture();
     // Passages already there (no retrieval: every OpenAI-door call) need no substream to wait for them.
     Source<ChatEvent, NotUsed> model = retrieved.isDone() && !retrieved.isCompletedExceptionally()
-        ? settings.gateway().stream(route, context, options, retrieved.join())
-        : Source.completionStageSource(passages.thenApply(p -> settings.gateway().stream(route, context, options, p)))
+        ? settings.gateway().stream(route, context, options, retrieved.join(), call)
+        : Source.completionStageSource(passages.thenApply(p -> settings.gateway().stream(route, context, options, p, call)))
             .mapMaterializedValue(m -> NotUsed.getInstance());
     return model.via(new Follow(this));
   }
 
   /** The whole answer at once, recorded; a provider failure fails it with the client's error. */
   CompletionStage<Recorded> whole() {
+    call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     if (session != null || slot.leased()) {
       Cancellable renewal = settings.system().scheduler().scheduleAtFixedRate(settings.leaseRenewal(),
           settings.leaseRenewal(), this::renew, settings.system().executionContext());
       recorded.whenComplete((r, error) -> renewal.cancel());
     }
-    passages.thenCompose(p -> settings.gateway().complete(route, context, options, p))
+    passages.thenCompose(p -> settings.gateway().complete(route, context, options, p, call))
         .whenComplete((result, error) -> {
           if (error == null) {
             end(Ending.COMPLETED, new Answer(result.message(), result.usage(), result.finishReason()), null);
@@ -287,6 +296,14 @@ final class ChatTurn {
       case CLIENT_GONE -> "client_disconnected";
       case TIMED_OUT -> "timed_out";
     };
+    UsageStatus status = switch (ended.ending()) {
+      case COMPLETED -> UsageStatus.OK;
+      case PROVIDER_FAILED -> UsageStatus.FAILED;
+      case CLIENT_GONE -> UsageStatus.CANCELLED;
+      case TIMED_OUT -> UsageStatus.TIMED_OUT;
+    };
+    UsageRecord.Call metered = call != null ? call : UsageRecord.start(this.usage, UsageRecord.CHAT, route);
+    settings.gateway().usage().record(metered.end(status, usage, answer.usage() == null));
     if (session == null) {
       return CompletableFuture.completedFuture(
           new Recorded(null, answer.message(), usage, reason, ended.ending(), ended.failure()));
@@ -352,6 +369,7 @@ final class ChatTurn {
     public GraphStageLogic createLogic(Attributes attributes) {
       return new TimerGraphStageLogic(shape) {
         private final StringBuilder text = new StringBuilder();
+        private boolean answering;
         private ChatEvent.Usage usage;
         private String finishReason = "stop";
 
@@ -361,6 +379,10 @@ final class ChatTurn {
             public void onPush() {
               ChatEvent event = grab(in);
               if (event instanceof ChatEvent.Delta delta) {
+                if (!answering) {
+                  answering = true;
+                  turn.call.firstToken();
+                }
                 text.append(delta.content());
               } else if (event instanceof ChatEvent.Usage u) {
                 usage = u;

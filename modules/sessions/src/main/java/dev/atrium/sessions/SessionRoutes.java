@@ -49,8 +49,8 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
                 path("messages", () -> concat(
                     get(() -> messages(principal, sessionId)),
                     post(() -> optionalHeaderValueByName(IdempotencyKey.HEADER, key ->
-                        JsonRoutes.body(TurnRoutes.SendRequest.class, request ->
-                            turns.send(principal, sessionId, request, key)))))))))));
+                        TenantDirectives.requestId(requestId -> JsonRoutes.body(TurnRoutes.SendRequest.class,
+                            request -> turns.send(principal, requestId, sessionId, request, key))))))))))));
   }
 
   private Route create(Principal principal, CreateRequest request) {

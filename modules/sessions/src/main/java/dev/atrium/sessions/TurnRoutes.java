@@ -18,6 +18,7 @@ import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
+import dev.atrium.gateway.usage.UsageContext;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +40,8 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
 
   record SendRequest(String content, String model, Boolean stream, Boolean rag) {}
 
-  Route send(Principal principal, String sessionId, SendRequest request, Optional<String> idempotencyKey) {
+  Route send(Principal principal, String requestId, String sessionId, SendRequest request,
+      Optional<String> idempotencyKey) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     String content = request.content();
@@ -52,7 +54,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     }
     IdempotencyKey.checked(idempotencyKey);
     var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
-        idempotencyKey.orElse(null), null);
+        idempotencyKey.orElse(null), null, UsageContext.request(principal, requestId, RouteClass.CHAT));
     boolean stream = request.stream() == null || request.stream();
     if (stream) {
       return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(turn, slot, true));

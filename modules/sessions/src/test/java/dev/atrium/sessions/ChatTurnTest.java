@@ -12,6 +12,7 @@ import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.ProviderException;
 import dev.atrium.sessions.ChatSession.Caller;
 import dev.atrium.testkit.MockLlm;
@@ -43,6 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ChatTurnTest {
   static final Caller OWNER = new Caller("t", "k");
+  static final UsageContext USAGE = new UsageContext("t", null, null, "k", "req_test", null, null, null, "chat", "PAID",
+      false);
   static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 200, Duration.ofDays(30), Duration.ofSeconds(60));
   static final Duration WAIT = Duration.ofSeconds(10);
 
@@ -118,7 +121,7 @@ class ChatTurnTest {
   static Started begin(String model) {
     Session session = session();
     CountingSlot slot = CountingSlot.create();
-    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null);
+    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null, USAGE);
     var begun = ChatTurn.begin(settings, session.ref(), request, slot.slot()).toCompletableFuture().join();
     return new Started(session, slot, ((ChatTurn.Go) begun).turn());
   }
@@ -204,7 +207,7 @@ class ChatTurnTest {
   void aBusySessionGivesTheSlotBackAtOnce() {
     Started first = begin("up");
     CountingSlot second = CountingSlot.create();
-    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null);
+    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null, USAGE);
 
     assertThatThrownBy(() -> ChatTurn.begin(settings, first.session().ref(), other, second.slot())
         .toCompletableFuture().join())

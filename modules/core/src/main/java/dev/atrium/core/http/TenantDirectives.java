@@ -90,6 +90,11 @@ public final class TenantDirectives {
     }));
   }
 
+  /** The request id the edge gave this request (for usage rows and logs of work it starts). */
+  public static Route requestId(Function<String, Route> inner) {
+    return extractRequest(request -> inner.apply(RequestInfo.of(request).requestId()));
+  }
+
   /**
    * The rate limit, before any handler work: allowed requests carry RateLimit-Policy and
    * RateLimit (draft-ietf-httpapi-ratelimit-headers); denied ones get 429 with Retry-After.
