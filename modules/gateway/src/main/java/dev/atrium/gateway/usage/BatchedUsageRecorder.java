@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * The node's usage recorder: {@link #record} offers to a bounded Pekko queue
  * ({@code Source.queue}, which drops when full and never blocks); a stream behind it prices
  * each row, groups rows into batches (up to {@code batch-size}, or what came within
- * {@code flush-interval}) and inserts each batch with one multi-row statement as the system
- * role. A batch that fails is retried with backoff until the database takes it, while new
+ * {@code flush-interval}) and inserts each batch as one JDBC batch (sent as multi-row
+ * inserts) as the system role. A batch that fails is retried with backoff until the database takes it, while new
  * rows wait in the queue; when the queue overflows rows are dropped, counted
  * ({@code atrium_usage_dropped_total}) and said in a WARN with how many. On shutdown the
  * queue is drained before the node stops.
@@ -106,7 +106,8 @@ public final class BatchedUsageRecorder implements UsageRecorder {
     Writer writer = rows -> CompletableFuture.supplyAsync(() -> {
       try (Connection connection = pool.getConnection()) {
         connection.setAutoCommit(true);
-        return UsageTable.insert(Database.dsl(connection), rows);
+        UsageTable.insert(Database.dsl(connection), rows);
+        return rows.size();
       } catch (SQLException e) {
         throw new IllegalStateException(e.getMessage(), e);
       }

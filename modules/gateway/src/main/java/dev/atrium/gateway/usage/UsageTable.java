@@ -2,13 +2,12 @@ package dev.atrium.gateway.usage;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
+import org.jooq.BatchBindStep;
 import org.jooq.DSLContext;
 import org.jooq.Field;
-import org.jooq.InsertValuesStepN;
 import org.jooq.Record;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
@@ -58,23 +57,29 @@ final class UsageTable {
   /** A recorded row: the recorder's id for it (a retried batch inserts nothing twice) and the record. */
   record Row(UUID id, UsageRecord record) {}
 
-  /** One multi-row insert of {@code rows}; rows already there (a retry after a lost acknowledgement) are skipped. */
-  static int insert(DSLContext dsl, List<Row> rows) {
-    InsertValuesStepN<Record> insert = dsl.insertInto(USAGE_EVENTS).columns(COLUMNS);
+  /**
+   * Inserts {@code rows} as one JDBC batch of one statement, rendered once: the driver
+   * ({@code reWriteBatchedInserts=true}) sends it as multi-row inserts, and the statement
+   * text is the same for every batch, so PostgreSQL plans it once per connection. Rows
+   * already there (a retry after a lost acknowledgement) are skipped.
+   */
+  static void insert(DSLContext dsl, List<Row> rows) {
+    BatchBindStep batch = dsl.batch(dsl.insertInto(USAGE_EVENTS).columns(COLUMNS)
+        .values(Collections.nCopies(COLUMNS.size(), null)).onConflictDoNothing());
     for (Row row : rows) {
-      insert = insert.values(values(row));
+      batch = batch.bind(values(row));
     }
-    return insert.onConflictDoNothing().execute();
+    batch.execute();
   }
 
-  private static List<Object> values(Row row) {
+  private static Object[] values(Row row) {
     UsageRecord r = row.record();
     UsageContext c = r.context();
-    return new ArrayList<>(Arrays.asList(row.id(), r.at().atOffset(ZoneOffset.UTC), c.tenantId(), c.accountId(),
+    return new Object[] {row.id(), r.at().atOffset(ZoneOffset.UTC), c.tenantId(), c.accountId(),
         c.userId(), c.keyId(), c.requestId(), c.runId(), c.step(), c.sessionId(), r.operation(), c.routeClass(),
         r.provider(), r.model(), r.upstreamModel(), r.tokensIn(), r.tokensOut(), r.cachedTokensIn(), r.tokensCounted(),
         r.unitIn(), r.unitsIn(), r.unitOut(), r.unitsOut(), r.costMicroUsd(), r.firstTokenMs(), r.totalMs(),
-        r.status().wireName(), c.byo(), c.tier(), r.cacheHit()));
+        r.status().wireName(), c.byo(), c.tier(), r.cacheHit()};
   }
 
   private static Field<String> text(String name) {
