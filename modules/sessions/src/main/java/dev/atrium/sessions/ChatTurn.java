@@ -283,7 +283,11 @@ final class ChatTurn {
     slot.renewIfDue();
   }
 
-  /** Runs once: frees what the turn held and records the answer (interrupted unless it completed). */
+  /**
+   * Runs once: frees what the turn held, meters the model call (the provider's usage, else
+   * counted: a stream the client left is metered for what was generated) and records the
+   * answer (interrupted unless it completed).
+   */
   private CompletionStage<Recorded> finish(Ended ended) {
     slot.release();
     Answer answer = ended.answer();
