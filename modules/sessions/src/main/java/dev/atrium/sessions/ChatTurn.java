@@ -105,8 +105,8 @@ final class ChatTurn {
   private final CompletionStage<List<Passage>> passages;
   private final StreamSlot slot;
   private final UsageContext usage;
-  /** The model call as it is metered: started when the answer is asked for. */
-  private volatile UsageRecord.Call call;
+  /** The model call as it is metered: started with the turn, just before its answer is asked for. */
+  private final UsageRecord.Call call;
   /**
    * The prompt's tokens as the session counted them (each message once, when it was added);
    * {@link #UNCOUNTED} without a session, counted only if the provider reports no usage.
@@ -129,6 +129,7 @@ final class ChatTurn {
     this.slot = slot;
     this.promptTokens = promptTokens;
     this.usage = usage;
+    this.call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     this.recorded = ending.thenCompose(this::finish);
   }
 
@@ -236,7 +237,6 @@ final class ChatTurn {
    * the stream ends — complete, failed, cancelled by the client — the turn ends with it.
    */
   Source<ChatEvent, NotUsed> answer() {
-    call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     CompletableFuture<List<Passage>> retrieved = passages.toCompletableFuture();
     // Passages already there (no retrieval: every OpenAI-door call) need no substream to wait for them.
     Source<ChatEvent, NotUsed> model = retrieved.isDone() && !retrieved.isCompletedExceptionally()
@@ -248,7 +248,6 @@ final class ChatTurn {
 
   /** The whole answer at once, recorded; a provider failure fails it with the client's error. */
   CompletionStage<Recorded> whole() {
-    call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     if (session != null || slot.leased()) {
       Cancellable renewal = settings.system().scheduler().scheduleAtFixedRate(settings.leaseRenewal(),
           settings.leaseRenewal(), this::renew, settings.system().executionContext());
@@ -306,8 +305,7 @@ final class ChatTurn {
       case CLIENT_GONE -> UsageStatus.CANCELLED;
       case TIMED_OUT -> UsageStatus.TIMED_OUT;
     };
-    UsageRecord.Call metered = call != null ? call : UsageRecord.start(this.usage, UsageRecord.CHAT, route);
-    settings.gateway().usage().record(metered.end(status, usage, answer.usage() == null));
+    settings.gateway().usage().record(call.end(status, usage, answer.usage() == null));
     if (session == null) {
       return CompletableFuture.completedFuture(
           new Recorded(null, answer.message(), usage, reason, ended.ending(), ended.failure()));
