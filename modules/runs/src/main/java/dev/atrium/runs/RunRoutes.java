@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.http.PageLimit;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
@@ -161,14 +162,6 @@ final class RunRoutes {
   }
 
   static int limit(Optional<String> value, int defaultValue, int max) {
-    try {
-      int n = value.map(Integer::parseInt).orElse(defaultValue);
-      if (n < 1 || n > max) {
-        throw new NumberFormatException();
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw ApiError.badRequest("invalid_parameter", "limit must be a number from 1 to " + max).withExtension("param", "limit");
-    }
+    return PageLimit.parse(value, defaultValue, max);
   }
 }

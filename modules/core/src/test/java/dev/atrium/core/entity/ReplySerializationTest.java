@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.SerializationRoundTrip;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -11,7 +12,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
-import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,9 +31,7 @@ class ReplySerializationTest {
   }
 
   private static Object roundTrip(Object message) {
-    byte[] bytes = SERIALIZATION.serialize(message).get();
-    var serializer = SERIALIZATION.findSerializerFor(message);
-    return SERIALIZATION.deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, message)).get();
+    return SerializationRoundTrip.of(KIT.system(), message);
   }
 
   @Test

@@ -63,6 +63,22 @@ class MigrationsTest {
   }
 
   @Test
+  void jobRunsIsASystemTableWithOneRowPerSlot() throws SQLException {
+    DatabaseSettings db = TestDatabase.fresh("job_runs_grants");
+    try (Connection service = DriverManager.getConnection(db.url(), db.serviceUser(), db.servicePassword())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+              service.createStatement().executeQuery("select count(*) from job_runs"))
+          .hasMessageContaining("permission denied");
+    }
+    try (Connection system = DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword())) {
+      String claim = "insert into job_runs (job, scheduled_for, trigger, node, started_at, outcome) "
+          + "values ('probe', '2026-12-01T03:00:00Z', 'schedule', 'n', now(), 'running') on conflict do nothing";
+      assertThat(system.createStatement().executeUpdate(claim)).isEqualTo(1);
+      assertThat(system.createStatement().executeUpdate(claim)).isZero();
+    }
+  }
+
+  @Test
   void vectorExtensionWorks() throws SQLException {
     DatabaseSettings db = TestDatabase.fresh("pgvector");
     try (Connection c = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword())) {
