@@ -1,53 +1,33 @@
 package dev.atrium.rag;
 
-import dev.atrium.core.JsonSerializable;
 import dev.atrium.core.db.ProjectionDatabase;
-import java.time.Duration;
+import dev.atrium.core.jobs.Job;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
- * The daily job (one per cluster) that deletes expired chunks and the documents whose
- * expiry has passed from the read tables. The admin API can run it at once.
+ * The scheduled job ({@code atrium.jobs.chunk-expiry}) that deletes expired chunks and the
+ * documents whose expiry has passed from the read tables, across tenants (system role).
+ * Searches never return an expired chunk anyway; this reclaims the rows.
  */
-public final class ChunkExpiry {
-  private ChunkExpiry() {}
+final class ChunkExpiry implements Job {
+  static final String NAME = "chunk-expiry";
 
-  enum Tick implements JsonSerializable { INSTANCE }
+  private final ProjectionDatabase database;
 
-  public record Removed(int chunks, int documents) implements JsonSerializable {}
-
-  public static void init(ActorSystem<?> system) {
-    Duration interval = system.settings().config().getDuration("atrium.rag.expiry-interval");
-    ClusterSingleton.get(system).init(SingletonActor.of(
-        Behaviors.supervise(behavior(system, interval)).onFailure(SupervisorStrategy.restart()), "chunk-expiry"));
+  ChunkExpiry(ProjectionDatabase database) {
+    this.database = database;
   }
 
-  static Behavior<Tick> behavior(ActorSystem<?> system, Duration interval) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, interval, interval);
-      return Behaviors.receiveMessage(tick -> {
-        runNow(system).whenComplete((removed, error) -> {
-          if (error != null) {
-            ctx.getLog().warn("chunk expiry failed: {}", error.getMessage());
-          } else if (removed.chunks() > 0 || removed.documents() > 0) {
-            ctx.getLog().info("chunk expiry removed {} chunks and {} documents", removed.chunks(), removed.documents());
-          }
-        });
-        return Behaviors.same();
-      });
-    }));
+  @Override
+  public String name() {
+    return NAME;
   }
 
-  /** Deletes what has expired, now (system role: across tenants). */
-  public static CompletionStage<Removed> runNow(ActorSystem<?> system) {
-    return ProjectionDatabase.get(system).systemQuery(dsl -> new Removed(
-        dsl.execute("DELETE FROM rag_chunks WHERE expires_at IS NOT NULL AND expires_at <= now()"),
-        dsl.execute("DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= now()")));
+  @Override
+  public CompletionStage<Map<String, Long>> run(Job.Slot slot) {
+    return database.systemQuery(dsl -> Map.of(
+        "chunks", (long) dsl.execute("DELETE FROM rag_chunks WHERE expires_at IS NOT NULL AND expires_at <= now()"),
+        "documents", (long) dsl.execute("DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= now()")));
   }
 }

@@ -1,18 +1,16 @@
 package dev.atrium.rag;
 
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
-import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
-import static org.apache.pekko.http.javadsl.server.Directives.path;
-import static org.apache.pekko.http.javadsl.server.Directives.post;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.db.DatabaseExtension;
+import dev.atrium.core.db.ProjectionDatabase;
 import dev.atrium.core.http.ApiError;
-import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Replies;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.jobs.Jobs;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.UsageRecorder;
@@ -27,13 +25,12 @@ import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The rag module: the Document entity, the vectors projection, the {@code ingest} run type
- * (registered in the node's {@link RunTypes}), embedders, the chunk expiry job, and the
- * document, embedding and search routes.
+ * (registered in the node's {@link RunTypes}), embedders, the {@code chunk-expiry} job
+ * (registered in the node's {@link Jobs}), and the document, embedding and search routes.
  */
 public final class RagModule {
   private static final Pattern DOC_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
@@ -65,17 +62,17 @@ public final class RagModule {
   }
 
   /**
-   * Registers {@code ingest} in {@code runTypes} (before the runs module starts) and starts
-   * the entity, the projection and the expiry job; uploads start their ingest runs through
-   * {@code runs}.
+   * Registers {@code ingest} in {@code runTypes} (before the runs module starts) and the
+   * chunk-expiry job in {@code jobs} (before the scheduler starts), and starts the entity and
+   * the projection; uploads start their ingest runs through {@code runs}.
    */
   public static RagModule start(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway,
-      RunTypes runTypes, RunStarter runs) {
+      RunTypes runTypes, RunStarter runs, Jobs jobs) {
     RagModule rag = new RagModule(system, tenants, gateway, runs);
     runTypes.register(rag.ingest);
+    jobs.register(new ChunkExpiry(ProjectionDatabase.get(system)));
     Document.init(system);
     VectorsProjection.init(system);
-    ChunkExpiry.init(system);
     return rag;
   }
 
@@ -132,12 +129,5 @@ public final class RagModule {
 
   public Route publicRoutes() {
     return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route(), new SearchRoutes(this).route());
-  }
-
-  /** {@code POST /admin/jobs/chunk-expiry}: runs the expiry job now. */
-  public Route adminRoutes() {
-    return path(PathMatchers.segment("jobs").slash("chunk-expiry"), () -> post(() ->
-        onSuccess(ChunkExpiry.runNow(system), removed -> JsonRoutes.json(Map.of(
-            "removed_chunks", removed.chunks(), "removed_documents", removed.documents())))));
   }
 }

@@ -6,6 +6,9 @@ import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.db.Migrations;
 import dev.atrium.core.http.Edge;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.jobs.JobRoutes;
+import dev.atrium.core.jobs.JobScheduler;
+import dev.atrium.core.jobs.Jobs;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
@@ -19,6 +22,7 @@ import dev.atrium.runs.RunsModule;
 import dev.atrium.gateway.ModelRoutes;
 import dev.atrium.sessions.SessionsModule;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -41,8 +45,15 @@ import org.slf4j.LoggerFactory;
 public final class AtriumServer {
   private static final Logger LOG = LoggerFactory.getLogger(AtriumServer.class);
 
-  /** What a node needs besides its configuration. */
-  public record Settings(TenantRegistry tenants, String adminToken, Metrics metrics) {}
+  /**
+   * What a node needs besides its configuration; {@code clock} is the scheduled jobs' (tests
+   * move it by hand).
+   */
+  public record Settings(TenantRegistry tenants, String adminToken, Metrics metrics, Clock clock) {
+    public Settings(TenantRegistry tenants, String adminToken, Metrics metrics) {
+      this(tenants, adminToken, metrics, Clock.systemUTC());
+    }
+  }
 
   /** A running node: where it listens. */
   public record Running(InetSocketAddress publicAddress, InetSocketAddress adminAddress, Uri management) {}
@@ -67,12 +78,15 @@ public final class AtriumServer {
     var usage = BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry());
     ModelGateway gateway = new ModelGateway(system, settings.tenants(), usage);
     // Modules register their run types before the runs module starts with them, and start
-    // runs through a RunStarter that needs only sharding, when it is called.
+    // runs through a RunStarter that needs only sharding, when it is called; they register
+    // their scheduled jobs the same way, before the scheduler starts.
     RunTypes runTypes = new RunTypes();
+    Jobs jobs = new Jobs();
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
-    RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter);
+    RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);
     RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(), runTypes);
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
+    JobScheduler scheduler = JobScheduler.start(system, jobs, settings.clock());
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
@@ -84,7 +98,7 @@ public final class AtriumServer {
         rag.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
         new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
-            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), rag.adminRoutes())).route());
+            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), new JobRoutes(scheduler).route())).route());
 
     Config http = config.getConfig("atrium.http");
     Duration unbindDeadline = Duration.ofSeconds(10);

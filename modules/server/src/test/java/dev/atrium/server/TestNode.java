@@ -7,6 +7,7 @@ import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -36,11 +37,17 @@ final class TestNode implements AutoCloseable {
   }
 
   static TestNode start(String name, DatabaseSettings db, TenantRegistry tenants, Map<String, Object> overrides) {
+    return start(name, db, tenants, overrides, Clock.systemUTC());
+  }
+
+  /** A node whose scheduled jobs read {@code clock}. */
+  static TestNode start(String name, DatabaseSettings db, TenantRegistry tenants, Map<String, Object> overrides,
+      Clock clock) {
     ActorTestKit kit = ActorTestKit.create("atrium", TestConfig.forDatabase(db, overrides));
     Metrics metrics = new Metrics();
     String token = AdminAuth.generate();
     try {
-      var running = AtriumServer.start(kit.system(), new AtriumServer.Settings(tenants, token, metrics))
+      var running = AtriumServer.start(kit.system(), new AtriumServer.Settings(tenants, token, metrics, clock))
           .toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(kit, running, metrics, token);
     } catch (Exception e) {

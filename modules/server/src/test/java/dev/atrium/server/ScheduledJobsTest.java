@@ -1,0 +1,197 @@
+package dev.atrium.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.testkit.MutableClock;
+import dev.atrium.testkit.TestDatabase;
+import dev.atrium.testkit.TestHttp;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Scheduled jobs on a real node and PostgreSQL: the chunk-expiry job on an hourly schedule,
+ * the scheduler's clock moved by hand. Each slot runs at most once, whether the schedule,
+ * a catch-up after downtime or an admin's trigger claims it.
+ */
+class ScheduledJobsTest {
+  static final Map<String, Object> HOURLY = Map.of(
+      "atrium.jobs.chunk-expiry.cron", "0 * * * *",
+      "atrium.jobs.check-interval", "100ms");
+  static final Instant START = Instant.parse("2026-12-01T10:30:00Z");
+
+  static DatabaseSettings db;
+  static MutableClock clock;
+  static TestNode node;
+
+  @BeforeAll
+  static void start() {
+    db = TestDatabase.fresh("scheduled_jobs");
+    clock = new MutableClock(START);
+    node = start("jobs", db, clock);
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+  }
+
+  static TestNode start(String name, DatabaseSettings database, MutableClock jobClock) {
+    return TestNode.start(name, database, TenantRegistry.load(TestNode.SHIPPED_TENANTS, false), HOURLY, jobClock);
+  }
+
+  @Test
+  void aManualTriggerTwiceRunsTheJobOnceAndTheScheduleGoesOnAfterTheSlotItTook() throws Exception {
+    var first = trigger(node, "chunk-expiry");
+    assertThat(first.statusCode()).isEqualTo(202);
+    JsonNode started = TestHttp.json(first);
+    assertThat(started.path("started").asBoolean()).isTrue();
+    // A manual run is the job's next slot, brought forward.
+    assertThat(started.path("run").path("scheduled_for").asText()).isEqualTo("2026-12-01T11:00:00Z");
+    assertThat(started.path("run").path("trigger").asText()).isEqualTo("manual");
+
+    var second = trigger(node, "chunk-expiry");
+    assertThat(second.statusCode()).isEqualTo(200);
+    assertThat(TestHttp.json(second).path("started").asBoolean()).isFalse();
+    assertThat(TestHttp.json(second).path("run").path("scheduled_for").asText()).isEqualTo("2026-12-01T11:00:00Z");
+
+    JsonNode job = awaitJob(node, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("succeeded"));
+    assertThat(job.path("cron").asText()).isEqualTo("0 * * * *");
+    assertThat(job.path("next_run").asText()).isEqualTo("2026-12-01T12:00:00Z");
+    assertThat(job.path("last_run").path("counts").path("chunks").isNumber()).isTrue();
+    assertThat(job.path("last_run").path("counts").path("documents").isNumber()).isTrue();
+    assertThat(job.path("last_run").path("ended_at").asText()).isNotEmpty();
+    assertThat(slots()).containsExactly("2026-12-01T11:00:00Z manual succeeded");
+
+    // The 11:00 slot ran already; the schedule goes on at 12:00.
+    clock.advance(Duration.ofMinutes(91));
+    awaitJob(node, j -> assertThat(j.path("last_run").path("scheduled_for").asText()).isEqualTo("2026-12-01T12:00:00Z"));
+    ChatApiTest.await(Duration.ofSeconds(10), () -> assertThat(slots()).containsExactly(
+        "2026-12-01T11:00:00Z manual succeeded", "2026-12-01T12:00:00Z schedule succeeded"));
+
+    var history = admin(node).get("/admin/jobs/chunk-expiry?limit=1", auth(node));
+    assertThat(history.statusCode()).isEqualTo(200);
+    assertThat(TestHttp.json(history).path("runs").findValuesAsText("scheduled_for")).containsExactly("2026-12-01T12:00:00Z");
+  }
+
+  @Test
+  void aSlotMissedWhileNoNodeRanRunsOnceWhenOneComesBack() {
+    DatabaseSettings downtime = TestDatabase.fresh("jobs_downtime");
+    MutableClock jobClock = new MutableClock(START);
+    try (TestNode first = start("before", downtime, jobClock)) {
+      JsonNode job = awaitJob(first, j -> assertThat(j.path("next_run").asText()).isEqualTo("2026-12-01T11:00:00Z"));
+      assertThat(job.path("last_run").isNull()).isTrue();
+      jobClock.advance(Duration.ofMinutes(31));
+      awaitJob(first, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("succeeded"));
+    }
+    // Down from 11:01 to 15:20: the 12:00, 13:00, 14:00 and 15:00 slots pass with no node up.
+    jobClock.advance(Duration.ofHours(4).plusMinutes(19));
+    try (TestNode second = start("after", downtime, jobClock)) {
+      JsonNode job = awaitJob(second, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("succeeded"));
+      assertThat(job.path("last_run").path("scheduled_for").asText()).isEqualTo("2026-12-01T15:00:00Z");
+      assertThat(job.path("last_run").path("trigger").asText()).isEqualTo("catch_up");
+      assertThat(job.path("next_run").asText()).isEqualTo("2026-12-01T16:00:00Z");
+      // Once, for the latest missed slot: not once per slot.
+      assertThat(slots(downtime)).containsExactly(
+          "2026-12-01T11:00:00Z schedule succeeded", "2026-12-01T15:00:00Z catch_up succeeded");
+    }
+  }
+
+  @Test
+  void anUnknownJobIs404ProblemJsonWithTheRequestId() {
+    var run = admin(node).send(admin(node).request("/admin/jobs/no-such-job/run")
+        .header("Authorization", "Bearer " + node.adminToken).header("x-request-id", "req-unknown-job")
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(run.statusCode()).isEqualTo(404);
+    assertThat(run.headers().firstValue("content-type")).contains("application/problem+json");
+    assertThat(TestHttp.json(run).path("request_id").asText()).isEqualTo("req-unknown-job");
+    assertThat(TestHttp.json(run).path("code").asText()).isEqualTo("not_found");
+
+    var get = admin(node).get("/admin/jobs/no-such-job", auth(node));
+    assertThat(get.statusCode()).isEqualTo(404);
+    assertThat(TestHttp.json(get).path("request_id").asText()).isNotBlank();
+  }
+
+  @Test
+  void badInputIsAClear4xx() {
+    for (String limit : List.of("0", "101", "ten")) {
+      var bad = admin(node).get("/admin/jobs/chunk-expiry?limit=" + limit, auth(node));
+      assertThat(bad.statusCode()).as(limit).isEqualTo(400);
+      assertThat(bad.headers().firstValue("content-type")).contains("application/problem+json");
+      assertThat(TestHttp.json(bad).path("code").asText()).isEqualTo("invalid_parameter");
+    }
+    var wrongMethod = admin(node).get("/admin/jobs/chunk-expiry/run", auth(node));
+    assertThat(wrongMethod.statusCode()).isEqualTo(405);
+    assertThat(TestHttp.json(wrongMethod).path("request_id").asText()).isNotBlank();
+    var noToken = admin(node).send(admin(node).request("/admin/jobs/chunk-expiry/run")
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(noToken.statusCode()).isEqualTo(401);
+    assertThat(admin(node).get("/admin/jobs").statusCode()).isEqualTo(401);
+  }
+
+  static HttpResponse<String> trigger(TestNode on, String job) {
+    return admin(on).send(admin(on).request("/admin/jobs/" + job + "/run")
+        .header("Authorization", "Bearer " + on.adminToken).POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
+  /** The chunk-expiry job in {@code GET /admin/jobs}, once {@code check} holds for it. */
+  static JsonNode awaitJob(TestNode on, java.util.function.Consumer<JsonNode> check) {
+    JsonNode[] found = new JsonNode[1];
+    ChatApiTest.await(Duration.ofSeconds(20), () -> {
+      var jobs = admin(on).get("/admin/jobs", auth(on));
+      assertThat(jobs.statusCode()).isEqualTo(200);
+      JsonNode job = null;
+      for (JsonNode j : TestHttp.json(jobs).path("jobs")) {
+        if (j.path("name").asText().equals("chunk-expiry")) {
+          job = j;
+        }
+      }
+      assertThat(job).isNotNull();
+      check.accept(job);
+      found[0] = job;
+    });
+    return found[0];
+  }
+
+  static TestHttp admin(TestNode on) {
+    return on.adminHttp();
+  }
+
+  static String[] auth(TestNode on) {
+    return new String[] {"Authorization", "Bearer " + on.adminToken};
+  }
+
+  static List<String> slots() {
+    return slots(db);
+  }
+
+  /** The job's rows in job_runs, as "scheduled_for trigger outcome", in slot order. */
+  static List<String> slots(DatabaseSettings database) {
+    try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(), database.ownerPassword());
+         ResultSet rs = c.createStatement().executeQuery("select to_char(scheduled_for at time zone 'UTC', "
+             + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' ' || trigger || ' ' || outcome from job_runs "
+             + "where job = 'chunk-expiry' order by scheduled_for")) {
+      List<String> rows = new ArrayList<>();
+      while (rs.next()) {
+        rows.add(rs.getString(1));
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
