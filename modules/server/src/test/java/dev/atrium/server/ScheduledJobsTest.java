@@ -112,6 +112,31 @@ class ScheduledJobsTest {
   }
 
   @Test
+  void aFailedRunIsRecordedWithItsErrorAndTheScheduleGoesOn() throws SQLException {
+    DatabaseSettings failing = TestDatabase.fresh("jobs_failing");
+    MutableClock jobClock = new MutableClock(START);
+    try (TestNode on = start("failing", failing, jobClock)) {
+      owner(failing, "revoke delete on rag_chunks from atrium_system");
+      assertThat(trigger(on, "chunk-expiry").statusCode()).isEqualTo(202);
+      JsonNode job = awaitJob(on, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("failed"));
+      assertThat(job.path("last_run").path("error").asText()).contains("permission denied");
+      assertThat(job.path("last_run").path("ended_at").asText()).isNotEmpty();
+
+      owner(failing, "grant delete on rag_chunks to atrium_system");
+      jobClock.advance(Duration.ofMinutes(91));
+      awaitJob(on, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("succeeded"));
+      assertThat(slots(failing)).containsExactly(
+          "2026-12-01T11:00:00Z manual failed", "2026-12-01T12:00:00Z schedule succeeded");
+    }
+  }
+
+  static void owner(DatabaseSettings database, String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(), database.ownerPassword())) {
+      c.createStatement().execute(sql);
+    }
+  }
+
+  @Test
   void anUnknownJobIs404ProblemJsonWithTheRequestId() {
     var run = admin(node).send(admin(node).request("/admin/jobs/no-such-job/run")
         .header("Authorization", "Bearer " + node.adminToken).header("x-request-id", "req-unknown-job")
