@@ -19,7 +19,9 @@ public sealed interface Reply<T> extends JsonSerializable permits Reply.Accepted
     /** The entity's state does not allow it now (exists already, finished, in use): 409. */
     CONFLICT,
     /** The command itself is wrong: 400. */
-    INVALID
+    INVALID,
+    /** Something it needs (the database) cannot answer now; the same command may work later: 503. */
+    UNAVAILABLE
   }
 
   /**
@@ -53,6 +55,10 @@ public sealed interface Reply<T> extends JsonSerializable permits Reply.Accepted
 
   static <T> Reply<T> invalid(String code, String detail) {
     return new Rejected<>(Reason.INVALID, code, detail);
+  }
+
+  static <T> Reply<T> unavailable(String code, String detail) {
+    return new Rejected<>(Reason.UNAVAILABLE, code, detail);
   }
 
   default boolean accepted() {

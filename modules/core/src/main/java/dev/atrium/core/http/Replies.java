@@ -13,7 +13,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 
 /**
  * Entity replies at the edge, the one mapper from {@link Reply} to {@link ApiError}: a
- * rejection becomes its status (404, 409, 400) with its code and detail, no answer in time
+ * rejection becomes its status (404, 409, 400, 503) with its code and detail, no answer in time
  * a 503 the client may retry.
  */
 public final class Replies {
@@ -46,6 +46,7 @@ public final class Replies {
       case NOT_FOUND -> StatusCodes.NOT_FOUND;
       case CONFLICT -> StatusCodes.CONFLICT;
       case INVALID -> StatusCodes.BAD_REQUEST;
+      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
     };
     return new ApiError(status, rejected.code(), rejected.detail());
   }

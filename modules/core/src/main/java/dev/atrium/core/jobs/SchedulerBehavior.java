@@ -199,7 +199,7 @@ final class SchedulerBehavior {
     if (claimed.failure() != null) {
       ctx.getLog().warn("job {} could not claim its slot {}, trying again in {}: {}",
           slot.job(), slot.scheduledFor(), retryInterval, claimed.failure());
-      claimed.replyTo().ifPresent(r -> r.tell(Reply.conflict("job_unavailable",
+      claimed.replyTo().ifPresent(r -> r.tell(Reply.unavailable("job_unavailable",
           "The job's run could not be recorded (database unavailable); try again.")));
       State next = state.done(slot.job());
       return claimed.replyTo().isPresent() ? next : next.due(slot.job(), Optional.of(clock.instant().plus(retryInterval)));

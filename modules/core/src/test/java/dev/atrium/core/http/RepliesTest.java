@@ -34,6 +34,10 @@ class RepliesTest {
     ApiError invalid = mapped(Reply.invalid("invalid_request", "limit must be positive"));
     assertThat(invalid.status().intValue()).isEqualTo(400);
     assertThat(invalid.code()).isEqualTo("invalid_request");
+
+    ApiError unavailable = mapped(Reply.unavailable("job_unavailable", "The database is unavailable."));
+    assertThat(unavailable.status().intValue()).isEqualTo(503);
+    assertThat(unavailable.code()).isEqualTo("job_unavailable");
   }
 
   @Test
