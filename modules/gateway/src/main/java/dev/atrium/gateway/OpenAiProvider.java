@@ -7,7 +7,6 @@ import dev.atrium.core.Json;
 import dev.atrium.core.tenant.TenantConfig;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -178,14 +177,6 @@ public final class OpenAiProvider implements ModelProvider {
     return response.entity().withoutSizeLimit().getDataBytes()
         .via(new OpenAiEvents(maxEventSize, DRAIN_GRACE))
         .mapMaterializedValue(m -> NotUsed.getInstance());
-  }
-
-  /** The ChatEvents in one upstream chunk's JSON ({@code chat.completion.chunk} or an error object). */
-  static List<ChatEvent> parseChunk(String data) {
-    byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    List<ChatEvent> out = new java.util.ArrayList<>(2);
-    OpenAiChunk.read(bytes, 0, bytes.length, out);
-    return out;
   }
 
   @Override

@@ -166,18 +166,18 @@ class ModelGatewayTest {
 
   @Test
   void parsesUpstreamChunks() {
-    assertThat(OpenAiProvider.parseChunk(
+    assertThat(parseChunk(
         "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}"))
         .singleElement().isInstanceOfSatisfying(ChatEvent.Delta.class, d -> assertThat(d.content()).isEqualTo("Hi"));
-    assertThat(OpenAiProvider.parseChunk(
+    assertThat(parseChunk(
         "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}"))
         .containsExactly(new ChatEvent.Finish("length"));
-    assertThat(OpenAiProvider.parseChunk(
+    assertThat(parseChunk(
         "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}"))
         .containsExactly(new ChatEvent.Usage(3, 4));
-    assertThatThrownBy(() -> OpenAiProvider.parseChunk("{\"error\":{\"message\":\"overloaded\"}}"))
+    assertThatThrownBy(() -> parseChunk("{\"error\":{\"message\":\"overloaded\"}}"))
         .isInstanceOf(ProviderException.class).hasMessageContaining("overloaded");
-    assertThatThrownBy(() -> OpenAiProvider.parseChunk("not json")).isInstanceOf(ProviderException.class);
+    assertThatThrownBy(() -> parseChunk("not json")).isInstanceOf(ProviderException.class);
   }
 
   @Test
@@ -196,5 +196,13 @@ class ModelGatewayTest {
     assertThat(text).contains("no language model is configured for tenant 'acme'", "What is 2+2?", "tenants/acme.json");
     assertThat(events.stream().filter(ChatEvent.Delta.class::isInstance).count()).isGreaterThan(10);
     assertThat(events).contains(new ChatEvent.Finish("stop"));
+  }
+
+  /** The ChatEvents in one upstream chunk's JSON, as the provider's stream reads it. */
+  private static List<ChatEvent> parseChunk(String data) {
+    byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    List<ChatEvent> out = new java.util.ArrayList<>(2);
+    OpenAiChunk.read(bytes, 0, bytes.length, out);
+    return out;
   }
 }

@@ -112,7 +112,7 @@ final class RunRoutes {
   private Route list(Principal principal) {
     String owner = owner(principal);
     return parameterOptional("status", status -> parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
-        onSuccess(module.queries.list(principal.tenantId(), Optional.of(owner), status, limit(limit, 20, 100), cursor),
+        onSuccess(module.queries.list(principal.tenantId(), Optional.of(owner), status, PageLimit.parse(limit, 20, 100), cursor),
             page -> JsonRoutes.json(page(page))))));
   }
 
@@ -159,9 +159,5 @@ final class RunRoutes {
       }
       return complete(Sse.response(events.keepAlive(module.heartbeat, () -> Sse.HEARTBEAT)));
     });
-  }
-
-  static int limit(Optional<String> value, int defaultValue, int max) {
-    return PageLimit.parse(value, defaultValue, max);
   }
 }

@@ -1,5 +1,6 @@
 package dev.atrium.runs;
 
+import dev.atrium.core.http.PageLimit;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
@@ -67,7 +68,7 @@ public final class RunsModule {
       }
       return pathEndOrSingleSlash(() -> get(() -> parameterOptional("status", status ->
           parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
-              onSuccess(queries.list(tenantId, Optional.empty(), status, RunRoutes.limit(limit, 50, 500), cursor),
+              onSuccess(queries.list(tenantId, Optional.empty(), status, PageLimit.parse(limit, 50, 500), cursor),
                   page -> JsonRoutes.json(RunRoutes.page(page))))))));
     });
   }

@@ -104,7 +104,6 @@ final class ChatTurn {
   private final ObjectNode options;
   private final CompletionStage<List<Passage>> passages;
   private final StreamSlot slot;
-  private final UsageContext usage;
   /** The model call as it is metered: started with the turn, just before its answer is asked for. */
   private final UsageRecord.Call call;
   /**
@@ -128,7 +127,6 @@ final class ChatTurn {
     this.passages = passages;
     this.slot = slot;
     this.promptTokens = promptTokens;
-    this.usage = usage;
     this.call = UsageRecord.start(usage, UsageRecord.CHAT, route);
     this.recorded = ending.thenCompose(this::finish);
   }

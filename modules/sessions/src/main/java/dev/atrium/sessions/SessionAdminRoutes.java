@@ -1,5 +1,6 @@
 package dev.atrium.sessions;
 
+import dev.atrium.core.http.PageLimit;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
@@ -38,7 +39,7 @@ record SessionAdminRoutes(TenantRegistry registry, SessionAccess access, Session
                       r -> new ChatSession.GetSession(admin, r)),
                   view -> JsonRoutes.json(SessionJson.session(view, true)))),
               path("messages", () -> parameterOptional("limit", limit -> parameterOptional("before", before -> {
-                int n = TurnRoutes.limit(limit, 100, 1000);
+                int n = PageLimit.parse(limit, 100, 1000);
                 return onSuccess(access.<ChatSession.MessagesPage>ask(tenantId, sessionId,
                         r -> new ChatSession.GetMessages(admin, n, before.orElse(null), r)),
                     page -> JsonRoutes.json(TurnRoutes.messagesPage(page)));
@@ -52,7 +53,7 @@ record SessionAdminRoutes(TenantRegistry registry, SessionAccess access, Session
           Optional<Instant> activeSince = since.map(SessionAdminRoutes::instant);
           boolean activeOnly = status.map(s -> s.equals("active")).orElse(false);
           var filter = new SessionQueries.Filter(keyId, activeSince, activeOnly);
-          return onSuccess(queries.list(tenantId, filter, TurnRoutes.limit(limit, 50, 500), cursor), page -> {
+          return onSuccess(queries.list(tenantId, filter, PageLimit.parse(limit, 50, 500), cursor), page -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("data", page.sessions());
             body.put("next_cursor", page.nextCursor().orElse(null));

@@ -1,5 +1,6 @@
 package dev.atrium.sessions;
 
+import dev.atrium.core.http.PageLimit;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
@@ -76,7 +77,7 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   private Route list(Principal principal) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     return parameterOptional("limit", limit -> parameterOptional("cursor", cursor -> {
-      int n = TurnRoutes.limit(limit, 20, 100);
+      int n = PageLimit.parse(limit, 20, 100);
       var filter = new SessionQueries.Filter(Optional.of(caller.keyId()), Optional.empty(), true);
       return onSuccess(queries.list(principal.tenantId(), filter, n, cursor), page -> {
         Map<String, Object> body = new LinkedHashMap<>();
@@ -104,7 +105,7 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   private Route messages(Principal principal, String sessionId) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     return parameterOptional("limit", limit -> parameterOptional("before", before -> {
-      int n = TurnRoutes.limit(limit, 50, 200);
+      int n = PageLimit.parse(limit, 50, 200);
       var page = access.<ChatSession.MessagesPage>ask(principal.tenantId(), sessionId,
           r -> new ChatSession.GetMessages(caller, n, before.orElse(null), r));
       return onSuccess(page, p -> JsonRoutes.json(TurnRoutes.messagesPage(p)));

@@ -196,22 +196,6 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     }
   }
 
-  static int limit(Optional<String> value, int defaultValue, int max) {
-    if (value.isEmpty()) {
-      return defaultValue;
-    }
-    try {
-      int n = Integer.parseInt(value.get());
-      if (n < 1 || n > max) {
-        throw new NumberFormatException();
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw ApiError.badRequest("invalid_parameter", "limit must be a number from 1 to " + max)
-          .withExtension("param", "limit");
-    }
-  }
-
   static Map<String, Object> messagesPage(ChatSession.MessagesPage page) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("data", page.messages().stream().map(SessionJson::message).toList());
