@@ -2,8 +2,11 @@ package dev.atrium.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Backoff;
+import dev.atrium.core.http.ApiError;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.byok.ProviderKey;
+import dev.atrium.gateway.byok.ProviderKeys;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageRecorder;
@@ -49,12 +52,26 @@ public final class ModelGateway {
   private final Function<String, Optional<String>> environment;
   private final Map<String, ModelProvider> providers = new ConcurrentHashMap<>();
   private final UsageRecorder recorder;
+  private final ProviderKeys providerKeys;
 
-  /** One step of a route: a provider and the upstream model name to ask it for. */
-  public record Attempt(String model, String upstreamModel, ModelProvider provider, int maxRetries) {}
+  /**
+   * One step of a route: a provider and the upstream model name to ask it for; {@code byo}:
+   * with the caller's own key (a provider instance of this call only).
+   */
+  public record Attempt(String model, String upstreamModel, ModelProvider provider, int maxRetries, boolean byo) {
+    @Override
+    public String toString() {
+      return "Attempt[" + model + " via " + provider.label() + (byo ? ", caller's key" : "") + "]";
+    }
+  }
 
   /** A client's model name resolved for a tenant: what to call, in order. */
-  public record Route(String model, List<Attempt> attempts) {}
+  public record Route(String model, List<Attempt> attempts) {
+    /** The route starts with an attempt on the caller's own key. */
+    public boolean byo() {
+      return attempts.get(0).byo();
+    }
+  }
 
   /** A gateway that meters nothing: for tests that do not look at usage. */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants) {
@@ -73,6 +90,12 @@ public final class ModelGateway {
     this.tenants = tenants;
     this.environment = environment;
     this.recorder = recorder;
+    this.providerKeys = ProviderKeys.fromConfig(system.settings().config().getConfig("atrium.byok"), tenants);
+  }
+
+  /** The families of callers' provider keys, and how a request's key is read. */
+  public ProviderKeys providerKeys() {
+    return providerKeys;
   }
 
   /** Where the callers of the gateway meter the calls they end themselves (a chat turn, a run's prompt). */
@@ -109,9 +132,36 @@ public final class ModelGateway {
       TenantConfig.ModelRoute route = tenant.models().models().get(step);
       TenantConfig.ProviderSettings settings = tenant.models().providers().get(route.provider());
       attempts.add(new Attempt(step, route.upstreamModel() == null ? step : route.upstreamModel(),
-          provider(tenant, route.provider(), settings), settings.maxRetries()));
+          provider(tenant, route.provider(), settings), settings.maxRetries(), false));
     }
     return Optional.of(new Route(name, List.copyOf(attempts)));
+  }
+
+  /**
+   * The route for {@code model} with the caller's own provider key, when there is one: first
+   * the route's first step on the provider the tenant sends keys of that family to
+   * ({@code byok.providers}), with the caller's key and no retry of its own; then the
+   * tenant's route as it is, which the call falls back to when that step fails with a 5xx
+   * or a timeout before the first token. A 4xx for the caller's key is the caller's answer.
+   * A model none of whose steps is on that provider is a 400 {@code byok_no_provider}.
+   */
+  public Optional<Route> resolve(String tenantId, String model, Optional<ProviderKey> key) {
+    Optional<Route> route = resolve(tenantId, model);
+    if (key.isEmpty() || route.isEmpty()) {
+      return route;
+    }
+    TenantConfig tenant = tenants.byId(tenantId).orElseThrow();
+    String providerName = tenant.byok().providers().get(key.get().family());
+    ModelProvider target = provider(tenant, providerName, tenant.models().providers().get(providerName));
+    Attempt step = route.get().attempts().stream().filter(a -> a.provider() == target).findFirst()
+        .orElseThrow(() -> ApiError.badRequest("byok_no_provider", "The model '" + route.get().model()
+            + "' is not served by the provider this tenant sends " + key.get().family() + " keys to.")
+            .withExtension("header", key.get().header()));
+    List<Attempt> attempts = new ArrayList<>();
+    attempts.add(new Attempt(step.model(), step.upstreamModel(), target.withCallerKey(key.get()), 0,
+        true));
+    attempts.addAll(route.get().attempts());
+    return Optional.of(new Route(route.get().model(), List.copyOf(attempts)));
   }
 
   private ModelProvider provider(TenantConfig tenant, String name, TenantConfig.ProviderSettings settings) {

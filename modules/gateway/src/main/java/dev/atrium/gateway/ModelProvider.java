@@ -19,4 +19,14 @@ public interface ModelProvider {
 
   /** A short label for logs and metrics ("local", "openai:<name>"). */
   String label();
+
+  /**
+   * This provider for one call with the caller's own key in place of its own: an instance
+   * of that call only, never cached or shared. A refusal of the key (401/403) is the
+   * caller's ({@code provider_key_rejected}); only 5xx and timeouts are retryable, so a
+   * gateway falls back from them and from nothing else.
+   */
+  default ModelProvider withCallerKey(dev.atrium.gateway.byok.ProviderKey key) {
+    throw new UnsupportedOperationException(label() + " takes no caller keys");
+  }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.Futures;
 import dev.atrium.core.Json;
 import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.gateway.byok.ProviderKey;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -55,24 +56,42 @@ public final class OpenAiProvider implements ModelProvider {
   private final HttpRequest wholeTemplate;
   private final Duration timeout;
   private final int maxEventSize;
+  /** The request line without credentials, parsed once and shared with the caller-key instances. */
+  private final HttpRequest post;
+  /** The caller's key this instance calls with (one call's instance), or null: the tenant's own. */
+  private final ProviderKey callerKey;
 
   public OpenAiProvider(ActorSystem<?> system, String name, TenantConfig.ProviderSettings settings, Optional<String> apiKey) {
+    this(system, name, post(settings), apiKey, Duration.ofMillis(settings.timeoutMs()),
+        // The limit the configuration sets for upstream model streams (http.conf).
+        (int) Math.min(Integer.MAX_VALUE, system.settings().config().getBytes("pekko.http.sse.max-event-size")), null);
+  }
+
+  private OpenAiProvider(ActorSystem<?> system, String name, HttpRequest post, Optional<String> apiKey, Duration timeout,
+      int maxEventSize, ProviderKey callerKey) {
     this.system = system;
     this.name = name;
+    this.post = post;
+    HttpRequest authorized = apiKey.map(key -> post.addHeader(Authorization.oauth2(key))).orElse(post);
+    this.streamTemplate = authorized.addHeader(Accept.create(
+        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM)));
+    this.wholeTemplate = authorized.addHeader(Accept.create(
+        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)));
+    this.timeout = timeout;
+    this.maxEventSize = maxEventSize;
+    this.callerKey = callerKey;
+  }
+
+  private static HttpRequest post(TenantConfig.ProviderSettings settings) {
     String base = settings.baseUrl().endsWith("/") ? settings.baseUrl().substring(0, settings.baseUrl().length() - 1)
         : settings.baseUrl();
-    HttpRequest post = HttpRequest.POST(base + "/chat/completions");
-    if (apiKey.isPresent()) {
-      post = post.addHeader(Authorization.oauth2(apiKey.get()));
-    }
-    this.streamTemplate = post.addHeader(Accept.create(
-        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM)));
-    this.wholeTemplate = post.addHeader(Accept.create(
-        MediaRanges.create(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)));
-    this.timeout = Duration.ofMillis(settings.timeoutMs());
-    // The limit the configuration sets for upstream model streams (http.conf).
-    this.maxEventSize = (int) Math.min(Integer.MAX_VALUE,
-        system.settings().config().getBytes("pekko.http.sse.max-event-size"));
+    return HttpRequest.POST(base + "/chat/completions");
+  }
+
+  /** This provider with the caller's key for one call: the parsed request line is shared, the key is this call's. */
+  @Override
+  public ModelProvider withCallerKey(ProviderKey key) {
+    return new OpenAiProvider(system, name, post, Optional.of(key.secret()), timeout, maxEventSize, key);
   }
 
   @Override
@@ -219,16 +238,29 @@ public final class OpenAiProvider implements ModelProvider {
           } catch (IOException e) {
             // not JSON: the status says enough
           }
+          if ((status == 401 || status == 403) && callerKey != null) {
+            // Upstream messages about keys may quote part of the key: never passed on.
+            return new ProviderException(status, "provider_key_rejected",
+                "the provider refused the key in " + callerKey.header() + " (" + status + ")", false);
+          }
           if (status == 401 || status == 403) {
-            // Upstream messages about keys may quote part of the key.
             message = "the model server refused the gateway's credentials";
           }
           return new ProviderException(status, "upstream_error",
               "the model server answered " + status + (message.isEmpty() ? "" : ": " + truncate(message)),
-              ProviderException.isRetryableStatus(status));
+              retryable(status));
         })
         .exceptionally(e -> new ProviderException(status, "upstream_error", "the model server answered " + status,
-            ProviderException.isRetryableStatus(status)));
+            retryable(status)));
+  }
+
+  /**
+   * Whether another attempt may get past {@code status}: on the tenant's key, timeouts,
+   * 429 and 5xx; on the caller's key only 5xx (its 429 is the caller's quota, not ours to
+   * spend the tenant's key on).
+   */
+  private boolean retryable(int status) {
+    return callerKey == null ? ProviderException.isRetryableStatus(status) : status >= 500;
   }
 
   static ProviderException asProviderException(Throwable e) {

@@ -100,7 +100,13 @@ class UsageTest {
 
   /** The usage_events rows matching {@code where}, read as the owner. */
   static List<Map<String, Object>> rows(String where, Object... args) {
-    try (Connection c = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword());
+    return rowsIn(db, where, args);
+  }
+
+  /** The usage_events rows of {@code database} matching {@code where}, read as the owner. */
+  static List<Map<String, Object>> rowsIn(DatabaseSettings database, String where, Object... args) {
+    try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(),
+        database.ownerPassword());
         var statement = c.prepareStatement("select * from usage_events where " + where + " order by created_at")) {
       for (int i = 0; i < args.length; i++) {
         statement.setObject(i + 1, args[i]);

@@ -23,6 +23,7 @@ import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.OpenAiMessages;
+import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.usage.UsageContext;
 import java.time.Duration;
 import java.time.Instant;
@@ -79,13 +80,19 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
       Optional<String> idempotencyKey, ObjectNode body) {
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     IdempotencyKey.checked(idempotencyKey);
+    return turns.gateway().providerKeys().providerKey(tenant, key ->
+        handle(tenant, principal, usage, sessionId, idempotencyKey, body, key));
+  }
+
+  private Route handle(TenantConfig tenant, Principal principal, UsageContext usage, Optional<String> sessionId,
+      Optional<String> idempotencyKey, ObjectNode body, Optional<ProviderKey> key) {
     JsonNode modelNode = body.path("model");
     if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw ApiError.badRequest("invalid_request", "you must provide a model parameter").withExtension("param", "model");
     }
     String model = modelNode.asText();
     List<ChatMessage> messages = messages(body.path("messages"));
-    ModelGateway.Route route = turns.gateway().resolve(principal.tenantId(), model)
+    ModelGateway.Route route = turns.gateway().resolve(principal.tenantId(), model, key)
         .orElseThrow(() -> new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
             "The model `" + model + "` does not exist or you do not have access to it.")
             .withExtension("param", "model"));
@@ -101,9 +108,10 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
         body.path("stream_options").path("include_usage").asBoolean(false));
     if (completion.stream()) {
       return tenants.streamSlot(principal, RouteClass.COMPLETIONS,
-          slot -> dispatch(principal, usage, sessionId, idempotencyKey, route, messages, options, completion, slot));
+          slot -> dispatch(tenant, principal, usage, sessionId, idempotencyKey, route, key, messages, options, completion,
+              slot));
     }
-    return dispatch(principal, usage, sessionId, idempotencyKey, route, messages, options, completion,
+    return dispatch(tenant, principal, usage, sessionId, idempotencyKey, route, key, messages, options, completion,
         StreamSlot.UNLIMITED);
   }
 
@@ -123,11 +131,11 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
     return messages;
   }
 
-  private Route dispatch(Principal principal, UsageContext usage, Optional<String> sessionId,
-      Optional<String> idempotencyKey, ModelGateway.Route route, List<ChatMessage> messages, ObjectNode options,
-      Completion c, StreamSlot slot) {
+  private Route dispatch(TenantConfig tenant, Principal principal, UsageContext usage, Optional<String> sessionId,
+      Optional<String> idempotencyKey, ModelGateway.Route route, Optional<ProviderKey> key, List<ChatMessage> messages,
+      ObjectNode options, Completion c, StreamSlot slot) {
     if (sessionId.isEmpty()) {
-      return render(ChatTurn.stateless(turns, usage, route, messages, options, slot), c);
+      return render(tenant, ChatTurn.stateless(turns, usage, route, messages, options, slot), c);
     }
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     ChatMessage last = messages.get(messages.size() - 1);
@@ -138,26 +146,26 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
     }
     // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
     var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
-        idempotencyKey.orElse(null), options, usage);
+        idempotencyKey.orElse(null), options, usage, key.orElse(null));
     var session = access.session(principal.tenantId(), sessionId.get());
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
         ? replay(r.replay(), c)
-        : render(((ChatTurn.Go) begun).turn(), c));
+        : render(tenant, ((ChatTurn.Go) begun).turn(), c));
   }
 
-  private Route render(ChatTurn turn, Completion c) {
+  private Route render(TenantConfig tenant, ChatTurn turn, Completion c) {
     if (c.stream()) {
-      return streamed(turn, c);
+      return streamed(tenant, turn, c);
     }
-    return onSuccess(turn.whole(),
-        recorded -> JsonRoutes.json(completionJson(c, recorded.answer(), recorded.finishReason(), recorded.usage())));
+    return onSuccess(turn.whole(), recorded -> TurnRoutes.saysFallback(tenant, turn,
+        () -> JsonRoutes.json(completionJson(c, recorded.answer(), recorded.finishReason(), recorded.usage()))));
   }
 
   /**
    * Streams only once the provider has answered: a failure before the first token is a
    * proper HTTP error (an SDK raises its usual exception), one after it an error chunk.
    */
-  private Route streamed(ChatTurn turn, Completion c) {
+  private Route streamed(TenantConfig tenant, ChatTurn turn, Completion c) {
     var head = turn.answer().prefixAndTail(1).runWith(Sink.head(), system)
         .handle((first, error) -> {
           if (error != null) {
@@ -165,7 +173,8 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
           }
           return Source.from(first.first()).concat(first.second());
         });
-    return onSuccess(head, events -> complete(Sse.response(chunks(events, turn::recorded, c))));
+    return onSuccess(head, events -> TurnRoutes.saysFallback(tenant, turn,
+        () -> complete(Sse.response(chunks(events, turn::recorded, c)))));
   }
 
   /** The earlier answer of the same Idempotency-Key, as the same call would have given it. */

@@ -6,6 +6,7 @@ import dev.atrium.core.entity.Reply;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.Replies;
 import dev.atrium.core.limits.StreamSlot;
+import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
@@ -13,6 +14,7 @@ import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
 import dev.atrium.gateway.Tokens;
+import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageStatus;
@@ -20,6 +22,7 @@ import dev.atrium.rag.Retriever;
 import dev.atrium.sessions.ChatSession.Caller;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
@@ -65,10 +68,11 @@ final class ChatTurn {
   /**
    * A turn of a stored session. {@code rag}: retrieve passages (null: the session's setting,
    * else the tenant's {@code documents.chat_retrieval}); {@code options}: request fields
-   * passed to the provider.
+   * passed to the provider; {@code providerKey}: the caller's own key for this call (never
+   * told to the session), or null.
    */
   record Request(Caller caller, String sessionId, ChatMessage message, String model, Boolean rag,
-      String idempotencyKey, ObjectNode options, UsageContext usage) {}
+      String idempotencyKey, ObjectNode options, UsageContext usage, ProviderKey providerKey) {}
 
   /** How a turn ended; the first ending reported is the one recorded. */
   enum Ending { COMPLETED, PROVIDER_FAILED, CLIENT_GONE, TIMED_OUT }
@@ -176,8 +180,18 @@ final class ChatTurn {
     }
     ChatSession.Started started = (ChatSession.Started) reply;
     String tenantId = request.caller().tenantId();
-    ModelGateway.Route route = settings.gateway().resolve(tenantId, started.turn().model())
-        .or(() -> settings.gateway().resolve(tenantId, null)).orElseThrow();
+    Optional<ProviderKey> key = Optional.ofNullable(request.providerKey());
+    ModelGateway.Route route;
+    try {
+      route = settings.gateway().resolve(tenantId, started.turn().model(), key)
+          .or(() -> settings.gateway().resolve(tenantId, null, key)).orElseThrow();
+    } catch (ApiError refused) {
+      // The caller's key cannot serve the session's model (byok_no_provider): the turn the
+      // session started ends at once, empty, instead of holding the session until its lease runs out.
+      session.tell(new ChatSession.CompleteTurn(request.caller(), started.turn().turnId(), "", 0, 0, true,
+          refused.code(), settings.system().ignoreRef()));
+      throw refused;
+    }
     var passages = passages(settings, tenantId, request.rag() != null ? request.rag() : started.rag(),
         started.userMessage().content());
     return new Go(new ChatTurn(settings, session, request.caller(), started.turn(), route, started.context(),
@@ -218,6 +232,15 @@ final class ChatTurn {
 
   String model() {
     return route.model();
+  }
+
+  /**
+   * The tenant's own provider answered (or is answering) a caller of a tenant that takes
+   * provider keys: the call carried none, or the caller's key failed before the first token
+   * (5xx, timeout) and the call fell back. Known once the answer's first event is.
+   */
+  boolean fellBackToTenant(TenantConfig tenant) {
+    return tenant.features().byok() && !call.byo();
   }
 
   /** The passages the answer is grounded in (empty when the turn does not retrieve). */
@@ -332,6 +355,9 @@ final class ChatTurn {
   static ApiError providerError(Throwable error) {
     if (!(Futures.unwrap(error) instanceof ProviderException p)) {
       return new ApiError(StatusCodes.BAD_GATEWAY, "upstream_error", "The model call failed.");
+    }
+    if (p.code().equals("provider_key_rejected")) {
+      return new ApiError(p.status() == 403 ? StatusCodes.FORBIDDEN : StatusCodes.UNAUTHORIZED, p.code(), p.getMessage());
     }
     if (p.status() == 400 || p.status() == 422) {
       return ApiError.badRequest("upstream_rejected", p.getMessage());

@@ -2,6 +2,7 @@ package dev.atrium.sessions;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.IdempotencyKey;
@@ -24,9 +25,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.pf.PFBuilder;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -53,30 +57,63 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       requireModel(turns.gateway(), tenant, request.model());
     }
     IdempotencyKey.checked(idempotencyKey);
-    var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
-        idempotencyKey.orElse(null), null, UsageContext.request(principal, requestId, RouteClass.CHAT));
-    boolean stream = request.stream() == null || request.stream();
-    if (stream) {
-      return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(turn, slot, true));
-    }
-    return begin(turn, StreamSlot.UNLIMITED, false);
+    return turns.gateway().providerKeys().providerKey(tenant, key -> {
+      if (key.isPresent() && request.model() != null) {
+        // Refused now rather than once the session has started the turn (a session's own model is known only then).
+        turns.gateway().resolve(tenant.id(), request.model(), key);
+      }
+      var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
+          idempotencyKey.orElse(null), null, UsageContext.request(principal, requestId, RouteClass.CHAT),
+          key.orElse(null));
+      boolean stream = request.stream() == null || request.stream();
+      if (stream) {
+        return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(tenant, turn, slot, true));
+      }
+      return begin(tenant, turn, StreamSlot.UNLIMITED, false);
+    });
   }
 
-  private Route begin(ChatTurn.Request request, StreamSlot slot, boolean stream) {
+  private Route begin(TenantConfig tenant, ChatTurn.Request request, StreamSlot slot, boolean stream) {
     var session = access.session(request.caller().tenantId(), request.sessionId());
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> {
       if (begun instanceof ChatTurn.Replayed replayed) {
         return replay(request.sessionId(), replayed.replay(), stream);
       }
       ChatTurn turn = ((ChatTurn.Go) begun).turn();
-      return stream ? streamed(request.sessionId(), turn) : whole(request.sessionId(), turn);
+      if (!stream) {
+        return whole(tenant, request.sessionId(), turn);
+      }
+      if (request.providerKey() == null) {
+        return saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, turn.answer()));
+      }
+      // On the caller's key the stream starts once the provider has answered: whether the
+      // call fell back is then known for the header, and a refused key is a proper 401.
+      var head = turn.answer().prefixAndTail(1).runWith(Sink.head(), turns.system())
+          .handle((first, error) -> {
+            if (error != null) {
+              throw ChatTurn.providerError(error);
+            }
+            return Source.from(first.first()).concat(first.second());
+          });
+      return onSuccess(head, answer -> saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
     });
   }
 
-  private Route streamed(String sessionId, ChatTurn turn) {
+  /**
+   * The route, saying {@code x-atrium-fallback: tenant-provider} when a tenant that takes
+   * callers' provider keys answered on its own provider (no key came, or the caller's failed
+   * before the first token).
+   */
+  static Route saysFallback(TenantConfig tenant, ChatTurn turn, Supplier<Route> inner) {
+    return turn.fellBackToTenant(tenant) ? respondWithHeader(FALLBACK, inner) : inner.get();
+  }
+
+  static final RawHeader FALLBACK = RawHeader.create("x-atrium-fallback", "tenant-provider");
+
+  private Route streamed(String sessionId, ChatTurn turn, Source<ChatEvent, NotUsed> events) {
     Source<ByteString, NotUsed> citations = Source.completionStage(turn.passages())
         .mapConcat(passages -> passages.stream().map(p -> Sse.event("citation", citation(p))).toList());
-    Source<ByteString, NotUsed> answer = turn.answer()
+    Source<ByteString, NotUsed> answer = events
         .filter(event -> event instanceof ChatEvent.Delta d && !d.content().isEmpty())
         .map(event -> deltaEvent(((ChatEvent.Delta) event).content()))
         .concatLazy(Source.lazyCompletionStage(turn::recorded)
@@ -84,9 +121,9 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
             .mapMaterializedValue(m -> NotUsed.getInstance()))
         .recover(new PFBuilder<Throwable, ByteString>()
             .match(Throwable.class, error -> Sse.event("error", errorBody(error))).build());
-    Source<ByteString, NotUsed> events = Source.single(Sse.event("message.start", start(sessionId, turn)))
+    Source<ByteString, NotUsed> all = Source.single(Sse.event("message.start", start(sessionId, turn)))
         .concat(citations).concat(answer);
-    return complete(Sse.response(events.keepAlive(heartbeat, () -> Sse.HEARTBEAT)));
+    return complete(Sse.response(all.keepAlive(heartbeat, () -> Sse.HEARTBEAT)));
   }
 
   private static final ByteString DELTA_START = ByteString.fromString("event: delta\ndata: {\"text\":\"");
@@ -98,7 +135,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
   }
 
   /** {@code stream: false}: the provider's whole answer, recorded, as one JSON document. */
-  private Route whole(String sessionId, ChatTurn turn) {
+  private Route whole(TenantConfig tenant, String sessionId, ChatTurn turn) {
     var body = turn.whole().thenCombine(turn.passages(), (recorded, cited) -> {
       Map<String, Object> json = new LinkedHashMap<>();
       json.put("session_id", sessionId);
@@ -110,7 +147,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       json.put("usage", usage(recorded.usage()));
       return json;
     });
-    return onSuccess(body, JsonRoutes::json);
+    return onSuccess(body, json -> saysFallback(tenant, turn, () -> JsonRoutes.json(json)));
   }
 
   private Route replay(String sessionId, ChatSession.Replay replay, boolean stream) {

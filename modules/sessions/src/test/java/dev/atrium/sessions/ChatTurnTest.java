@@ -121,7 +121,7 @@ class ChatTurnTest {
   static Started begin(String model) {
     Session session = session();
     CountingSlot slot = CountingSlot.create();
-    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null, USAGE);
+    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null, USAGE, null);
     var begun = ChatTurn.begin(settings, session.ref(), request, slot.slot()).toCompletableFuture().join();
     return new Started(session, slot, ((ChatTurn.Go) begun).turn());
   }
@@ -207,7 +207,7 @@ class ChatTurnTest {
   void aBusySessionGivesTheSlotBackAtOnce() {
     Started first = begin("up");
     CountingSlot second = CountingSlot.create();
-    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null, USAGE);
+    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null, USAGE, null);
 
     assertThatThrownBy(() -> ChatTurn.begin(settings, first.session().ref(), other, second.slot())
         .toCompletableFuture().join())

@@ -138,6 +138,14 @@ public final class MockLlm implements AutoCloseable {
     return configured.get().behaviour();
   }
 
+  /**
+   * The {@code Authorization} value of each chat request since the last reset, oldest first
+   * ("" for a request without one): which credential reached the upstream, and in which order.
+   */
+  public List<String> authorizations() {
+    return counters.authorizations();
+  }
+
   public Stats stats() {
     return new Stats(counters.requests.get(), counters.streamsCompleted.get(),
         counters.streamsCancelled.get(), counters.tokensGenerated.get(),
@@ -196,6 +204,7 @@ public final class MockLlm implements AutoCloseable {
   private CompletionStage<HttpResponse> chat(HttpRequest request) {
     counters.requests.incrementAndGet();
     counters.lastRequestHeaders = headerNames(request);
+    counters.authorization(request.getHeader("authorization").map(HttpHeader::value).orElse(""));
     Configured now = configured.get();
     boolean fail = now.failsNext();
     return request.entity().toStrict(BODY_TIMEOUT_MS, materializer)

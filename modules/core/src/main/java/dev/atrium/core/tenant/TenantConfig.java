@@ -26,7 +26,8 @@ public record TenantConfig(
     StreamSlots streamSlots,
     List<String> trustedProxies,
     Runs runs,
-    Documents documents) {
+    Documents documents,
+    Byok byok) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -43,6 +44,7 @@ public record TenantConfig(
     trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     runs = runs == null ? Runs.DEFAULTS : runs;
     documents = documents == null ? Documents.DEFAULTS : documents;
+    byok = byok == null ? Byok.NONE : byok;
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -202,6 +204,19 @@ public record TenantConfig(
       chunkOverlapTokens = chunkOverlapTokens == null ? 32 : chunkOverlapTokens;
       embedder = embedder == null ? "local" : embedder;
       chatRetrieval = chatRetrieval != null && chatRetrieval;
+    }
+  }
+
+  /**
+   * Bring-your-own provider keys (with feature {@code byok}): which of the tenant's providers
+   * a caller's key of each family (openai, anthropic, ...) is sent to, in place of the
+   * provider's own key, for that call only.
+   */
+  public record Byok(Map<String, String> providers) {
+    static final Byok NONE = new Byok(null);
+
+    public Byok {
+      providers = providers == null ? Map.of() : Map.copyOf(providers);
     }
   }
 }

@@ -170,6 +170,15 @@ public final class TenantRegistry {
         problems.add(file + ": field 'models.providers." + name + ".base_url': required for an openai provider");
       }
     });
+    t.byok().providers().forEach((family, provider) -> {
+      var settings = models.providers().get(provider);
+      if (settings == null || settings.type() == TenantConfig.ProviderType.LOCAL) {
+        problems.add(file + ": field 'byok.providers." + family + "': '" + provider
+            + "' is not one of the tenant's remote providers " + models.providers().entrySet().stream()
+                .filter(e -> e.getValue().type() != TenantConfig.ProviderType.LOCAL).map(Map.Entry::getKey).sorted()
+                .toList());
+      }
+    });
     for (int i = 0; i < t.trustedProxies().size(); i++) {
       try {
         dev.atrium.core.limits.ClientAddress.Cidr.parse(t.trustedProxies().get(i));

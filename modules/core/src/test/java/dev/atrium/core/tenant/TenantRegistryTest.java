@@ -168,6 +168,27 @@ class TenantRegistryTest {
   }
 
   @Test
+  void readsByokProvidersAndRefusesOnesThatAreNotRemoteProvidersOfTheTenant() throws IOException {
+    String models = """
+        , "features": {"byok": true}, "byok": {"providers": {"openai": "%s"}},
+          "models": {"models": {"m": {"provider": "up"}},
+                     "providers": {"up": {"type": "openai", "base_url": "http://127.0.0.1:1"}, "local": {"type": "local"}}}""";
+    write("one.json", tenant("one", models.formatted("up")));
+    TenantConfig one = TenantRegistry.load(dir, false).byId("one").orElseThrow();
+    assertThat(one.features().byok()).isTrue();
+    assertThat(one.byok().providers()).containsExactly(java.util.Map.entry("openai", "up"));
+    assertThat(TenantRegistry.load(dir, false).all()).allSatisfy(t -> assertThat(t.byok()).isNotNull());
+
+    write("one.json", tenant("one", models.formatted("local")));
+    assertThat(failure()).contains("one.json").contains("field 'byok.providers.openai'").contains("'local'")
+        .contains("[up]");
+    write("one.json", tenant("one", models.formatted("nowhere")));
+    assertThat(failure()).contains("field 'byok.providers.openai'").contains("'nowhere'");
+    write("one.json", tenant("one", models.formatted("up").replace("\"openai\": \"up\"", "\"Open AI\": \"up\"")));
+    assertThat(failure()).contains("one.json").contains("byok.providers");
+  }
+
+  @Test
   void reportsEveryBadFileAtOnce() throws IOException {
     write("one.json", tenant("one", ", \"x\": 1"));
     write("two.json", "{");

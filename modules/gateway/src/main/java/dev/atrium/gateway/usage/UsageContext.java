@@ -29,4 +29,10 @@ public record UsageContext(String tenantId, String accountId, String userId, Str
   public UsageContext withSession(String session) {
     return new UsageContext(tenantId, accountId, userId, keyId, requestId, runId, step, session, routeClass, tier, byo);
   }
+
+  /** The same call, paid (or not) by the caller's own provider key. */
+  public UsageContext withByo(boolean paidByCaller) {
+    return new UsageContext(tenantId, accountId, userId, keyId, requestId, runId, step, sessionId, routeClass, tier,
+        paidByCaller);
+  }
 }

@@ -57,6 +57,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     private volatile String model;
     private volatile String upstreamModel;
     private volatile long firstToken;
+    private volatile boolean byo;
 
     private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
       this.context = context;
@@ -71,6 +72,12 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       provider = attempt.provider().label();
       model = attempt.model();
       upstreamModel = attempt.upstreamModel();
+      byo = attempt.byo();
+    }
+
+    /** The attempt made last ran on the caller's own provider key. */
+    public boolean byo() {
+      return byo;
     }
 
     /** The first piece of the answer arrived (later calls change nothing). */
@@ -88,7 +95,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     public UsageRecord end(UsageStatus status, ChatEvent.Usage usage, boolean counted) {
       long total = System.nanoTime() - started;
       long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
-      return new UsageRecord(at, context, operation, provider, model, upstreamModel, usage.promptTokens(),
+      return new UsageRecord(at, byo == context.byo() ? context : context.withByo(byo), operation, provider, model, upstreamModel, usage.promptTokens(),
           usage.completionTokens(), usage.cachedPromptTokens(), counted, null, null, null, null, null,
           first < 0 ? null : millis(first), millis(total), status, false);
     }

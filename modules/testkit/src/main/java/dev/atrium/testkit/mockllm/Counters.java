@@ -16,6 +16,19 @@ public final class Counters {
   // concurrent requests is fine because tests that read them send one request at a time.
   public volatile List<String> lastRequestHeaders = List.of();
   public volatile String lastRequestBody = "";
+  private final java.util.concurrent.ArrayBlockingQueue<String> authorizations =
+      new java.util.concurrent.ArrayBlockingQueue<>(64);
+
+  /** Keeps the last 64 chat requests' Authorization values, in arrival order. */
+  public void authorization(String value) {
+    while (!authorizations.offer(value)) {
+      authorizations.poll();
+    }
+  }
+
+  public List<String> authorizations() {
+    return List.copyOf(authorizations);
+  }
 
   /** Open gauges are left alone: connections and streams in flight are still in flight. */
   public void reset() {
@@ -25,5 +38,6 @@ public final class Counters {
     tokensGenerated.set(0);
     lastRequestHeaders = List.of();
     lastRequestBody = "";
+    authorizations.clear();
   }
 }
