@@ -22,7 +22,9 @@ final class BenchOptions {
                     [--chunks 20] [--chunk-delay-ms 10] [--first-token-delay-ms 0]
                     [--chunks-compare 1] (short streams beside the long ones: the marginal
                     CPU per chunk) [--node-root DIR] (measure the node of another checkout,
-                    e.g. a baseline, with this bench and mock)
+                    e.g. a baseline, with this bench and mock) [--compare-metering yes]
+                    (a second node of the same build with usage metering off, in the
+                    same windows: the CPU metering adds per call)
         sessions  persisted turns per second through POST /v1/chat/sessions/{id}/messages
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]

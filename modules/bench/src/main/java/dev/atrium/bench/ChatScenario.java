@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ChatScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "window", "chunks", "chunk-delay-ms",
-      "first-token-delay-ms", "chunks-compare", "node-root");
+      "first-token-delay-ms", "chunks-compare", "node-root", "compare-metering");
+  /** The second node of {@code --compare-metering yes}: the same build with usage metering off. */
+  private static final String UNMETERED = "atrium-unmetered";
   private static final String KEY = "bench-key";
   private static final String PROMPT = "Write a short note about load testing a streaming proxy.";
 
@@ -37,6 +39,8 @@ final class ChatScenario {
   private final int compareChunks;
   /** The checkout whose node is measured: this one, or another (a baseline) with the same bench and mock. */
   private final Path nodeRoot;
+  /** Also measure the same build with usage metering off, on a second node, in the same windows. */
+  private final boolean compareMetering;
 
   /** Where one case sends its requests: the mock itself or Atrium in front of it. */
   record Target(String name, URI url, String apiKey, String model) {}
@@ -72,15 +76,24 @@ final class ChatScenario {
     }
     String other = o.text("node-root", null);
     this.nodeRoot = other == null ? null : Path.of(other).toAbsolutePath().normalize();
+    this.compareMetering = o.choice("compare-metering", "no", Set.of("yes", "no")).equals("yes");
   }
 
   void run(Report report) {
     Fleet.Launched mock = fleet.mockLlm(chunks, chunkDelayMs, firstTokenDelayMs);
-    Fleet.Launched atrium = nodeRoot == null ? fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")))
-        : fleet.atrium(writeTenant(mock.baseUri().resolve("/v1")), nodeRoot);
+    Path tenants = writeTenant(mock.baseUri().resolve("/v1"));
+    Fleet.Launched atrium = nodeRoot == null ? fleet.atrium(tenants) : fleet.atrium(tenants, nodeRoot);
     Meter meter = new Meter()
         .watch("atrium", () -> Cpu.processNanos(atrium.pid()))
         .watch("mock", () -> Cpu.processNanos(mock.pid()));
+    atrium.postgresPid().ifPresent(pg -> meter.watch("postgres", () -> Cpu.treeNanos(pg)));
+    Fleet.Launched unmetered = null;
+    if (compareMetering) {
+      unmetered = fleet.atrium(UNMETERED, tenants, nodeRoot, Map.of("ATRIUM_USAGE_ENABLED", "false"));
+      Fleet.Launched off = unmetered;
+      meter.watch(UNMETERED, () -> Cpu.processNanos(off.pid()));
+      off.postgresPid().ifPresent(pg -> meter.watch("postgres-unmetered", () -> Cpu.treeNanos(pg)));
+    }
     Target direct = new Target("direct", mock.baseUri().resolve("/v1/chat/completions"), null, "mock-model");
     Target through = new Target("atrium", atrium.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
     List<Kind> kinds = new ArrayList<>(List.of(new Kind(direct, true, new Case("direct stream")),
@@ -90,6 +103,12 @@ final class ChatScenario {
     if (compareChunks > 0) {
       kinds.add(new Kind(through, true, compareChunks, new Case("atrium stream " + compareChunks + "-chunk")));
     }
+    if (unmetered != null) {
+      Target off = new Target(UNMETERED, unmetered.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
+      kinds.add(new Kind(off, true, new Case("unmetered stream")));
+      kinds.add(new Kind(off, false, new Case("unmetered non-stream")));
+    }
+    List<Kind> warmed = kinds.stream().filter(k -> !k.target().name().equals("direct") && k.maxTokens() == 0).toList();
     smokeTest(kinds);
 
     // Warm-up goes through Atrium only: it exercises the mock's two endpoints and the bench's
@@ -97,13 +116,18 @@ final class ChatScenario {
     int warmSlices = warmup.isZero() ? 0 : Math.max(2, (int) (warmup.toSeconds() / 5) / 2 * 2);
     Duration slice = warmup.dividedBy(Math.max(1, warmSlices));
     System.out.printf("%nwarming up through Atrium for %d s (%d slices, streaming and not)%n", warmup.toSeconds(), warmSlices);
+    if (warmSlices > 0) {
+      warmSlices = Math.max(warmSlices, warmed.size()) / warmed.size() * warmed.size();
+      slice = warmup.dividedBy(warmSlices);
+    }
     for (int i = 0; i < warmSlices; i++) {
-      Kind k = kinds.get(i % 2 == 0 ? 1 : 3);
+      Kind k = warmed.get(i % warmed.size());
       Load.Window w = Load.run("warmup", concurrency, worker -> client(k), slice, meter).requireSuccess();
       System.out.printf("  warm-up %-18s %8s/s  errors %d%s%n", k.label(), Report.fmt(w.perSecond()), w.errors(),
           w.errorSamples().isEmpty() ? "" : " (" + w.errorSamples().get(0) + ")");
     }
     JdkTools.Jit jitBefore = JdkTools.jit(atrium.pid());
+    JdkTools.Jit unmeteredJitBefore = unmetered == null ? null : JdkTools.jit(unmetered.pid());
 
     int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / window.toMillis()));
     Duration each = duration.dividedBy(rounds);
@@ -113,10 +137,7 @@ final class ChatScenario {
       List<Kind> order = new ArrayList<>(kinds);
       if (r % 2 == 1) {
         // Alternate who goes first, so neither side always follows the other's heavier window.
-        order.set(0, kinds.get(1));
-        order.set(1, kinds.get(0));
-        order.set(2, kinds.get(3));
-        order.set(3, kinds.get(2));
+        java.util.Collections.reverse(order);
       }
       for (Kind k : order) {
         Load.Window w = Load.run(k.label(), concurrency, worker -> client(k), each, meter).requireSuccess();
@@ -130,6 +151,9 @@ final class ChatScenario {
     JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
     print(kinds, report);
     report.jit(jitBefore, jitAfter);
+    if (unmetered != null) {
+      report.jit(UNMETERED, unmeteredJitBefore, JdkTools.jit(unmetered.pid()));
+    }
   }
 
   private Load.Client client(Kind k) {
@@ -166,7 +190,8 @@ final class ChatScenario {
       Case c = k.result();
       rows.add(List.of(c.name, Report.fmt(c.perSecond()), Report.fmt(c.firstMs(50)), Report.fmt(c.firstMs(99)),
           Report.fmt(c.totalMs(50)), Report.fmt(c.totalMs(99)), Long.toString(c.errors()),
-          Report.fmt(c.cpuMsPerRequest("atrium")), Report.fmt(c.cpuMsPerRequest("mock")),
+          Report.fmt(c.cpuMsPerRequest(k.target().name().equals(UNMETERED) ? UNMETERED : "atrium")),
+          Report.fmt(c.cpuMsPerRequest("mock")),
           Report.fmt(c.cpuMsPerRequest("bench")), Report.fmt(c.machineBusy() * 100)));
     }
     Report.table(List.of("case", "req/s", "first p50", "first p99", "full p50", "full p99", "errors",
@@ -207,6 +232,8 @@ final class ChatScenario {
     System.out.printf("%nCPU per operation (node: net of its idle %.3f cores in the direct windows):%n", idleCores);
     cpu.forEach((name, v) -> System.out.printf("  %-36s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
 
+    Map<String, Object> metering = compareMetering ? metering(kinds, report) : null;
+
     System.out.printf("%ntargets (at %d concurrent clients):%n", concurrency);
     report.target("non-streaming throughput, Atrium/direct", an.perSecond() / dn.perSecond(), ">=", 0.5, "");
     report.target("added TTFT p50", as.firstMs(50) - ds.firstMs(50), "<=", 2, "ms");
@@ -216,7 +243,11 @@ final class ChatScenario {
     if (compareChunks > 0) {
       report.target("node CPU per marginal streamed chunk", marginalUs, "<=", 50, "us");
     }
-    report.target("errors through Atrium", kinds.stream().filter(k -> k.target().name().equals("atrium"))
+    if (metering != null) {
+      report.target("node CPU added by metering per non-streamed request",
+          (Double) metering.get("added_node_ms_per_non_streamed_request"), "<=", 0.05, "ms");
+    }
+    report.target("errors through Atrium", kinds.stream().filter(k -> !k.target().name().equals("direct"))
         .mapToLong(k -> k.result().errors()).sum(), "<=", 0, "");
 
     Map<String, Object> config = new LinkedHashMap<>();
@@ -229,15 +260,58 @@ final class ChatScenario {
     config.put("first_token_delay_ms", firstTokenDelayMs);
     config.put("chunks_compare", compareChunks);
     config.put("node_root", nodeRoot == null ? null : nodeRoot.toString());
+    config.put("compare_metering", compareMetering);
     report.put("config", config)
         .put("cpu_per_operation", cpu)
         .put("cases", kinds.stream().map(k -> k.result().toJson()).toList())
         .put("ratios", ratios);
+    if (metering != null) {
+      report.put("metering", metering);
+    }
+  }
+
+  /**
+   * The same build with metering on ({@code atrium}) and off ({@link #UNMETERED}), in the
+   * same windows: each node's CPU per call net of what it burns idle in the direct windows,
+   * and its PostgreSQL's CPU per call (the usage rows' inserts on the metered one).
+   */
+  private Map<String, Object> metering(List<Kind> kinds, Report report) {
+    Case ds = kinds.get(0).result();
+    Case dn = kinds.get(2).result();
+    Case onStream = kinds.get(1).result();
+    Case onWhole = kinds.get(3).result();
+    Case offStream = kinds.get(kinds.size() - 2).result();
+    Case offWhole = kinds.get(kinds.size() - 1).result();
+    double idleOn = (ds.cores("atrium") + dn.cores("atrium")) / 2;
+    double idleOff = (ds.cores(UNMETERED) + dn.cores(UNMETERED)) / 2;
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("node_ms_per_non_streamed_request_unmetered", Report.round(netMs(offWhole, idleOff, UNMETERED)));
+    m.put("node_ms_per_non_streamed_request_metered", Report.round(netMs(onWhole, idleOn, "atrium")));
+    m.put("added_node_ms_per_non_streamed_request",
+        Report.round(netMs(onWhole, idleOn, "atrium") - netMs(offWhole, idleOff, UNMETERED)));
+    m.put("node_ms_per_stream_unmetered", Report.round(netMs(offStream, idleOff, UNMETERED)));
+    m.put("node_ms_per_stream_metered", Report.round(netMs(onStream, idleOn, "atrium")));
+    m.put("added_node_ms_per_stream", Report.round(netMs(onStream, idleOn, "atrium") - netMs(offStream, idleOff, UNMETERED)));
+    m.put("postgres_ms_per_non_streamed_request_unmetered", Report.round(offWhole.cpuMsPerRequest("postgres-unmetered")));
+    m.put("postgres_ms_per_non_streamed_request_metered", Report.round(onWhole.cpuMsPerRequest("postgres")));
+    m.put("postgres_ms_per_stream_unmetered", Report.round(offStream.cpuMsPerRequest("postgres-unmetered")));
+    m.put("postgres_ms_per_stream_metered", Report.round(onStream.cpuMsPerRequest("postgres")));
+    m.put("non_streamed_requests_per_s_unmetered", Report.round(offWhole.perSecond()));
+    m.put("non_streamed_requests_per_s_metered", Report.round(onWhole.perSecond()));
+    m.put("unmetered_node_idle_cores", Report.round(idleOff));
+    System.out.printf("%nmetering, the same build on two nodes (on: atrium, off: %s), CPU per call net of idle:%n",
+        UNMETERED);
+    m.forEach((name, v) -> System.out.printf("  %-48s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
+    return m;
   }
 
   /** The node's CPU per completed request of a case, in ms, without what it spends idle. */
   private static double netMs(Case c, double idleCores) {
-    return (c.cores("atrium") - idleCores) / c.perSecond() * 1000;
+    return netMs(c, idleCores, "atrium");
+  }
+
+  private static double netMs(Case c, double idleCores, String node) {
+    return (c.cores(node) - idleCores) / c.perSecond() * 1000;
   }
 
   /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */

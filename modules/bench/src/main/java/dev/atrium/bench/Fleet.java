@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -94,25 +95,36 @@ final class Fleet implements AutoCloseable {
 
   /** The same, started by another checkout's launcher (built beforehand: the bench builds only its own). */
   Launched atrium(Path tenantsDir, Path nodeRoot) {
+    return atrium("atrium", tenantsDir, nodeRoot, Map.of());
+  }
+
+  /**
+   * A node named {@code name} (its log and data folder are named after it, so two can run
+   * side by side) of {@code nodeRoot}'s checkout, with {@code environment} added to the
+   * launcher's (ATRIUM_* settings); {@code nodeRoot} null: this checkout.
+   */
+  Launched atrium(String name, Path tenantsDir, Path nodeRoot, Map<String, String> environment) {
+    nodeRoot = nodeRoot == null ? root : nodeRoot;
     int http = freePort();
-    Path dataDir = runDir.resolve("data");
-    Launched node = launch("atrium", List.of("serve",
+    Path dataDir = runDir.resolve(name.equals("atrium") ? "data" : "data-" + name);
+    Launched node = launch(name, List.of("serve",
         "--http-port", Integer.toString(http),
         "--admin-port", Integer.toString(freePort()),
         "--management-port", Integer.toString(freePort()),
         "--remote-port", Integer.toString(freePort()),
         "--data-dir", dataDir.toString(),
         "--tenants-dir", tenantsDir.toString()),
-        URI.create("http://127.0.0.1:" + http), dataDir, nodeRoot);
+        URI.create("http://127.0.0.1:" + http), dataDir, nodeRoot, environment);
     awaitReady(node, node.baseUri().resolve("/ready"));
     return node;
   }
 
   private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir) {
-    return launch(name, args, baseUri, dataDir, root);
+    return launch(name, args, baseUri, dataDir, root, Map.of());
   }
 
-  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, Path from) {
+  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, Path from,
+      Map<String, String> environment) {
     if (stopped) {
       throw new IllegalStateException("stopping: not starting " + name);
     }
@@ -122,11 +134,12 @@ final class Fleet implements AutoCloseable {
     command.addAll(args);
     try {
       Files.createDirectories(runDir);
-      Process process = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(command)
           .directory(from.toFile())
           .redirectErrorStream(true)
-          .redirectOutput(log.toFile())
-          .start();
+          .redirectOutput(log.toFile());
+      builder.environment().putAll(environment);
+      Process process = builder.start();
       Launched launched = new Launched(name, process, log, baseUri, dataDir);
       started.add(launched);
       System.out.printf("started %s (pid %d) on %s, log %s%n", name, process.pid(), baseUri, root.relativize(log));

@@ -47,11 +47,17 @@ final class Report {
 
   /** JIT work inside the measured windows: a large number says the warm-up was too short for this machine. */
   void jit(JdkTools.Jit before, JdkTools.Jit after) {
+    jit("atrium", before, after);
+  }
+
+  /** The same for the node named {@code node} (its figures under {@code <node>_jit_during_measurement}). */
+  void jit(String node, JdkTools.Jit before, JdkTools.Jit after) {
     long compiled = after.compiled() - before.compiled();
     double seconds = after.seconds() - before.seconds();
-    System.out.printf("%nAtrium's JIT during the measured windows: %d methods compiled, %.1f s of compiler time%s%n",
-        compiled, seconds, seconds > 5 ? " (still warming up: a longer --warmup gives steadier figures)" : "");
-    put("atrium_jit_during_measurement", Map.of("methods_compiled", compiled,
+    System.out.printf("%n%s's JIT during the measured windows: %d methods compiled, %.1f s of compiler time%s%n",
+        node.equals("atrium") ? "Atrium" : node, compiled, seconds,
+        seconds > 5 ? " (still warming up: a longer --warmup gives steadier figures)" : "");
+    put(node.replace('-', '_') + "_jit_during_measurement", Map.of("methods_compiled", compiled,
         "compiler_seconds", Report.round(seconds)));
   }
 

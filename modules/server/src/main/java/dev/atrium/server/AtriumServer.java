@@ -14,6 +14,7 @@ import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.BatchedUsageRecorder;
 import dev.atrium.gateway.usage.PriceTable;
+import dev.atrium.gateway.usage.UsageRecorder;
 import dev.atrium.limits.LimitsModule;
 import dev.atrium.rag.RagModule;
 import dev.atrium.runs.RunStarter;
@@ -75,7 +76,12 @@ public final class AtriumServer {
     LimitsModule limits = LimitsModule.start(system, settings.tenants());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
-    var usage = BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry());
+    UsageRecorder usage = config.getBoolean("atrium.usage.enabled")
+        ? BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry())
+        : UsageRecorder.NONE;
+    if (usage == UsageRecorder.NONE) {
+      system.log().warn("usage metering is off (atrium.usage.enabled = false): no model call is metered");
+    }
     ModelGateway gateway = new ModelGateway(system, settings.tenants(), usage);
     // Modules register their run types before the runs module starts with them, and start
     // runs through a RunStarter that needs only sharding, when it is called; they register

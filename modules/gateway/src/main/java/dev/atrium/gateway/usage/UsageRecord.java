@@ -65,6 +65,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       this.provider = provider;
       this.model = model;
       this.upstreamModel = upstreamModel;
+      this.byo = context.byo();
     }
 
     /** The gateway makes this attempt (a retry, a fallback): the call is metered for the last one made. */
