@@ -63,6 +63,30 @@ class UsageTableTest {
   }
 
   @Test
+  void aFullBatchWithNullColumnsLandsWhole() throws SQLException {
+    var bare = new UsageContext("t3", null, null, null, null, "run_1", "answer/2", null, "runs", null, true);
+    List<UsageTable.Row> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 500; i++) {
+      UsageRecord record = UsageRecord.start(bare, UsageRecord.RUN_PROMPT, "local", "local", "local")
+          .end(UsageStatus.OK, new ChatEvent.Usage(i, 0), false);
+      rows.add(new UsageTable.Row(UUID.randomUUID(), i % 2 == 0 ? record : record.withCost((long) i)));
+    }
+    try (Connection system = DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword())) {
+      UsageTable.insert(Database.dsl(system), rows);
+      assertThat(count(system, "tenant_id = 't3'")).isEqualTo(500);
+      assertThat(count(system, "tenant_id = 't3' and cost_micro_usd is null")).isEqualTo(250);
+      assertThat(count(system, "tenant_id = 't3' and account_id is null and key_id is null and request_id is null"
+          + " and first_token_ms is null and tier is null and byo and run_id = 'run_1' and step = 'answer/2'"))
+          .isEqualTo(500);
+      var rs = system.createStatement().executeQuery(
+          "select sum(tokens_in), sum(cost_micro_usd) from usage_events where tenant_id = 't3'");
+      rs.next();
+      assertThat(rs.getLong(1)).isEqualTo(499L * 500 / 2);
+      assertThat(rs.getLong(2)).isEqualTo(250L * 250);
+    }
+  }
+
+  @Test
   void theServiceRoleSeesOnlyItsTenantsRowsAndCannotRewriteThem() throws SQLException {
     try (Connection system = DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword())) {
       UsageTable.insert(Database.dsl(system), List.of(row("own"), row("other")));
