@@ -284,6 +284,16 @@ class ByokTest {
     var local = completion(KEY, "req-" + UUID.randomUUID(), "local", false, "bad", "x-openai-key", canary);
     assertThat(local.statusCode()).isEqualTo(400);
     assertThat(TestHttp.json(local).path("error").path("code").asText()).isEqualTo("byok_no_provider");
+    // A session whose model never reaches that provider: refused once the session names its
+    // model, and the turn it started is ended, so the next turn (without a key) runs at once.
+    var created = http.postJson("/v1/chat/sessions", "{\"model\": \"local\"}", "Authorization", "Bearer " + KEY);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String localSession = TestHttp.json(created).path("id").asText();
+    var refused = turn(localSession, "req-" + UUID.randomUUID(), true, "bad", "x-openai-key", canary);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+    assertThat(TestHttp.json(refused).path("code").asText()).isEqualTo("byok_no_provider");
+    var next = turn(localSession, "req-" + UUID.randomUUID(), false, "again");
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
     // The native door: problem+json with the request id.
     var nativeTurn = turn(createSession(), "req-bad-key", true, "bad", "x-openai-key", malformed);
     assertThat(nativeTurn.statusCode()).isEqualTo(400);
