@@ -10,6 +10,7 @@ import dev.atrium.core.jobs.JobRoutes;
 import dev.atrium.core.jobs.JobScheduler;
 import dev.atrium.core.jobs.Jobs;
 import dev.atrium.core.metrics.Metrics;
+import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.BatchedUsageRecorder;
@@ -77,7 +78,8 @@ public final class AtriumServer {
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
     UsageRecorder usage = config.getBoolean("atrium.usage.enabled")
-        ? BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry())
+        ? BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry(),
+            settings.tenants().all().stream().map(TenantConfig::id).toList())
         : UsageRecorder.NONE;
     if (usage == UsageRecorder.NONE) {
       system.log().warn("usage metering is off (atrium.usage.enabled = false): no model call is metered");

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -97,9 +98,11 @@ public final class BatchedUsageRecorder implements UsageRecorder {
   /**
    * The recorder of a node: rows go to {@code usage_events} through a pool of its own (one
    * system-role connection), JDBC on {@code atrium.database.dispatcher}; the rows still
-   * queued are written in coordinated shutdown's service-stop phase.
+   * queued are written in coordinated shutdown's service-stop phase. The chat-call counters
+   * of {@code tenants} are registered at 0 at once.
    */
-  public static BatchedUsageRecorder start(ActorSystem<?> system, PriceTable prices, MeterRegistry registry) {
+  public static BatchedUsageRecorder start(ActorSystem<?> system, PriceTable prices, MeterRegistry registry,
+      Collection<String> tenants) {
     Config config = system.settings().config();
     HikariDataSource pool = Database.systemPool(DatabaseSettings.fromConfig(config), "atrium-usage", 1);
     Executor jdbc = system.dispatchers().lookup(DispatcherSelector.fromConfig("atrium.database.dispatcher"));
@@ -114,6 +117,7 @@ public final class BatchedUsageRecorder implements UsageRecorder {
     }, jdbc);
     BatchedUsageRecorder recorder = new BatchedUsageRecorder(system,
         Settings.fromConfig(config.getConfig("atrium.usage")), prices, registry, writer);
+    tenants.forEach(recorder.metrics::tenant);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "usage-recorder-drain",
         recorder::drain);
     system.getWhenTerminated().thenRun(pool::close);

@@ -123,7 +123,9 @@ class BatchedUsageRecorderTest {
         .isEqualTo(300);
     assertThat(registry.get("atrium.usage.cost.micro.usd").tags("tenant", "t", "model", "mock").counter().count())
         .isEqualTo(15 * 350);
-    assertThat(registry.get("atrium.stateless.requests").tag("tenant", "t").counter().count()).isEqualTo(30);
+    // No FREE stateless path yet: every chat call is persistent.
+    assertThat(registry.get("atrium.persistent.requests").tag("tenant", "t").counter().count()).isEqualTo(30);
+    assertThat(registry.get("atrium.stateless.requests").tag("tenant", "t").counter().count()).isZero();
     assertThat(registry.get("atrium.byo.requests").tag("tenant", "t").counter().count()).isZero();
   }
 
