@@ -16,6 +16,7 @@ import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.BatchedUsageRecorder;
 import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.gateway.usage.UsageRecorder;
+import dev.atrium.gateway.usage.UsageViews;
 import dev.atrium.limits.LimitsModule;
 import dev.atrium.rag.RagModule;
 import dev.atrium.runs.RunStarter;
@@ -48,8 +49,8 @@ public final class AtriumServer {
   private static final Logger LOG = LoggerFactory.getLogger(AtriumServer.class);
 
   /**
-   * What a node needs besides its configuration; {@code clock} is the scheduled jobs' (tests
-   * move it by hand).
+   * What a node needs besides its configuration; {@code clock} is the scheduled jobs' and the
+   * usage views' "today" (tests move it by hand).
    */
   public record Settings(TenantRegistry tenants, String adminToken, Metrics metrics, Clock clock) {
     public Settings(TenantRegistry tenants, String adminToken, Metrics metrics) {
@@ -92,6 +93,7 @@ public final class AtriumServer {
     Jobs jobs = new Jobs();
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);
+    UsageViews usageViews = UsageViews.start(system, tenants, jobs, settings.clock());
     RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(), runTypes);
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
     JobScheduler scheduler = JobScheduler.start(system, jobs, settings.clock());
@@ -103,10 +105,12 @@ public final class AtriumServer {
         new ModelRoutes(tenants).route(),
         sessions.publicRoutes(),
         runs.publicRoutes(),
-        rag.publicRoutes()))));
+        rag.publicRoutes(),
+        usageViews.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
         new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
-            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), new JobRoutes(scheduler).route())).route());
+            List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), usageViews.adminRoutes(),
+                new JobRoutes(scheduler).route())).route());
 
     Config http = config.getConfig("atrium.http");
     Duration unbindDeadline = Duration.ofSeconds(10);

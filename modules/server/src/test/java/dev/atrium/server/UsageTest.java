@@ -105,9 +105,13 @@ class UsageTest {
 
   /** The usage_events rows of {@code database} matching {@code where}, read as the owner. */
   static List<Map<String, Object>> rowsIn(DatabaseSettings database, String where, Object... args) {
-    try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(),
-        database.ownerPassword());
-        var statement = c.prepareStatement("select * from usage_events where " + where + " order by created_at")) {
+    return query(database, "select * from usage_events where " + where + " order by created_at", args);
+  }
+
+  /** The rows of {@code sql} in {@code database}, read as the owner: column name → value. */
+  static List<Map<String, Object>> query(DatabaseSettings database, String sql, Object... args) {
+    try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(), database.ownerPassword());
+        var statement = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         statement.setObject(i + 1, args[i]);
       }

@@ -61,7 +61,7 @@ final class UsageDailyJob implements Job {
   @Override
   public CompletionStage<Map<String, Long>> run(Job.Slot slot) {
     // Today by the clock, not by the slot: a manual run takes a slot in the future.
-    LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    LocalDate today = UsageDailyTable.today(clock);
     return database.systemQuery(dsl -> rollUp(dsl, today));
   }
 

@@ -1,6 +1,7 @@
 package dev.atrium.gateway.usage;
 
 import java.math.BigDecimal;
+import java.time.Clock;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -61,6 +62,11 @@ final class UsageDailyTable {
   /** The sum of {@code field} over a group, as a bigint (0 for no rows). */
   static Field<Long> total(Field<? extends Number> field) {
     return DSL.coalesce(DSL.sum(field), DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT);
+  }
+
+  /** Today (UTC) by {@code clock}: the days before it are complete. */
+  static LocalDate today(Clock clock) {
+    return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
   }
 
   /** The first instant of {@code day} (UTC), for ranges of {@code usage_events.created_at}. */

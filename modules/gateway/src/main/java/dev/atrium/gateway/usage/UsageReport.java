@@ -2,6 +2,7 @@ package dev.atrium.gateway.usage;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.atrium.core.http.ApiError;
 import java.math.BigDecimal;
@@ -30,6 +31,8 @@ public record UsageReport(LocalDate from, LocalDate to, String groupBy, String a
   static final int DEFAULT_DAYS = 30;
 
   /** The figures of a group: requests, tokens, cost (of the priced calls; the unpriced are counted), compute time. */
+  @JsonPropertyOrder({"requests", "tokens_in", "tokens_out", "cached_tokens_in", "cost_micro_usd", "cost_usd",
+      "unpriced_requests", "compute_ms"})
   public record Figures(long requests, long tokensIn, long tokensOut, long cachedTokensIn, long costMicroUsd,
       long unpricedRequests, long computeMs) {
     static final Figures ZERO = new Figures(0, 0, 0, 0, 0, 0, 0);
