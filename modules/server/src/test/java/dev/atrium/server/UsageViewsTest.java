@@ -96,7 +96,8 @@ class UsageViewsTest {
         """.formatted(ApiKeys.sha256(PLAIN), ApiKeys.sha256(ACCOUNT), upstream));
     Files.writeString(dir.resolve("views-b.json"), """
         {"id": "views-b", "display_name": "Views B",
-         "api_keys": [{"id": "k_b", "sha256": "%s", "tier": "PAID", "account": "acct_b"}]}
+         "api_keys": [{"id": "k_b", "sha256": "%s", "tier": "PAID", "account": "acct_b"}],
+         "anonymous_route_classes": ["default"]}
         """.formatted(ApiKeys.sha256(OTHER)));
   }
 
@@ -305,6 +306,8 @@ class UsageViewsTest {
     var ndjson = node.adminHttp().get("/admin/usage/export?date=" + D2 + "&format=ndjson", admin(node));
     assertThat(ndjson.statusCode()).as(ndjson.body()).isEqualTo(200);
     assertThat(ndjson.headers().firstValue("content-type")).contains("application/x-ndjson");
+    // Streamed as it is read, not one body of a known length.
+    assertThat(ndjson.headers().firstValue("transfer-encoding")).contains("chunked");
     assertThat(ndjson.headers().firstValue("content-disposition")).hasValueSatisfying(v ->
         assertThat(v).contains("usage-" + D2 + ".ndjson"));
     List<Map<String, String>> lines = new ArrayList<>();
@@ -370,6 +373,10 @@ class UsageViewsTest {
     assertThat(admin.statusCode()).isEqualTo(400);
     assertThat(TestHttp.json(admin).path("param").asText()).isEqualTo("group_by");
     assertThat(node.publicHttp().get("/v1/usage").statusCode()).isEqualTo(401);
+    // A tenant open to anonymous default-class requests shows usage to key holders only.
+    var anonymous = node.publicHttp().get("/v1/usage", "x-tenant-id", "views-b");
+    assertThat(anonymous.statusCode()).isEqualTo(403);
+    assertThat(TestHttp.json(anonymous).path("code").asText()).isEqualTo("usage_needs_key");
   }
 
   @Test

@@ -126,12 +126,12 @@ final class UsageExport {
       return cursor.hasNext() ? Optional.of(cursor.fetchNext()) : Optional.empty();
     }
 
+    /** Hikari resets auto-commit and read-only when the connection goes back. */
     void close() throws SQLException {
       try {
         cursor.close();
         connection.rollback();
       } finally {
-        connection.setReadOnly(false);
         connection.close();
       }
     }
