@@ -8,7 +8,6 @@ import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.testkit.MockLlm;
-import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
 import java.io.IOException;
@@ -20,7 +19,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -41,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * over three days (the past ones inserted with past times, today's from a real call through
  * the mock upstream), rolled up by the usage-daily job triggered through the admin API, then
  * read through {@code /v1/usage} (tenant- and account-scoped), the admin tenant report and
- * the admin export; bad parameters; a day missed while no node ran rolled up at start.
+ * the admin export; bad parameters. (UsageCatchUpTest: a day missed while no node ran.)
  */
 class UsageViewsTest {
   static final String PLAIN = "views-plain-" + UUID.randomUUID();
@@ -377,38 +375,5 @@ class UsageViewsTest {
     var anonymous = node.publicHttp().get("/v1/usage", "x-tenant-id", "views-b");
     assertThat(anonymous.statusCode()).isEqualTo(403);
     assertThat(TestHttp.json(anonymous).path("code").asText()).isEqualTo("usage_needs_key");
-  }
-
-  @Test
-  void aDayMissedWhileNoNodeRanIsRolledUpWhenOneComesBack() throws IOException {
-    DatabaseSettings downtime = TestDatabase.fresh("usage_views_downtime");
-    Instant start = Instant.parse("2026-11-10T12:00:00Z");
-    LocalDate day = LocalDate.parse("2026-11-10");
-    insertPastUsage(downtime, day.minusDays(1), day);
-    insert(downtime, "views-a", "acct_1", "k_acct", "mock", day.plusDays(1).atTime(9, 0), 7, 7, 0, 70L, 7);
-    MutableClock clock = new MutableClock(start);
-    Map<String, Object> overrides = Map.of("atrium.jobs.check-interval", "100ms");
-    try (TestNode first = TestNode.start("views-before", downtime, TenantRegistry.load(tenantsDir, false), overrides,
-        clock)) {
-      // Run on the 10th: the 9th is complete, the 10th is not.
-      assertThat(triggerAndAwait(first).path("scheduled_for").asText()).isEqualTo("2026-11-11T00:15:00Z");
-      assertThat(daily(downtime, "true")).extracting(r -> r.get("day")).containsOnly("2026-11-09");
-    }
-    // Down until the 12th at 03:00: the 12th's 00:15 slot passed with no node up.
-    clock.advance(Duration.ofHours(39));
-    try (TestNode second = TestNode.start("views-after", downtime, TenantRegistry.load(tenantsDir, false), overrides,
-        clock)) {
-      await(Duration.ofSeconds(20), () -> {
-        JsonNode runs = TestHttp.json(second.adminHttp().get("/admin/jobs/usage-daily", admin(second))).path("runs");
-        assertThat(runs.get(0).path("scheduled_for").asText()).isEqualTo("2026-11-12T00:15:00Z");
-        assertThat(runs.get(0).path("trigger").asText()).isEqualTo("catch_up");
-        assertThat(runs.get(0).path("outcome").asText()).isEqualTo("succeeded");
-      });
-      assertThat(daily(downtime, "true")).extracting(r -> r.get("day") + " " + r.get("tenant_id") + " "
-          + r.get("requests")).containsExactly(
-          "2026-11-09 views-a 1", "2026-11-09 views-a 1", "2026-11-09 views-b 1",
-          "2026-11-10 views-a 1", "2026-11-10 views-a 1", "2026-11-10 views-b 1",
-          "2026-11-11 views-a 1");
-    }
   }
 }

@@ -101,7 +101,10 @@ final class UsageExport {
         + CSV_FORMAT.getRecordSeparator());
   }
 
-  /** A read-only transaction's cursor over one day's rows (PostgreSQL fetches rows in batches only outside auto-commit). */
+  /**
+   * A read-only transaction's cursor over one day's rows (the PostgreSQL driver fetches rows
+   * in batches only outside auto-commit).
+   */
   private static final class DayCursor {
     private final Connection connection;
     private final Cursor<Record> cursor;

@@ -85,7 +85,8 @@ final class UsageMetrics {
 
   private ModelSeries modelSeries(TenantModel key) {
     return new ModelSeries(tokens(key, "in"), tokens(key, "out"), tokens(key, "cached_in"),
-        Counter.builder("atrium.usage.cost.micro.usd").description("Cost of model calls in micro-USD, from the price table")
+        Counter.builder("atrium.usage.cost.micro.usd")
+            .description("Cost of model calls in micro-USD, from the price table")
             .tags("tenant", key.tenant(), "model", key.model()).register(registry));
   }
 

@@ -12,7 +12,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.TenantDirectives;
-import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import java.time.Clock;
 import java.time.LocalDate;
