@@ -16,9 +16,14 @@ CREATE TABLE usage_daily (
   tokens_in         bigint  NOT NULL,
   tokens_out        bigint  NOT NULL,
   cached_tokens_in  bigint  NOT NULL,
-  -- the sum over the priced calls; unpriced_requests says how many calls had no price
+  -- the tenant's cost: the sum over its priced calls on its own provider keys;
+  -- unpriced_requests says how many calls had no price
   cost_micro_usd    bigint  NOT NULL,
   unpriced_requests bigint  NOT NULL,
+  -- calls made on a caller's own provider key (x-openai-key, ...), counted in requests and
+  -- tokens, and what they cost the caller (not the tenant)
+  byo_requests       bigint NOT NULL,
+  byo_cost_micro_usd bigint NOT NULL,
   -- the sum of usage_events.total_ms
   compute_ms        bigint  NOT NULL,
   -- account, user and key may be null (a key without an account, no user yet): one row per

@@ -27,16 +27,19 @@ final class UsageDailyTable {
   static final Field<Long> CACHED_TOKENS_IN = bigint("cached_tokens_in");
   static final Field<Long> COST_MICRO_USD = bigint("cost_micro_usd");
   static final Field<Long> UNPRICED_REQUESTS = bigint("unpriced_requests");
+  static final Field<Long> BYO_REQUESTS = bigint("byo_requests");
+  static final Field<Long> BYO_COST_MICRO_USD = bigint("byo_cost_micro_usd");
   static final Field<Long> COMPUTE_MS = bigint("compute_ms");
 
   /** The figures of a group, in table order. */
   static final List<Field<Long>> FIGURES =
-      List.of(REQUESTS, TOKENS_IN, TOKENS_OUT, CACHED_TOKENS_IN, COST_MICRO_USD, UNPRICED_REQUESTS, COMPUTE_MS);
+      List.of(REQUESTS, TOKENS_IN, TOKENS_OUT, CACHED_TOKENS_IN, COST_MICRO_USD, UNPRICED_REQUESTS, BYO_REQUESTS,
+          BYO_COST_MICRO_USD, COMPUTE_MS);
 
   /** Every column, in table order: the export's fields. */
   static final List<Field<?>> COLUMNS = List.of(DAY, UsageTable.TENANT_ID, UsageTable.ACCOUNT_ID, UsageTable.USER_ID,
       UsageTable.KEY_ID, UsageTable.MODEL, REQUESTS, TOKENS_IN, TOKENS_OUT, CACHED_TOKENS_IN, COST_MICRO_USD,
-      UNPRICED_REQUESTS, COMPUTE_MS);
+      UNPRICED_REQUESTS, BYO_REQUESTS, BYO_COST_MICRO_USD, COMPUTE_MS);
 
   /** The UTC day of a {@code usage_events} row. */
   static final Field<LocalDate> EVENT_DAY =
@@ -53,9 +56,15 @@ final class UsageDailyTable {
         total(UsageTable.TOKENS_IN).as(TOKENS_IN),
         total(UsageTable.TOKENS_OUT).as(TOKENS_OUT),
         total(UsageTable.CACHED_TOKENS_IN).as(CACHED_TOKENS_IN),
-        // The priced calls' cost: an unpriced call (cost null) adds nothing and is counted next.
-        total(UsageTable.COST_MICRO_USD).as(COST_MICRO_USD),
+        // The tenant's cost: its priced calls on its own provider keys. An unpriced call (cost
+        // null) adds nothing and is counted next; a call on a caller's own key (byo) is the
+        // caller's to pay and counted apart, tokens and requests included above.
+        DSL.coalesce(DSL.sum(UsageTable.COST_MICRO_USD).filterWhere(UsageTable.BYO.isFalse()),
+            DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT).as(COST_MICRO_USD),
         DSL.count().filterWhere(UsageTable.COST_MICRO_USD.isNull()).cast(SQLDataType.BIGINT).as(UNPRICED_REQUESTS),
+        DSL.count().filterWhere(UsageTable.BYO.isTrue()).cast(SQLDataType.BIGINT).as(BYO_REQUESTS),
+        DSL.coalesce(DSL.sum(UsageTable.COST_MICRO_USD).filterWhere(UsageTable.BYO.isTrue()),
+            DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT).as(BYO_COST_MICRO_USD),
         total(UsageTable.TOTAL_MS).as(COMPUTE_MS));
   }
 

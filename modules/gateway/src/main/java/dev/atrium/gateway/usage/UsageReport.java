@@ -30,12 +30,16 @@ public record UsageReport(LocalDate from, LocalDate to, String groupBy, String a
   /** The range without {@code from} and {@code to}: the last 30 days, today included. */
   static final int DEFAULT_DAYS = 30;
 
-  /** The figures of a group: requests, tokens, cost (of the priced calls; the unpriced are counted), compute time. */
+  /**
+   * The figures of a group: requests, tokens, the tenant's cost (of its priced calls on its
+   * own provider keys; the unpriced are counted), the calls on callers' own keys and what
+   * they cost the callers, compute time.
+   */
   @JsonPropertyOrder({"requests", "tokens_in", "tokens_out", "cached_tokens_in", "cost_micro_usd", "cost_usd",
-      "unpriced_requests", "compute_ms"})
+      "unpriced_requests", "byo_requests", "byo_cost_micro_usd", "compute_ms"})
   public record Figures(long requests, long tokensIn, long tokensOut, long cachedTokensIn, long costMicroUsd,
-      long unpricedRequests, long computeMs) {
-    static final Figures ZERO = new Figures(0, 0, 0, 0, 0, 0, 0);
+      long unpricedRequests, long byoRequests, long byoCostMicroUsd, long computeMs) {
+    static final Figures ZERO = new Figures(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @JsonProperty("cost_usd")
     BigDecimal costUsd() {
@@ -45,7 +49,7 @@ public record UsageReport(LocalDate from, LocalDate to, String groupBy, String a
     Figures plus(Figures o) {
       return new Figures(requests + o.requests, tokensIn + o.tokensIn, tokensOut + o.tokensOut,
           cachedTokensIn + o.cachedTokensIn, costMicroUsd + o.costMicroUsd, unpricedRequests + o.unpricedRequests,
-          computeMs + o.computeMs);
+          byoRequests + o.byoRequests, byoCostMicroUsd + o.byoCostMicroUsd, computeMs + o.computeMs);
     }
   }
 

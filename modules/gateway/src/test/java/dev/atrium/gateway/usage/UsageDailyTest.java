@@ -124,6 +124,36 @@ class UsageDailyTest {
   }
 
   @Test
+  void callsOnCallersOwnKeysAreCountedButTheirCostIsTheCallersNotTheTenants() throws SQLException {
+    DatabaseSettings db = TestDatabase.fresh("usage_daily_byo");
+    UsageTable.Row own = event("t1", "a1", "k1", "m1", "2026-11-19T10:00:00Z", 10, 5, 0, 100L, 20);
+    UsageTable.Row byo = event("t1", "a1", "k1", "m1", "2026-11-19T11:00:00Z", 20, 6, 0, 300L, 30);
+    UsageRecord paidByCaller = byo.record();
+    byo = new UsageTable.Row(byo.id(), new UsageRecord(paidByCaller.at(), paidByCaller.context().withByo(true),
+        paidByCaller.operation(), paidByCaller.provider(), paidByCaller.model(), paidByCaller.upstreamModel(),
+        paidByCaller.tokensIn(), paidByCaller.tokensOut(), paidByCaller.cachedTokensIn(), false, null, null, null, null,
+        paidByCaller.costMicroUsd(), 5, paidByCaller.totalMs(), UsageStatus.OK, false));
+    insert(db, own, byo);
+    rollUp(db, TODAY);
+    // requests and tokens of both; the tenant's cost is its own call's
+    assertThat(daily(db)).containsExactly("2026-11-19 t1 a1 k1 m1: 2 30 11 0 100 0 50");
+    try (Connection c = system(db); ResultSet rs = c.createStatement().executeQuery(
+        "select byo_requests, byo_cost_micro_usd from usage_daily")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getLong(1)).isEqualTo(1);
+      assertThat(rs.getLong(2)).isEqualTo(300);
+    }
+    // The report says the same, from usage_daily and (today) from usage_events.
+    insert(db, new UsageTable.Row(UUID.randomUUID(), new UsageRecord(Instant.parse("2026-11-20T01:00:00Z"),
+        paidByCaller.context().withByo(true), UsageRecord.CHAT, "openai:up", "m1", "m1-upstream", 1, 1, 0, false,
+        null, null, null, null, 7L, 5, 1, UsageStatus.OK, false)));
+    assertThat(report(db, "t1", null, YESTERDAY, TODAY, UsageReport.GroupBy.DAY))
+        .extracting(UsageReport.Row::figures).containsExactly(
+            new UsageReport.Figures(2, 30, 11, 0, 100, 0, 1, 300, 50),
+            new UsageReport.Figures(1, 1, 1, 0, 0, 0, 1, 7, 1));
+  }
+
+  @Test
   void theFirstRunOnAnEmptyTableRollsUpNothing() throws SQLException {
     DatabaseSettings db = TestDatabase.fresh("usage_daily_empty");
     assertThat(rollUp(db, TODAY)).containsEntry("days", 2L).containsEntry("rows", 0L);
@@ -143,7 +173,7 @@ class UsageDailyTest {
   }
 
   static UsageReport.Figures figures(long requests, long in, long out, long cached, long cost, long unpriced, long ms) {
-    return new UsageReport.Figures(requests, in, out, cached, cost, unpriced, ms);
+    return new UsageReport.Figures(requests, in, out, cached, cost, unpriced, 0, 0, ms);
   }
 
   @Test
