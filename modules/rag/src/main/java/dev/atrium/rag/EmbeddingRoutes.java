@@ -14,10 +14,8 @@ import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
-import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
-import dev.atrium.gateway.usage.UsageStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -73,18 +71,13 @@ final class EmbeddingRoutes {
       throw ApiError.badRequest("invalid_request", "input must be a string or an array of 1 to " + MAX_INPUTS + " strings")
           .withExtension("param", "input");
     }
-    int tokens = inputs.stream().mapToInt(embedder::countTokens).sum();
-    // The embedder's name is "<provider>:<upstream model>" ("local:all-minilm-l6-v2", "openai:<provider>:<model>").
-    String provider = embedder.name().substring(0, embedder.name().lastIndexOf(':'));
-    String upstream = embedder.name().substring(embedder.name().lastIndexOf(':') + 1);
-    UsageRecord.Call call = UsageRecord.start(UsageContext.request(principal, requestId, RouteClass.COMPLETIONS),
-        UsageRecord.EMBEDDING, provider, model, upstream);
-    return onSuccess(embedder.embed(inputs).handle((vectors, error) -> {
-      module.usage.record(call.end(error == null ? UsageStatus.OK : UsageStatus.of(error),
-          new ChatEvent.Usage(tokens, 0), true));
+    UsageContext usage = UsageContext.request(principal, requestId, RouteClass.COMPLETIONS);
+    return onSuccess(module.meter.embed(embedder, inputs, usage, UsageRecord.EMBEDDING, model).handle((metered, error) -> {
       if (error != null) {
         throw new ApiError(StatusCodes.BAD_GATEWAY, "upstream_error", "The embedder failed.");
       }
+      List<float[]> vectors = metered.vectors();
+      int tokens = metered.tokens();
       ObjectNode out = Json.MAPPER.createObjectNode().put("object", "list");
       ArrayNode data = out.putArray("data");
       for (int i = 0; i < vectors.size(); i++) {

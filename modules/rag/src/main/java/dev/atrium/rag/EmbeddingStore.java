@@ -1,6 +1,8 @@
 package dev.atrium.rag;
 
 import dev.atrium.core.db.Database;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,13 +21,19 @@ public final class EmbeddingStore {
   private static final int BATCH = 32;
 
   private final Database database;
+  private final EmbeddingMeter meter;
 
-  public EmbeddingStore(Database database) {
+  EmbeddingStore(Database database, EmbeddingMeter meter) {
     this.database = database;
+    this.meter = meter;
   }
 
-  /** Embeds the texts whose hashes are not stored yet; returns how many were computed. */
-  public CompletionStage<Integer> ensure(String tenantId, Embedder embedder, Map<String, String> textsByHash) {
+  /**
+   * Embeds the texts whose hashes are not stored yet; returns how many were computed. Each
+   * batch sent to the embedder is one call metered for {@code usage} (the run and its step).
+   */
+  public CompletionStage<Integer> ensure(UsageContext usage, Embedder embedder, Map<String, String> textsByHash) {
+    String tenantId = usage.tenantId();
     Set<String> hashes = textsByHash.keySet();
     return database.inTenant(tenantId, dsl -> new HashSet<>(dsl.select(DSL.field("text_hash", String.class))
             .from(DSL.table("embeddings"))
@@ -38,8 +46,9 @@ public final class EmbeddingStore {
           CompletionStage<Integer> done = CompletableFuture.completedFuture(0);
           for (int from = 0; from < missing.size(); from += BATCH) {
             List<String> batch = missing.subList(from, Math.min(missing.size(), from + BATCH));
-            done = done.thenCompose(count -> embedder.embed(batch.stream().map(textsByHash::get).toList())
-                .thenCompose(vectors -> store(tenantId, embedder.name(), batch, vectors))
+            done = done.thenCompose(count -> meter.embed(embedder, batch.stream().map(textsByHash::get).toList(), usage,
+                    UsageRecord.EMBEDDING)
+                .thenCompose(embedded -> store(tenantId, embedder.name(), batch, embedded.vectors()))
                 .thenApply(stored -> count + batch.size()));
           }
           return done;

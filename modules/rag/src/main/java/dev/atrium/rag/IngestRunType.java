@@ -12,6 +12,7 @@ import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.runs.RunFailure;
 import dev.atrium.runs.RunType;
+import dev.atrium.runs.RunUsage;
 import dev.atrium.runs.Step;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,7 +33,8 @@ import org.jooq.impl.DSL;
  * {@code ingest}: uploaded documents become searchable chunks. One sub-step per document in
  * each step, so progress is reported per step and a resumed run repeats no finished work:
  * extract (Tika, jsoup, markdown) → chunk (heading paths, word-piece limit) → embed (into
- * {@code embeddings}, reusing vectors already there) → persist (a Document version) →
+ * {@code embeddings}, reusing vectors already there; each batch sent to the embedder is
+ * metered for the run's owner with the run id and step {@code embed/<document>}) → persist (a Document version) →
  * cleanup (the staged uploads and texts). A document that cannot be read fails alone: the
  * run succeeds with it listed.
  */
@@ -58,12 +60,13 @@ public final class IngestRunType implements RunType {
   private final EmbeddingStore embeddings;
   private final Duration askTimeout;
 
-  public IngestRunType(ActorSystem<?> system, TenantRegistry tenants, Database database, Embedders embedders) {
+  IngestRunType(ActorSystem<?> system, TenantRegistry tenants, Database database, Embedders embedders,
+      EmbeddingMeter meter) {
     this.system = system;
     this.tenants = tenants;
     this.database = database;
     this.embedders = embedders;
-    this.embeddings = new EmbeddingStore(database);
+    this.embeddings = new EmbeddingStore(database, meter);
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
   }
 
@@ -196,7 +199,7 @@ public final class IngestRunType implements RunType {
       }
       Map<String, String> byHash = new LinkedHashMap<>();
       chunks(item).forEach(c -> byHash.putIfAbsent(c.textHash(), c.text()));
-      return embeddings.ensure(ctx.tenantId(), embedder, byHash).thenApply(computed ->
+      return embeddings.ensure(RunUsage.of(tenants, ctx), embedder, byHash).thenApply(computed ->
           (JsonNode) Json.MAPPER.createObjectNode().put("embedded", computed).put("reused", byHash.size() - computed));
     });
   }

@@ -115,9 +115,9 @@ public final class MiniLmEmbedder implements Embedder {
   }
 
   @Override
-  public CompletionStage<List<float[]>> embed(List<String> texts) {
-    return CompletableFuture.supplyAsync(() -> model().embedAll(texts.stream().map(TextSegment::from).toList())
-        .content().stream().map(Embedding::vector).toList(), executor);
+  public CompletionStage<Embedded> embed(List<String> texts) {
+    return CompletableFuture.supplyAsync(() -> new Embedded(model().embedAll(texts.stream().map(TextSegment::from).toList())
+        .content().stream().map(Embedding::vector).toList(), null), executor);
   }
 
   /** Word-pieces without [CLS] and [SEP], however long the text (callers leave room for those two). */

@@ -57,7 +57,7 @@ public final class OpenAiEmbedder implements Embedder {
   }
 
   @Override
-  public CompletionStage<List<float[]>> embed(List<String> texts) {
+  public CompletionStage<Embedded> embed(List<String> texts) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("model", model);
     texts.forEach(body.putArray("input")::add);
     HttpRequest request;
@@ -75,7 +75,8 @@ public final class OpenAiEmbedder implements Embedder {
                 ProviderException.isRetryableStatus(status));
           }
           try {
-            JsonNode data = Json.MAPPER.readTree(strict.getData().toArray()).path("data");
+            JsonNode json = Json.MAPPER.readTree(strict.getData().toArray());
+            JsonNode data = json.path("data");
             List<float[]> vectors = new ArrayList<>();
             for (JsonNode item : data) {
               JsonNode values = item.path("embedding");
@@ -92,7 +93,9 @@ public final class OpenAiEmbedder implements Embedder {
             if (!vectors.isEmpty()) {
               dimensions = vectors.get(0).length;
             }
-            return vectors;
+            JsonNode reported = json.path("usage").path("prompt_tokens");
+            boolean reports = reported.isIntegralNumber() && reported.canConvertToInt() && reported.asInt() >= 0;
+            return new Embedded(vectors, reports ? reported.asInt() : null);
           } catch (IOException e) {
             throw new ProviderException(502, "upstream_malformed", "the embeddings server answered malformed JSON", true, e);
           }

@@ -13,7 +13,6 @@ import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.jobs.Jobs;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
-import dev.atrium.gateway.usage.UsageRecorder;
 import dev.atrium.runs.RunStarter;
 import dev.atrium.runs.RunTypes;
 import java.time.Duration;
@@ -42,7 +41,7 @@ public final class RagModule {
   final IngestRunType ingest;
   final Retriever retriever;
   final SearchService search;
-  final UsageRecorder usage;
+  final EmbeddingMeter meter;
   private final RunStarter runs;
   private final Duration askTimeout;
 
@@ -50,12 +49,12 @@ public final class RagModule {
     this.system = system;
     this.tenants = tenants;
     this.runs = runs;
-    this.usage = gateway.usage();
     this.embedders = new Embedders(system, tenants.registry());
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);
-    this.ingest = new IngestRunType(system, tenants.registry(), database, embedders);
-    this.retriever = new Retriever(database, embedders, Retriever.Reranker.NONE);
+    this.meter = new EmbeddingMeter(gateway.usage());
+    this.ingest = new IngestRunType(system, tenants.registry(), database, embedders, meter);
+    this.retriever = new Retriever(database, embedders, meter, Retriever.Reranker.NONE);
     this.search = new SearchService(database, retriever, gateway,
         system.settings().config().getDuration("atrium.rag.search-cache-ttl"));
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");

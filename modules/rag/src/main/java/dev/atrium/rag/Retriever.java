@@ -3,6 +3,8 @@ package dev.atrium.rag;
 import dev.atrium.core.Json;
 import dev.atrium.core.db.Database;
 import dev.atrium.gateway.Passage;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -18,6 +20,7 @@ import org.jooq.Record;
 public final class Retriever {
   private final Database database;
   private final Embedders embedders;
+  private final EmbeddingMeter meter;
   private final Reranker reranker;
 
   /** Filters that narrow the search; null or empty fields filter nothing. */
@@ -41,16 +44,23 @@ public final class Retriever {
     Reranker NONE = (query, hits) -> hits;
   }
 
-  public Retriever(Database database, Embedders embedders, Reranker reranker) {
+  Retriever(Database database, Embedders embedders, EmbeddingMeter meter, Reranker reranker) {
     this.database = database;
     this.embedders = embedders;
+    this.meter = meter;
     this.reranker = reranker;
   }
 
-  public CompletionStage<List<Hit>> retrieve(String tenantId, String query, int k, Filters filters) {
+  /**
+   * The {@code k} best chunks of {@code usage}'s tenant for {@code query}; the query's
+   * embedding is metered for {@code usage} (the search request, the chat turn) as
+   * {@code query_embedding}.
+   */
+  public CompletionStage<List<Hit>> retrieve(UsageContext usage, String query, int k, Filters filters) {
+    String tenantId = usage.tenantId();
     Embedder embedder = embedders.forTenant(tenantId);
-    return embedder.embed(List.of(query)).thenCompose(vectors ->
-        search(tenantId, embedder.name(), vectors.get(0), k, filters))
+    return meter.embed(embedder, List.of(query), usage, UsageRecord.QUERY_EMBEDDING).thenCompose(embedded ->
+        search(tenantId, embedder.name(), embedded.vectors().get(0), k, filters))
         .thenApply(hits -> reranker.rerank(query, hits));
   }
 

@@ -55,7 +55,10 @@ public final class SearchService {
     return query == null ? "" : query.strip().replaceAll("\\s+", " ");
   }
 
-  /** Answers for {@code usage}'s tenant; the model calls it makes (rewrite, answer, follow-ups) are metered for it. */
+  /**
+   * Answers for {@code usage}'s tenant; the model calls it makes (rewrite, the query's embedding, answer,
+   * follow-ups) are metered for it.
+   */
   public CompletionStage<Result> search(UsageContext usage, String query, int topK, Retriever.Filters filters) {
     String tenantId = usage.tenantId();
     String normalized = normalize(query);
@@ -68,7 +71,7 @@ public final class SearchService {
       }
       boolean model = gateway.hasModel(tenantId);
       return (model ? rewrite(usage, normalized) : CompletableFuture.completedFuture(normalized))
-          .thenCompose(searchQuery -> retriever.retrieve(tenantId, searchQuery, topK, filters))
+          .thenCompose(searchQuery -> retriever.retrieve(usage, searchQuery, topK, filters))
           .thenCompose(hits -> answer(usage, normalized, hits, model))
           .thenApply(result -> {
             cache.put(key, result);

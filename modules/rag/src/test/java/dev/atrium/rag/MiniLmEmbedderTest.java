@@ -27,7 +27,8 @@ class MiniLmEmbedderTest {
     List<float[]> v = embedder.embed(List.of(
         LEAD + "Invoices for freight are settled in euros at the end of every month.",
         LEAD + "Volcanic soil near the summit grows excellent grapes for red wine.",
-        LEAD + "Invoices for freight are settled in euros at the end of every month.")).toCompletableFuture().join();
+        LEAD + "Invoices for freight are settled in euros at the end of every month."))
+        .toCompletableFuture().join().vectors();
     assertThat(v).allSatisfy(x -> assertThat(x).hasSize(384));
     assertThat(dot(v.get(0), v.get(0))).isCloseTo(1.0, within(1e-4));
     // Identical texts, identical vectors; texts that differ only after word-piece 140 do not.

@@ -7,7 +7,6 @@ import dev.atrium.core.Json;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
-import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageStatus;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -85,7 +84,7 @@ public final class BatchRunType implements RunType {
       return CompletableFuture.failedFuture(RunFailure.business("unknown model " + model.asText()));
     }
     List<ChatMessage> messages = List.of(ChatMessage.user(prompt));
-    UsageRecord.Call call = UsageRecord.start(usage(context), UsageRecord.RUN_PROMPT, route.get());
+    UsageRecord.Call call = UsageRecord.start(RunUsage.of(tenants, context), UsageRecord.RUN_PROMPT, route.get());
     Answer answer = new Answer();
     // A stream, not a single request: the run's kill switch can cut it when the run is cancelled.
     return gateway.stream(route.get(), messages, null, List.of(), call)
@@ -116,14 +115,6 @@ public final class BatchRunType implements RunType {
   private static final class Answer {
     private final StringBuilder text = new StringBuilder();
     private volatile ChatEvent.Usage usage;
-  }
-
-  /** The run's owner (its key's account and tier), the run and the sub-step: "answer/3". */
-  private UsageContext usage(Step.Context context) {
-    var key = tenants.byId(context.tenantId()).flatMap(t -> t.apiKeys().stream()
-        .filter(k -> k.id().equals(context.ownerKeyId())).findFirst());
-    return UsageContext.run(context.tenantId(), key.flatMap(k -> k.accountId()).orElse(null), context.ownerKeyId(),
-        key.map(k -> k.tier()).orElse(null), context.runId(), context.step() + "/" + context.key());
   }
 
   /** Every prompt's answer or error, in order, with counts. */

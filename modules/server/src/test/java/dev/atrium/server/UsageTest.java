@@ -132,10 +132,15 @@ class UsageTest {
   }
 
   static Map<String, Object> row(String requestId) {
+    return row(db, "request_id = ?", requestId);
+  }
+
+  /** The one row of {@code database} matching {@code where}, once it is there. */
+  static Map<String, Object> row(DatabaseSettings database, String where, Object... args) {
     List<Map<String, Object>> found = new ArrayList<>();
     await(Duration.ofSeconds(10), () -> {
       found.clear();
-      found.addAll(rows("request_id = ?", requestId));
+      found.addAll(rowsIn(database, where, args));
       assertThat(found).hasSize(1);
     });
     return found.get(0);
@@ -240,10 +245,13 @@ class UsageTest {
     // The tenant has a model, so the query is rewritten by it first (no documents: nothing to answer from).
     var searched = http.postJson("/v1/search", "{\"query\": \"where is the ferry?\"}", headers("req-usage-search"));
     assertThat(searched.statusCode()).as(searched.body()).isEqualTo(200);
-    Map<String, Object> rewrite = row("req-usage-search");
+    Map<String, Object> rewrite = row(db, "request_id = ? and operation = 'search_rewrite'", "req-usage-search");
     assertThat(rewrite).containsEntry("operation", "search_rewrite").containsEntry("route_class", "search")
         .containsEntry("model", "mock").containsEntry("status", "ok");
     assertThat(rewrite.get("cost_micro_usd")).isEqualTo(cost(rewrite));
+    // Then the rewritten query is embedded (EmbeddingUsageTest): two calls, nothing else.
+    await(Duration.ofSeconds(10), () -> assertThat(rows("request_id = ?", "req-usage-search"))
+        .extracting(r -> r.get("operation")).containsExactlyInAnyOrder("search_rewrite", "query_embedding"));
   }
 
   @Test

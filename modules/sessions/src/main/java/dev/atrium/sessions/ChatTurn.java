@@ -192,10 +192,11 @@ final class ChatTurn {
           refused.code(), settings.system().ignoreRef()));
       throw refused;
     }
-    var passages = passages(settings, tenantId, request.rag() != null ? request.rag() : started.rag(),
+    UsageContext usage = request.usage().withSession(request.sessionId());
+    var passages = passages(settings, usage, request.rag() != null ? request.rag() : started.rag(),
         started.userMessage().content());
     return new Go(new ChatTurn(settings, session, request.caller(), started.turn(), route, started.context(),
-        started.promptTokens(), request.options(), passages, slot, request.usage().withSession(request.sessionId())));
+        started.promptTokens(), request.options(), passages, slot, usage));
   }
 
   /** A call without a session: the caller's messages as they are, nothing recorded. */
@@ -208,15 +209,16 @@ final class ChatTurn {
   /**
    * Passages when the turn asks for retrieval ({@code rag} null: the tenant's
    * {@code documents.chat_retrieval}). A failed retrieval answers without passages rather
-   * than failing the turn.
+   * than failing the turn. The question's embedding is metered for the turn's {@code usage}.
    */
-  private static CompletionStage<List<Passage>> passages(Settings settings, String tenantId, Boolean rag,
+  private static CompletionStage<List<Passage>> passages(Settings settings, UsageContext usage, Boolean rag,
       String question) {
+    String tenantId = usage.tenantId();
     boolean retrieve = rag != null ? rag : settings.tenants().byId(tenantId).orElseThrow().documents().chatRetrieval();
     if (!retrieve) {
       return CompletableFuture.completedFuture(List.of());
     }
-    return settings.retriever().retrieve(tenantId, question, PASSAGES, Retriever.Filters.NONE)
+    return settings.retriever().retrieve(usage, question, PASSAGES, Retriever.Filters.NONE)
         .thenApply(Retriever::passages)
         .exceptionally(e -> List.of());
   }

@@ -34,7 +34,7 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
 
 /**
- * A model upstream that speaks OpenAI's chat protocol over real HTTP, for tests and
+ * A model upstream that speaks OpenAI's chat protocol (and its embeddings) over real HTTP, for tests and
  * benchmarks: deterministic text ({@code "t0 t1 ... "}; a streamed tool call when the
  * request's {@code tool_choice} asks for one; as many chunks as {@code max_tokens} allows),
  * configurable pacing, injected failures and dropped connections, and counters of what it saw.
@@ -42,6 +42,7 @@ import org.apache.pekko.stream.javadsl.Flow;
 public final class MockLlm implements AutoCloseable {
   private static final String CHAT = "/v1/chat/completions";
   private static final String MODELS = "/v1/models";
+  private static final String EMBEDDINGS = "/v1/embeddings";
   private static final long BODY_TIMEOUT_MS = 10_000;
 
   private final Materializer materializer;
@@ -187,6 +188,9 @@ public final class MockLlm implements AutoCloseable {
     if (path.equals(CHAT) && request.method().equals(HttpMethods.POST)) {
       return chat(request);
     }
+    if (path.equals(EMBEDDINGS) && request.method().equals(HttpMethods.POST)) {
+      return embeddings(request);
+    }
     request.discardEntityBytes(materializer);
     HttpResponse response;
     if (path.equals(MODELS) && request.method().equals(HttpMethods.GET)) {
@@ -223,6 +227,25 @@ public final class MockLlm implements AutoCloseable {
           }
         })
         // A failed future would fail the connection's flow and close it; answer instead.
+        .exceptionally(e -> ChatResponses.error(500, "mock model failed: " + e, "mock_error"));
+  }
+
+  /** Embeddings (see {@link OpenAiJson#embeddings}); an injected failure fails them as it fails chat requests. */
+  private CompletionStage<HttpResponse> embeddings(HttpRequest request) {
+    Configured now = configured.get();
+    boolean fail = now.failsNext();
+    int status = now.behaviour().failStatus();
+    return request.entity().toStrict(BODY_TIMEOUT_MS, materializer)
+        .thenApply(strict -> {
+          if (fail) {
+            return ChatResponses.injectedFailure(status);
+          }
+          try {
+            return ChatResponses.json(200, OpenAiJson.embeddings(strict.getData().utf8String()));
+          } catch (OpenAiJson.BadRequest e) {
+            return ChatResponses.error(400, e.getMessage(), "invalid_json");
+          }
+        })
         .exceptionally(e -> ChatResponses.error(500, "mock model failed: " + e, "mock_error"));
   }
 

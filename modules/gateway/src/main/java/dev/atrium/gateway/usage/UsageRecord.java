@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * One model call as it is metered ({@code usage_events}, migration V12): for whom
- * ({@link UsageContext}), what ({@code operation}: chat, embedding, search_rewrite, ...), which
+ * ({@link UsageContext}), what ({@code operation}: chat, embedding, query_embedding, search_rewrite, ...), which
  * provider and model, the tokens (the provider's figures, or counted with the tokenizer when
  * it gave none), other media units, latency to the first token and in total, and how it
  * ended. The cost is filled in by the recorder from the price table, off the request path.
@@ -21,6 +21,8 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
 
   public static final String CHAT = "chat";
   public static final String EMBEDDING = "embedding";
+  /** The query of a retrieval (search, chat), embedded to find passages: beside the calls it serves. */
+  public static final String QUERY_EMBEDDING = "query_embedding";
   public static final String SEARCH_REWRITE = "search_rewrite";
   public static final String SEARCH_ANSWER = "search_answer";
   public static final String SEARCH_FOLLOW_UPS = "search_follow_ups";

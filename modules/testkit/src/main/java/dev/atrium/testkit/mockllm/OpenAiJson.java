@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -72,8 +73,11 @@ public final class OpenAiJson {
     return new ChatCall(model, stream, includeUsage, words, Math.max(0, maxTokens), tool);
   }
 
-  /** Whitespace-separated words; a loop rather than a regex split because every request pays it. */
-  static int countWords(String text) {
+  /**
+   * Whitespace-separated words; a loop rather than a regex split because every request pays
+   * it. The mock's "tokens": of a chat prompt, and of embedding inputs.
+   */
+  public static int countWords(String text) {
     int words = 0;
     boolean inWord = false;
     for (int i = 0; i < text.length(); i++) {
@@ -114,6 +118,49 @@ public final class OpenAiJson {
     choice.put("finish_reason", "stop");
     usage(root.putObject("usage"), call.promptTokens(), chunks);
     return bytes(root);
+  }
+
+  /** Width of the mock's embeddings. */
+  public static final int EMBEDDING_WIDTH = 8;
+
+  /**
+   * An embeddings answer: {@code input} (a string or an array of strings) as unit vectors of
+   * {@link #EMBEDDING_WIDTH} derived from each text's hash (equal texts, equal vectors), and
+   * {@code usage.prompt_tokens} the inputs' words ({@link #countWords}).
+   */
+  public static ByteString embeddings(String body) throws BadRequest {
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw new BadRequest("The request body is not valid JSON.");
+    }
+    JsonNode input = root == null ? null : root.path("input");
+    if (input == null || !(input.isTextual() || input.isArray())) {
+      throw new BadRequest("input must be a string or an array of strings.");
+    }
+    ObjectNode out = Json.MAPPER.createObjectNode().put("object", "list");
+    var data = out.putArray("data");
+    int tokens = 0;
+    int index = 0;
+    for (JsonNode item : input.isTextual() ? List.of(input) : (Iterable<JsonNode>) input::elements) {
+      String text = item.asText();
+      tokens += countWords(text);
+      java.util.Random random = new java.util.Random(text.hashCode());
+      double[] vector = new double[EMBEDDING_WIDTH];
+      double norm = 0;
+      for (int i = 0; i < vector.length; i++) {
+        vector[i] = random.nextGaussian();
+        norm += vector[i] * vector[i];
+      }
+      var values = data.addObject().put("object", "embedding").put("index", index++).putArray("embedding");
+      for (double v : vector) {
+        values.add(v / Math.sqrt(norm));
+      }
+    }
+    out.put("model", root.path("model").asText("mock-embedding"));
+    out.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+    return bytes(out);
   }
 
   public static ByteString error(int status, String message, String code) {
