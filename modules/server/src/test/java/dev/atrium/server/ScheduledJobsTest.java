@@ -51,7 +51,11 @@ class ScheduledJobsTest {
   }
 
   static TestNode start(String name, DatabaseSettings database, MutableClock jobClock) {
-    return TestNode.start(name, database, TenantRegistry.load(TestNode.SHIPPED_TENANTS, false), HOURLY, jobClock);
+    return start(name, database, jobClock, HOURLY);
+  }
+
+  static TestNode start(String name, DatabaseSettings database, MutableClock jobClock, Map<String, Object> settings) {
+    return TestNode.start(name, database, TenantRegistry.load(TestNode.SHIPPED_TENANTS, false), settings, jobClock);
   }
 
   @Test
@@ -130,6 +134,42 @@ class ScheduledJobsTest {
     }
   }
 
+  @Test
+  void runsAreKeptForTheHistoryRetentionAndEachJobsLatestRunAlways() throws SQLException {
+    DatabaseSettings history = TestDatabase.fresh("jobs_retention");
+    // A job no longer registered: its latest run stays, however old, the one before goes.
+    owner(history, "insert into job_runs (job, scheduled_for, trigger, node, started_at, ended_at, outcome) values "
+        + "('retired', '2026-01-01T00:00Z', 'schedule', 'gone', '2026-01-01T00:00Z', '2026-01-01T00:01Z', 'succeeded'), "
+        + "('retired', '2026-02-01T00:00Z', 'schedule', 'gone', '2026-02-01T00:00Z', '2026-02-01T00:01Z', 'succeeded')");
+    Map<String, Object> settings = new java.util.HashMap<>(HOURLY);
+    settings.put("atrium.jobs.history-retention", "150m");
+    MutableClock jobClock = new MutableClock(START);
+    try (TestNode on = start("retention", history, jobClock, settings)) {
+      for (String slot : List.of("11:00", "12:00", "13:00", "14:00")) {
+        jobClock.advance(Duration.ofMinutes(slot.equals("11:00") ? 31 : 60));
+        awaitJob(on, j -> assertThat(j.path("last_run").path("scheduled_for").asText())
+            .isEqualTo("2026-12-01T" + slot + ":00Z"));
+        awaitJob(on, j -> assertThat(j.path("last_run").path("outcome").asText()).isEqualTo("succeeded"));
+      }
+      // After the 14:00 run (at 14:01) the runs that started before 11:31 are gone: the 11:00 run.
+      ChatApiTest.await(Duration.ofSeconds(10), () -> assertThat(slots(history)).containsExactly(
+          "2026-12-01T12:00:00Z schedule succeeded", "2026-12-01T13:00:00Z schedule succeeded",
+          "2026-12-01T14:00:00Z schedule succeeded"));
+      assertThat(slots(history, "retired")).containsExactly("2026-02-01T00:00:00Z schedule succeeded");
+    }
+    // Down until 20:01: the latest slot kept, the 20:00 slot still runs once as a catch-up,
+    // and then the three runs before it are past the retention.
+    jobClock.advance(Duration.ofHours(6));
+    try (TestNode after = start("retention-after", history, jobClock, settings)) {
+      awaitJob(after, j -> assertThat(j.path("last_run").path("trigger").asText()).isEqualTo("catch_up"));
+      ChatApiTest.await(Duration.ofSeconds(10), () -> assertThat(slots(history))
+          .containsExactly("2026-12-01T20:00:00Z catch_up succeeded"));
+      JsonNode runs = TestHttp.json(admin(after).get("/admin/jobs/chunk-expiry?limit=100", auth(after)));
+      assertThat(runs.path("runs").findValuesAsText("scheduled_for")).containsExactly("2026-12-01T20:00:00Z");
+      assertThat(slots(history, "retired")).containsExactly("2026-02-01T00:00:00Z schedule succeeded");
+    }
+  }
+
   static void owner(DatabaseSettings database, String sql) throws SQLException {
     try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(), database.ownerPassword())) {
       c.createStatement().execute(sql);
@@ -204,15 +244,22 @@ class ScheduledJobsTest {
     return slots(db);
   }
 
-  /** The job's rows in job_runs, as "scheduled_for trigger outcome", in slot order. */
   static List<String> slots(DatabaseSettings database) {
+    return slots(database, "chunk-expiry");
+  }
+
+  /** The job's rows in job_runs, as "scheduled_for trigger outcome", in slot order. */
+  static List<String> slots(DatabaseSettings database, String job) {
     try (Connection c = DriverManager.getConnection(database.url(), database.ownerUser(), database.ownerPassword());
-         ResultSet rs = c.createStatement().executeQuery("select to_char(scheduled_for at time zone 'UTC', "
+         var statement = c.prepareStatement("select to_char(scheduled_for at time zone 'UTC', "
              + "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' ' || trigger || ' ' || outcome from job_runs "
-             + "where job = 'chunk-expiry' order by scheduled_for")) {
+             + "where job = ? order by scheduled_for")) {
+      statement.setString(1, job);
       List<String> rows = new ArrayList<>();
-      while (rs.next()) {
-        rows.add(rs.getString(1));
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          rows.add(rs.getString(1));
+        }
       }
       return rows;
     } catch (SQLException e) {

@@ -97,6 +97,27 @@ final class JobRuns {
     });
   }
 
+  /**
+   * Deletes the runs that started before {@code cutoff}, except what the scheduler and the
+   * admin API still need of each job: its latest claimed slot (where its schedule resumes
+   * after a restart: catch-up and the next slot are derived from it; every slot claimed from
+   * now on lies after it, so no deleted slot can be claimed again), its latest run (the
+   * {@code last_run} of {@code GET /admin/jobs}) and any run still marked running (its
+   * ending is yet to be recorded). Answers how many runs went.
+   */
+  CompletionStage<Integer> prune(Instant cutoff) {
+    Field<String> outerJob = DSL.field(DSL.name("job_runs", "job"), SQLDataType.CLOB);
+    Table<Record> latest = JOB_RUNS.as("latest");
+    Field<String> latestJob = DSL.field(DSL.name("latest", "job"), SQLDataType.CLOB);
+    Field<OffsetDateTime> latestSlot = DSL.field(DSL.name("latest", "scheduled_for"), SQLDataType.TIMESTAMPWITHTIMEZONE);
+    Field<OffsetDateTime> latestStart = DSL.field(DSL.name("latest", "started_at"), SQLDataType.TIMESTAMPWITHTIMEZONE);
+    return database.systemQuery(dsl -> dsl.deleteFrom(JOB_RUNS)
+        .where(STARTED_AT.lt(time(cutoff)), OUTCOME.ne(JobRun.RUNNING),
+            SCHEDULED_FOR.lt(DSL.select(DSL.max(latestSlot)).from(latest).where(latestJob.eq(outerJob))),
+            STARTED_AT.lt(DSL.select(DSL.max(latestStart)).from(latest).where(latestJob.eq(outerJob))))
+        .execute());
+  }
+
   /** Each job's latest claimed slot and its latest run (by start). */
   CompletionStage<Overview> overview() {
     return database.systemQuery(dsl -> new Overview(latestSlots(dsl),

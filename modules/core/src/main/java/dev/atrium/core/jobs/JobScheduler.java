@@ -25,7 +25,8 @@ import org.apache.pekko.cluster.typed.SingletonActor;
 /**
  * Scheduled jobs on one scheduler for the cluster: each registered {@link Job} runs at the
  * slots of its cron expression ({@code atrium.jobs.<name>.cron}), every run recorded in
- * {@code job_runs}. A node's routes read the jobs' state here and trigger runs through the
+ * {@code job_runs}, kept for {@code atrium.jobs.history-retention} (each job's latest run always).
+ * A node's routes read the jobs' state here and trigger runs through the
  * singleton, so every run, scheduled or manual, is claimed and started in one place.
  */
 public final class JobScheduler {
@@ -43,6 +44,8 @@ public final class JobScheduler {
   final JobRuns runs;
   final Clock clock;
   final Duration retryInterval;
+  /** Runs older than this are deleted from job_runs after each run (each job's latest kept). */
+  final Duration historyRetention;
   private final Map<String, JobSchedule> schedules;
   private final ActorSystem<?> system;
   private final ActorRef<SchedulerBehavior.Command> singleton;
@@ -55,6 +58,10 @@ public final class JobScheduler {
     this.clock = clock;
     this.runs = new JobRuns(ProjectionDatabase.get(system));
     this.retryInterval = config.getDuration("retry-interval");
+    this.historyRetention = config.getDuration("history-retention");
+    if (historyRetention.isNegative()) {
+      throw new IllegalArgumentException("atrium.jobs.history-retention must not be negative: " + historyRetention);
+    }
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
     Map<String, JobSchedule> parsed = new HashMap<>();
     for (String name : jobs.names()) {

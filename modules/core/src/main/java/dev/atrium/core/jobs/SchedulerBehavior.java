@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * a stopped node as interrupted and resumes each job after its latest claimed slot: when
  * slots passed meanwhile, the latest of them runs once (not once per slot). Then, every
  * {@code check-interval}, it claims the latest due slot of each job that is not running
- * already and runs it. A manual trigger claims the job's next slot the same way.
+ * already and runs it. A manual trigger claims the job's next slot the same way. After a run
+ * it deletes the runs past {@code history-retention} ({@link JobRuns#prune}).
  */
 final class SchedulerBehavior {
   // For callbacks off the actor's thread, where its context must not be used.
@@ -230,13 +231,29 @@ final class SchedulerBehavior {
     } else {
       ctx.getLog().warn("job {} for {} failed: {}", slot.job(), slot.scheduledFor(), ended.failure());
     }
-    runs.end(slot, clock.instant(), ended.counts(), ended.failure()).whenComplete((rows, error) -> {
+    Instant now = clock.instant();
+    runs.end(slot, now, ended.counts(), ended.failure()).whenComplete((rows, error) -> {
       if (error != null) {
         LOG.warn("job {} for {}: its ending was not recorded: {}", slot.job(), slot.scheduledFor(),
             error.getMessage());
       }
-    });
+    }).thenCompose(rows -> prune(now));
     return state.done(slot.job());
+  }
+
+  /**
+   * After each run, the history past its retention goes (of every job, so a job no longer
+   * registered keeps only its latest run): job_runs stays small without a job of its own.
+   */
+  private CompletionStage<Integer> prune(Instant now) {
+    Instant cutoff = now.minus(scheduler.historyRetention);
+    return runs.prune(cutoff).whenComplete((pruned, error) -> {
+      if (error != null) {
+        LOG.warn("job_runs: the runs started before {} were not deleted: {}", cutoff, error.getMessage());
+      } else if (pruned > 0) {
+        LOG.info("job_runs: deleted {} runs started before {}", pruned, cutoff);
+      }
+    });
   }
 
   private static String failure(Throwable error) {
