@@ -40,15 +40,7 @@ public final class OpenAiJson {
   }
 
   public static ChatCall parseChat(String body) throws BadRequest {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (IOException e) {
-      throw new BadRequest("The request body is not valid JSON.");
-    }
-    if (root == null || !root.isObject()) {
-      throw new BadRequest("The request body must be a JSON object.");
-    }
+    JsonNode root = object(body);
     String model = root.path("model").isTextual() ? root.get("model").asText() : "mock-model";
     boolean stream = root.path("stream").asBoolean(false);
     boolean includeUsage = root.path("stream_options").path("include_usage").asBoolean(false);
@@ -71,6 +63,20 @@ public final class OpenAiJson {
         : "required".equals(choice.asText()) && root.path("tools").path(0).path("function").path("name").isTextual()
             ? root.path("tools").path(0).path("function").path("name").asText() : null;
     return new ChatCall(model, stream, includeUsage, words, Math.max(0, maxTokens), tool);
+  }
+
+  /** A request body that must be a JSON object. */
+  private static JsonNode object(String body) throws BadRequest {
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw new BadRequest("The request body is not valid JSON.");
+    }
+    if (root == null || !root.isObject()) {
+      throw new BadRequest("The request body must be a JSON object.");
+    }
+    return root;
   }
 
   /**
@@ -129,14 +135,9 @@ public final class OpenAiJson {
    * {@code usage.prompt_tokens} the inputs' words ({@link #countWords}).
    */
   public static ByteString embeddings(String body) throws BadRequest {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (IOException e) {
-      throw new BadRequest("The request body is not valid JSON.");
-    }
-    JsonNode input = root == null ? null : root.path("input");
-    if (input == null || !(input.isTextual() || input.isArray())) {
+    JsonNode root = object(body);
+    JsonNode input = root.path("input");
+    if (!(input.isTextual() || input.isArray())) {
       throw new BadRequest("input must be a string or an array of strings.");
     }
     ObjectNode out = Json.MAPPER.createObjectNode().put("object", "list");
