@@ -34,8 +34,8 @@ import org.jooq.impl.DSL;
  * each step, so progress is reported per step and a resumed run repeats no finished work:
  * extract (Tika, jsoup, markdown) → chunk (heading paths, word-piece limit) → embed (into
  * {@code embeddings}, reusing vectors already there; each batch sent to the embedder is
- * metered for the run's owner with the run id and step {@code embed/<document>}) → persist (a Document version) →
- * cleanup (the staged uploads and texts). A document that cannot be read fails alone: the
+ * metered for the run's owner with the run id and step {@code embed/<document>}) → persist
+ * (a Document version) → cleanup (the staged uploads and texts). A document that cannot be read fails alone: the
  * run succeeds with it listed.
  */
 public final class IngestRunType implements RunType {

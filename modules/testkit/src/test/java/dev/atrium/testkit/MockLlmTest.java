@@ -2,6 +2,7 @@ package dev.atrium.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
@@ -303,8 +304,33 @@ class MockLlmTest {
   }
 
   @Test
+  void answersEmbeddingsWithEqualVectorsForEqualTextsAndTheInputsWordsAsUsage() {
+    HttpResponse<String> response = http.postJson("/v1/embeddings",
+        "{\"model\": \"mock-embed\", \"input\": [\"one two three\", \"four\", \"one two three\"]}");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode json = TestHttp.json(response);
+    assertThat(json.path("model").asText()).isEqualTo("mock-embed");
+    assertThat(json.path("usage").path("prompt_tokens").asInt()).isEqualTo(7);
+    JsonNode data = json.path("data");
+    assertThat(data).hasSize(3);
+    assertThat(data.get(1).path("index").asInt()).isEqualTo(1);
+    assertThat(data.get(0).path("embedding")).hasSize(8).isEqualTo(data.get(2).path("embedding"))
+        .isNotEqualTo(data.get(1).path("embedding"));
+    double norm = 0;
+    for (JsonNode v : data.get(0).path("embedding")) {
+      norm += v.asDouble() * v.asDouble();
+    }
+    assertThat(norm).isCloseTo(1.0, within(1e-9));
+
+    HttpResponse<String> noInput = http.postJson("/v1/embeddings", "{\"model\": \"mock-embed\"}");
+    assertThat(noInput.statusCode()).isEqualTo(400);
+    assertThat(TestHttp.json(noInput).path("error").path("type").asText()).isEqualTo("invalid_request_error");
+  }
+
+  @Test
   void answersUnknownPathsAndMalformedBodiesWithOpenAiErrors() {
-    HttpResponse<String> unknown = http.postJson("/v1/embeddings", "{}");
+    HttpResponse<String> unknown = http.postJson("/v1/audio/transcriptions", "{}");
     assertThat(unknown.statusCode()).isEqualTo(404);
     assertThat(TestHttp.json(unknown).get("error").get("code").asText()).isEqualTo("unknown_url");
 
