@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.testkit.CapturedLogs;
 import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
@@ -19,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +58,22 @@ class ScheduledJobsTest {
 
   static TestNode start(String name, DatabaseSettings database, MutableClock jobClock, Map<String, Object> settings) {
     return TestNode.start(name, database, TenantRegistry.load(TestNode.SHIPPED_TENANTS, false), settings, jobClock);
+  }
+
+  /**
+   * A node whose scheduler has started: it has read job_runs and planned each job's next
+   * slot from the clock as it was then. A test that moves the clock sooner could move where
+   * a job that never ran begins (its next slot after the moved time).
+   */
+  static TestNode startScheduling(String name, DatabaseSettings database, MutableClock jobClock,
+      Map<String, Object> settings) {
+    try (CapturedLogs logs = CapturedLogs.capture()) {
+      TestNode started = start(name, database, jobClock, settings);
+      String address = Cluster.get(started.testKit.system()).selfMember().address().toString();
+      ChatApiTest.await(Duration.ofSeconds(20), () ->
+          assertThat(logs.linesContaining("job scheduler started on " + address)).isNotEmpty());
+      return started;
+    }
   }
 
   @Test
@@ -96,7 +114,7 @@ class ScheduledJobsTest {
   void aSlotMissedWhileNoNodeRanRunsOnceWhenOneComesBack() {
     DatabaseSettings downtime = TestDatabase.fresh("jobs_downtime");
     MutableClock jobClock = new MutableClock(START);
-    try (TestNode first = start("before", downtime, jobClock)) {
+    try (TestNode first = startScheduling("before", downtime, jobClock, HOURLY)) {
       JsonNode job = awaitJob(first, j -> assertThat(j.path("next_run").asText()).isEqualTo("2026-12-01T11:00:00Z"));
       assertThat(job.path("last_run").isNull()).isTrue();
       jobClock.advance(Duration.ofMinutes(31));
@@ -144,7 +162,7 @@ class ScheduledJobsTest {
     Map<String, Object> settings = new java.util.HashMap<>(HOURLY);
     settings.put("atrium.jobs.history-retention", "150m");
     MutableClock jobClock = new MutableClock(START);
-    try (TestNode on = start("retention", history, jobClock, settings)) {
+    try (TestNode on = startScheduling("retention", history, jobClock, settings)) {
       for (String slot : List.of("11:00", "12:00", "13:00", "14:00")) {
         jobClock.advance(Duration.ofMinutes(slot.equals("11:00") ? 31 : 60));
         awaitJob(on, j -> assertThat(j.path("last_run").path("scheduled_for").asText())

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -116,8 +117,10 @@ final class SchedulerBehavior {
             timers.startSingleTimer(Resume.INSTANCE, retryInterval);
             return Behaviors.same();
           }
+          State state = resumedState(resumed.latestSlots());
+          ctx.getLog().info("job scheduler started on {}, next slots: {}", node, nextSlots(state));
           timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, checkInterval);
-          return stash.unstashAll(active(resumedState(resumed.latestSlots())));
+          return stash.unstashAll(active(state));
         })
         .onMessage(Command.class, command -> {
           stash.stash(command);
@@ -139,6 +142,13 @@ final class SchedulerBehavior {
       nextDue.put(job, schedule.next(latest == null ? now : latest));
     }
     return new State(now, nextDue, Map.of());
+  }
+
+  /** "chunk-expiry 2026-12-02T03:00:00Z, ...", in name order ("none" for an expression with no future time). */
+  private static String nextSlots(State state) {
+    return state.nextDue().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .map(e -> e.getKey() + " " + e.getValue().map(Instant::toString).orElse("none"))
+        .collect(Collectors.joining(", "));
   }
 
   private Behavior<Command> active(State state) {
