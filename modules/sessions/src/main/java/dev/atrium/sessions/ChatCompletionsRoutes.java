@@ -38,12 +38,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.pf.PFBuilder;
-import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -55,8 +53,8 @@ import org.apache.pekko.util.ByteString;
  * {@code x-session-id} the call is a turn of that session: the last user message is the new
  * turn and the stored history is the context. {@link ChatTurn} runs the call; this renders it.
  */
-record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, SessionAccess access,
-    ChatTurn.Settings turns, Duration heartbeat) {
+record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Settings turns,
+    Duration heartbeat) {
   /** Request fields passed to the provider as they are. */
   static final Set<String> PASSTHROUGH = Set.of("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop",
       "seed", "response_format", "tools", "tool_choice", "parallel_tool_calls", "presence_penalty", "frequency_penalty",
@@ -166,14 +164,7 @@ record ChatCompletionsRoutes(ActorSystem<?> system, TenantDirectives tenants, Se
    * proper HTTP error (an SDK raises its usual exception), one after it an error chunk.
    */
   private Route streamed(TenantConfig tenant, ChatTurn turn, Completion c) {
-    var head = turn.answer().prefixAndTail(1).runWith(Sink.head(), system)
-        .handle((first, error) -> {
-          if (error != null) {
-            throw ChatTurn.providerError(error);
-          }
-          return Source.from(first.first()).concat(first.second());
-        });
-    return onSuccess(head, events -> TurnRoutes.saysFallback(tenant, turn,
+    return onSuccess(turn.answered(), events -> TurnRoutes.saysFallback(tenant, turn,
         () -> complete(Sse.response(chunks(events, turn::recorded, c)))));
   }
 

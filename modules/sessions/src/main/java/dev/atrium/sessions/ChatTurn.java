@@ -36,6 +36,7 @@ import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Inlet;
 import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
@@ -267,6 +268,21 @@ final class ChatTurn {
         : Source.completionStageSource(passages.thenApply(p -> settings.gateway().stream(route, context, options, p, call)))
             .mapMaterializedValue(m -> NotUsed.getInstance());
     return model.via(new Follow(this));
+  }
+
+  /**
+   * The answer as it streams, once the provider has answered: its first event is in, so a
+   * failure before the first token fails the stage with the client's error (a proper HTTP
+   * status) and which provider answered is known; the events flow on from there.
+   */
+  CompletionStage<Source<ChatEvent, NotUsed>> answered() {
+    return answer().prefixAndTail(1).runWith(Sink.head(), settings.system())
+        .handle((first, error) -> {
+          if (error != null) {
+            throw providerError(error);
+          }
+          return Source.from(first.first()).concat(first.second());
+        });
   }
 
   /** The whole answer at once, recorded; a provider failure fails it with the client's error. */

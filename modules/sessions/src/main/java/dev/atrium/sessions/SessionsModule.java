@@ -42,7 +42,7 @@ public final class SessionsModule {
         sessions.getDuration("lease-renewal-interval"));
     Route publicRoutes = concat(
         new SessionRoutes(tenants, access, queries, gateway, new TurnRoutes(tenants, access, turns, heartbeat)).route(),
-        new ChatCompletionsRoutes(system, tenants, access, turns, heartbeat).route());
+        new ChatCompletionsRoutes(tenants, access, turns, heartbeat).route());
     return new SessionsModule(publicRoutes, new SessionAdminRoutes(tenants.registry(), access, queries).route());
   }
 

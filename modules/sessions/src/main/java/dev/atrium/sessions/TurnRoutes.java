@@ -30,7 +30,6 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.pf.PFBuilder;
-import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -88,14 +87,8 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       }
       // On the caller's key the stream starts once the provider has answered: whether the
       // call fell back is then known for the header, and a refused key is a proper 401.
-      var head = turn.answer().prefixAndTail(1).runWith(Sink.head(), turns.system())
-          .handle((first, error) -> {
-            if (error != null) {
-              throw ChatTurn.providerError(error);
-            }
-            return Source.from(first.first()).concat(first.second());
-          });
-      return onSuccess(head, answer -> saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
+      return onSuccess(turn.answered(),
+          answer -> saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
     });
   }
 
