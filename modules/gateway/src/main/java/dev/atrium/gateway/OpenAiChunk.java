@@ -123,18 +123,22 @@ final class OpenAiChunk {
       String content = "";
       List<ChatEvent.ToolCallDelta> toolCalls = List.of();
       boolean role = false;
-      int members = 0;
+      // Members that carry something: not role, not an empty content, not a null.
+      int substantive = 0;
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken value = p.nextToken();
-        members++;
         switch (name) {
           case "content" -> {
             if (value == JsonToken.VALUE_STRING) {
               content = p.getText();
             }
+            if (value != JsonToken.VALUE_NULL && (value != JsonToken.VALUE_STRING || !content.isEmpty())) {
+              substantive++;
+            }
           }
           case "tool_calls" -> {
+            substantive += value == JsonToken.VALUE_NULL ? 0 : 1;
             if (value == JsonToken.START_ARRAY) {
               toolCalls = toolCalls();
             } else {
@@ -145,11 +149,17 @@ final class OpenAiChunk {
             role = true;
             p.skipChildren();
           }
-          default -> p.skipChildren();
+          default -> {
+            substantive += value == JsonToken.VALUE_NULL ? 0 : 1;
+            p.skipChildren();
+          }
         }
       }
       int end = offset(p.currentTokenLocation().getByteOffset()) + 1;
-      if (members == 0 || (role && members == 1)) {
+      // The role chunk that opens a stream ({"role":"assistant","content":""}, or with null
+      // members) is no piece of the answer: its first token is, so a failure before that can
+      // still be retried or fall back, and the time to the first token is the token's.
+      if (substantive == 0) {
         return;
       }
       ByteString raw = role ? withoutRole(start, end) : ByteString.fromArrayUnsafe(bytes, start, end - start);

@@ -100,16 +100,28 @@ class OpenAiStreamTest {
   void readsTextFinishAndUsageWithCachedTokens() throws Exception {
     for (int size : new int[] {1, 5, 1000}) {
       List<ChatEvent> events = events(pieces(sse(ROLE, TEXT, STOP, USAGE, "[DONE]"), size));
-      assertThat(events).hasSize(4);
-      ChatEvent.Delta role = (ChatEvent.Delta) events.get(0);
-      assertThat(role.content()).isEmpty();
-      assertThat(role.raw().utf8String()).isEqualTo("{\"content\":\"\"}");
-      ChatEvent.Delta text = (ChatEvent.Delta) events.get(1);
+      // The role chunk ({"role":"assistant","content":""}) is no piece of the answer: no event.
+      assertThat(events).hasSize(3);
+      ChatEvent.Delta text = (ChatEvent.Delta) events.get(0);
       assertThat(text.content()).isEqualTo("Hé \"you\"\n");
       assertThat(text.raw().utf8String()).isEqualTo("{\"content\":\"Hé \\\"you\\\"\\n\"}");
-      assertThat(events.get(2)).isEqualTo(new ChatEvent.Finish("stop"));
-      assertThat(events.get(3)).isEqualTo(new ChatEvent.Usage(12, 3, 8));
+      assertThat(events.get(1)).isEqualTo(new ChatEvent.Finish("stop"));
+      assertThat(events.get(2)).isEqualTo(new ChatEvent.Usage(12, 3, 8));
     }
+  }
+
+  @Test
+  void anOpeningChunkOfNullsAndEmptyContentIsNoEventButAnEmptyDeltaWithOtherMembersIs() throws Exception {
+    String nulls = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+        + "\"delta\":{\"role\":\"assistant\",\"content\":null,\"refusal\":null},\"finish_reason\":null}]}";
+    String vendor = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+        + "\"delta\":{\"content\":\"\",\"reasoning_content\":\"thinking\"},\"finish_reason\":null}]}";
+    List<ChatEvent> events = events(pieces(sse(nulls, vendor, TEXT, STOP, "[DONE]"), 7));
+    assertThat(events).hasSize(3);
+    ChatEvent.Delta reasoning = (ChatEvent.Delta) events.get(0);
+    assertThat(reasoning.content()).isEmpty();
+    assertThat(reasoning.raw().utf8String()).contains("reasoning_content");
+    assertThat(((ChatEvent.Delta) events.get(1)).content()).isEqualTo("Hé \"you\"\n");
   }
 
   @Test

@@ -41,11 +41,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ByokTest {
   static final String KEY = "byok-key-" + UUID.randomUUID();
   static final String PLAIN_KEY = "plain-key-" + UUID.randomUUID();
+  static final String SLOW_KEY = "slow-key-" + UUID.randomUUID();
   static final double INPUT = 2.5;
   static final double OUTPUT = 10;
   @TempDir static Path tenantsDir;
   static CapturedLogs logs;
   static MockLlm mock;
+  /** An upstream that answers too late: a caller's key that times out on it. */
+  static MockLlm slow;
   static DatabaseSettings db;
   static TestNode node;
   static TestHttp http;
@@ -55,6 +58,8 @@ class ByokTest {
     // From before the node starts: every line it writes.
     logs = CapturedLogs.capture();
     mock = MockLlm.startLocal();
+    slow = MockLlm.startLocal();
+    slow.configure(MockLlm.Behaviour.defaults().withFirstTokenDelay(Duration.ofSeconds(5)));
     // The tenant's provider has no key of its own: its calls reach the mock without Authorization.
     Files.writeString(tenantsDir.resolve("byo.json"), """
         {"id": "byo", "display_name": "BYO",
@@ -76,6 +81,20 @@ class ByokTest {
                     "providers": {"up": {"type": "openai", "base_url": "%s", "timeout_ms": 5000, "max_retries": 0}}},
          "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
         """.formatted(ApiKeys.sha256(PLAIN_KEY), mock.baseUrl()));
+    // Keys go to the slow provider, which times out (for the caller's key and the tenant's
+    // alike); the model falls back to the mock.
+    Files.writeString(tenantsDir.resolve("slowbyo.json"), """
+        {"id": "slowbyo", "display_name": "Slow BYO",
+         "api_keys": [{"id": "k_slow", "sha256": "%s", "tier": "PAID"}],
+         "features": {"byok": true},
+         "byok": {"providers": {"openai": "slow"}},
+         "models": {"default_model": "m",
+                    "models": {"m": {"provider": "slow", "upstream_model": "mock-model", "fallbacks": ["backup"]},
+                               "backup": {"provider": "up", "upstream_model": "mock-model"}},
+                    "providers": {"slow": {"type": "openai", "base_url": "%s", "timeout_ms": 500, "max_retries": 0},
+                                  "up": {"type": "openai", "base_url": "%s", "timeout_ms": 5000, "max_retries": 0}}},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+        """.formatted(ApiKeys.sha256(SLOW_KEY), slow.baseUrl(), mock.baseUrl()));
     db = TestDatabase.fresh("byok");
     node = TestNode.start("byok", db, TenantRegistry.load(tenantsDir, false), Map.of(
         "atrium.usage.prices.mock-model.input", INPUT,
@@ -88,6 +107,7 @@ class ByokTest {
   static void stop() {
     node.close();
     mock.close();
+    slow.close();
     logs.close();
   }
 
@@ -236,6 +256,26 @@ class ByokTest {
     assertThat(r.headers().firstValue("x-atrium-fallback")).hasValue("tenant-provider");
     assertThat(r.body()).contains("event: done");
     assertThat(mock.authorizations()).containsExactly("Bearer " + canary, "");
+  }
+
+  @Test
+  void aTimeoutOnTheCallersKeyFallsBackToTheTenantsRoute() {
+    String canary = canary();
+    for (boolean stream : new boolean[] {true, false}) {
+      slow.resetStats();
+      mock.reset();
+      String id = "req-" + UUID.randomUUID();
+      var r = completion(SLOW_KEY, id, "m", stream, "too slow", "x-openai-key", canary);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-atrium-fallback")).hasValue("tenant-provider");
+      assertThat(r.body()).contains("t0");
+      // The caller's key on the slow provider, then the tenant's route: the slow provider
+      // on its own (no) key, then the fallback model on the mock.
+      assertThat(slow.authorizations()).containsExactly("Bearer " + canary, "");
+      assertThat(mock.authorizations()).containsExactly("");
+      assertThat(usage(id).get(0)).containsEntry("byo", false).containsEntry("provider", "openai:up")
+          .containsEntry("model", "backup");
+    }
   }
 
   @Test

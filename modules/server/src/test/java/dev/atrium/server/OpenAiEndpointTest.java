@@ -102,11 +102,15 @@ class OpenAiEndpointTest {
         HttpResponse.BodyHandlers.ofString());
     List<JsonNode> through = deltas(r.body());
     List<JsonNode> upstream = deltas(direct.body());
-    // The door sends its own role chunk; the upstream's deltas follow without their role, otherwise as they were.
+    // The door sends its own role chunk in place of the upstream's opening one ({"role":
+    // "assistant","content":""}: no token); the upstream's other deltas follow without their
+    // role, otherwise as they were.
     assertThat(through.get(0).path("role").asText()).isEqualTo("assistant");
-    upstream.forEach(delta -> ((com.fasterxml.jackson.databind.node.ObjectNode) delta).remove("role"));
-    assertThat(through.subList(1, through.size())).isEqualTo(upstream);
-    assertThat(upstream.get(1).path("tool_calls").get(0).path("function").path("name").asText()).isEqualTo("lookup");
+    assertThat(upstream.get(0).path("content").asText("x")).isEmpty();
+    List<JsonNode> tokens = upstream.subList(1, upstream.size());
+    tokens.forEach(delta -> ((com.fasterxml.jackson.databind.node.ObjectNode) delta).remove("role"));
+    assertThat(through.subList(1, through.size())).isEqualTo(tokens);
+    assertThat(tokens.get(0).path("tool_calls").get(0).path("function").path("name").asText()).isEqualTo("lookup");
     assertThat(r.body()).contains("\"finish_reason\":\"tool_calls\"");
   }
 

@@ -154,7 +154,8 @@ public final class ServerProcess implements AutoCloseable {
       }
       if (System.nanoTime() > deadline) {
         throw new IllegalStateException("node " + name + " was not healthy within " + startupTimeout.toSeconds()
-            + " s (last /health status " + lastStatus + "); its log " + logFile + " ends:\n" + logTail(40));
+            + " s (last /health status " + lastStatus + "); " + threadDump() + "; its log " + logFile + " ends:\n"
+            + logTail(40));
       }
       pause();
     }
@@ -273,6 +274,29 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   /** The node's stdout and stderr. */
+  /**
+   * The node's threads now ({@code jcmd <pid> Thread.print} of this JDK), written beside its
+   * log for a node that did not come up in time: where it hangs. Says where, or why not.
+   */
+  private String threadDump() {
+    Path file = runDir.resolve("threads-at-timeout.txt");
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print")
+          .redirectErrorStream(true).redirectOutput(file.toFile()).start();
+      if (!dump.waitFor(30, TimeUnit.SECONDS)) {
+        dump.destroyForcibly();
+        return "its threads could not be dumped in 30 s";
+      }
+      return "its threads are in " + file;
+    } catch (IOException e) {
+      return "its threads could not be dumped (" + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "its threads were not dumped (interrupted)";
+    }
+  }
+
   public Path logFile() {
     return logFile;
   }
