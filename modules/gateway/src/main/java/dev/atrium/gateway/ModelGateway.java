@@ -172,31 +172,17 @@ public final class ModelGateway {
     });
   }
 
-  /** Streams an answer along the route. */
-  public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options) {
-    return stream(route, messages, options, List.of());
-  }
-
   /**
-   * Streams an answer from retrieved passages along the route. Retries and fallbacks happen
-   * only while nothing has been emitted; the events then flow through without a substream
-   * or any other asynchronous boundary of the gateway's own.
-   */
-  public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
-      List<Passage> passages) {
-    return attempt(route.attempts(), 0, 0, messages, options, passages, NOBODY);
-  }
-
-  /**
-   * Streams an answer along the route for a metered {@code call}, which is told each attempt
-   * as it is made, so it is metered for the provider and model that answered (a fallback's).
+   * Streams an answer from retrieved passages along the route for a metered {@code call},
+   * which is told each attempt as it is made, so it is metered for the provider and model
+   * that answered (a fallback's). Retries and fallbacks happen only while nothing has been
+   * emitted; the events then flow through without a substream or any other asynchronous
+   * boundary of the gateway's own.
    */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
     return attempt(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
   }
-
-  private static final Consumer<Attempt> NOBODY = attempt -> { };
 
   private Source<ChatEvent, NotUsed> attempt(List<Attempt> attempts, int index, int retry, List<ChatMessage> messages,
       ObjectNode options, List<Passage> passages, Consumer<Attempt> served) {
@@ -276,18 +262,7 @@ public final class ModelGateway {
     }
   }
 
-  /** The whole answer along the route. */
-  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options) {
-    return complete(route, messages, options, List.of());
-  }
-
-  /** The whole answer from retrieved passages along the route. */
-  public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
-      List<Passage> passages) {
-    return complete(route.attempts(), 0, 0, messages, options, passages, NOBODY);
-  }
-
-  /** The whole answer for a metered {@code call}, which is told each attempt as it is made. */
+  /** The whole answer from retrieved passages for a metered {@code call}, which is told each attempt as it is made. */
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
     return complete(route.attempts(), 0, 0, messages, options, passages, call::servedBy);

@@ -65,8 +65,15 @@ class ModelGatewayTest {
   }
 
   static List<ChatEvent> collect(String model) throws Exception {
-    return gateway.stream(gateway.resolve("t", model).orElseThrow(), List.of(ChatMessage.user("hello")), null)
+    var route = gateway.resolve("t", model).orElseThrow();
+    return gateway.stream(route, List.of(ChatMessage.user("hello")), null, List.of(), call(route))
         .runWith(Sink.seq(), testKit.system()).toCompletableFuture().get();
+  }
+
+  /** A call metered for a caller of tenant t. */
+  static UsageRecord.Call call(ModelGateway.Route route) {
+    return UsageRecord.start(new UsageContext("t", null, null, "k", "req_1", null, null, null, "chat", "PAID", false),
+        UsageRecord.CHAT, route);
   }
 
   static String text(List<ChatEvent> events) {
@@ -156,9 +163,9 @@ class ModelGatewayTest {
 
   @Test
   void completesWholeAnswers() throws Exception {
-    ChatResult result = gateway.complete(gateway.resolve("t", "primary").orElseThrow(),
-        List.of(ChatMessage.user("hi")), Json.MAPPER.createObjectNode().put("temperature", 0.5))
-        .toCompletableFuture().get();
+    var route = gateway.resolve("t", "primary").orElseThrow();
+    ChatResult result = gateway.complete(route, List.of(ChatMessage.user("hi")),
+        Json.MAPPER.createObjectNode().put("temperature", 0.5), List.of(), call(route)).toCompletableFuture().get();
     assertThat(result.content()).isEqualTo("t0 t1 t2 t3 t4 t5 t6 t7 ");
     assertThat(result.usage().completionTokens()).isEqualTo(8);
     assertThat(mock.stats().lastRequestBody()).contains("\"temperature\":0.5", "\"stream\":false");

@@ -59,18 +59,21 @@ final class UsageDailyTable {
         // The tenant's cost: its priced calls on its own provider keys. An unpriced call (cost
         // null) adds nothing and is counted next; a call on a caller's own key (byo) is the
         // caller's to pay and counted apart, tokens and requests included above.
-        DSL.coalesce(DSL.sum(UsageTable.COST_MICRO_USD).filterWhere(UsageTable.BYO.isFalse()),
-            DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT).as(COST_MICRO_USD),
+        total(UsageTable.COST_MICRO_USD, UsageTable.BYO.isFalse()).as(COST_MICRO_USD),
         DSL.count().filterWhere(UsageTable.COST_MICRO_USD.isNull()).cast(SQLDataType.BIGINT).as(UNPRICED_REQUESTS),
         DSL.count().filterWhere(UsageTable.BYO.isTrue()).cast(SQLDataType.BIGINT).as(BYO_REQUESTS),
-        DSL.coalesce(DSL.sum(UsageTable.COST_MICRO_USD).filterWhere(UsageTable.BYO.isTrue()),
-            DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT).as(BYO_COST_MICRO_USD),
+        total(UsageTable.COST_MICRO_USD, UsageTable.BYO.isTrue()).as(BYO_COST_MICRO_USD),
         total(UsageTable.TOTAL_MS).as(COMPUTE_MS));
   }
 
   /** The sum of {@code field} over a group, as a bigint (0 for no rows). */
   static Field<Long> total(Field<? extends Number> field) {
     return DSL.coalesce(DSL.sum(field), DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT);
+  }
+
+  /** The sum of {@code field} over the group's rows where {@code which} holds, as a bigint (0 for none). */
+  static Field<Long> total(Field<? extends Number> field, org.jooq.Condition which) {
+    return DSL.coalesce(DSL.sum(field).filterWhere(which), DSL.inline(BigDecimal.ZERO)).cast(SQLDataType.BIGINT);
   }
 
   /** Today (UTC) by {@code clock}: the days before it are complete. */
