@@ -28,6 +28,7 @@ public final class Bench {
         case "chat" -> BenchOptions.parse(args, 1, ChatScenario.OPTIONS);
         case "sessions" -> BenchOptions.parse(args, 1, SessionsScenario.OPTIONS);
         case "limits" -> BenchOptions.parse(args, 1, LimitsScenario.OPTIONS);
+        case "budgets" -> BenchOptions.parse(args, 1, BudgetsScenario.OPTIONS);
         case "runs" -> BenchOptions.parse(args, 1, RunsScenario.OPTIONS);
         case "rag" -> BenchOptions.parse(args, 1, RagScenario.OPTIONS);
         case "ingest" -> BenchOptions.parse(args, 1, IngestScenario.OPTIONS);
@@ -48,6 +49,7 @@ public final class Bench {
       switch (scenario) {
         case "chat" -> new ChatScenario(options, http, fleet, runDir).run(report);
         case "limits" -> new LimitsScenario(options, http, fleet, runDir).run(report);
+        case "budgets" -> new BudgetsScenario(options, http, fleet, runDir).run(report);
         case "runs" -> new RunsScenario(options, http, fleet, runDir).run(report);
         case "rag" -> new RagScenario(options, http, fleet, root, runDir).run(report);
         case "ingest" -> new IngestScenario(options, http, fleet, runDir).run(report);

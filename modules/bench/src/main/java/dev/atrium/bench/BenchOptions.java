@@ -22,9 +22,9 @@ final class BenchOptions {
                     [--chunks 20] [--chunk-delay-ms 10] [--first-token-delay-ms 0]
                     [--chunks-compare 1] (short streams beside the long ones: the marginal
                     CPU per chunk) [--node-root DIR] (measure the node of another checkout,
-                    e.g. a baseline, with this bench and mock) [--compare-metering yes]
-                    (a second node of the same build with usage metering off, in the
-                    same windows: the CPU metering adds per call)
+                    e.g. a baseline, with this bench and mock) [--compare-metering yes | --compare-budgets yes]
+                    (a second node of the same build with usage metering, or budgets,
+                    off, in the same windows: the CPU they add per call)
         sessions  persisted turns per second through POST /v1/chat/sessions/{id}/messages
                   (demo tenant, local model), then heap per active session
                     [--concurrency 32] [--duration 30s] [--warmup 20s]
@@ -35,6 +35,11 @@ final class BenchOptions {
                   of 20 at 10/s) drained by many clients: allowed against the theory
                     [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
                     [--hot-clients 50] [--hot-seconds 60s]
+        budgets   exactness: --burst calls at once against a cap whose hard-limit ratio admits
+                  half of them (successes, spent against the limit, overshoot); then one
+                  tenant's calls with budgets on and off (same build, alternating windows):
+                  reservations per second and node CPU per reservation
+                    [--burst 200] [--concurrency 32] [--duration 20s] [--warmup 15s] [--window 5s]
         runs      N small batch runs against the mock upstream: POST /v1/runs -> 202
                   latency, and runs completed per second
                     [--runs 1000] [--concurrency 32] [--warmup-runs 100] [--prompts 2-3]

@@ -19,9 +19,11 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ChatScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "window", "chunks", "chunk-delay-ms",
-      "first-token-delay-ms", "chunks-compare", "node-root", "compare-metering");
+      "first-token-delay-ms", "chunks-compare", "node-root", "compare-metering", "compare-budgets");
   /** The second node of {@code --compare-metering yes}: the same build with usage metering off. */
   private static final String UNMETERED = "atrium-unmetered";
+  /** The second node of {@code --compare-budgets yes}: the same build with budgets off (the tenant has caps). */
+  private static final String UNBUDGETED = "atrium-unbudgeted";
   private static final String KEY = "bench-key";
   private static final String PROMPT = "Write a short note about load testing a streaming proxy.";
 
@@ -41,6 +43,10 @@ final class ChatScenario {
   private final Path nodeRoot;
   /** Also measure the same build with usage metering off, on a second node, in the same windows. */
   private final boolean compareMetering;
+  /** Also measure the same build with budgets off, on a second node, in the same windows; the tenant has caps. */
+  private final boolean compareBudgets;
+  /** The second node's name, or null without a comparison. */
+  private final String other;
 
   /** Where one case sends its requests: the mock itself or Atrium in front of it. */
   record Target(String name, URI url, String apiKey, String model) {}
@@ -77,6 +83,11 @@ final class ChatScenario {
     String other = o.text("node-root", null);
     this.nodeRoot = other == null ? null : Path.of(other).toAbsolutePath().normalize();
     this.compareMetering = o.choice("compare-metering", "no", Set.of("yes", "no")).equals("yes");
+    this.compareBudgets = o.choice("compare-budgets", "no", Set.of("yes", "no")).equals("yes");
+    if (compareMetering && compareBudgets) {
+      throw new IllegalArgumentException("--compare-metering and --compare-budgets: one comparison per run");
+    }
+    this.other = compareMetering ? UNMETERED : compareBudgets ? UNBUDGETED : null;
   }
 
   void run(Report report) {
@@ -88,11 +99,12 @@ final class ChatScenario {
         .watch("mock", () -> Cpu.processNanos(mock.pid()));
     atrium.postgresPid().ifPresent(pg -> meter.watch("postgres", () -> Cpu.treeNanos(pg)));
     Fleet.Launched unmetered = null;
-    if (compareMetering) {
-      unmetered = fleet.atrium(UNMETERED, tenants, nodeRoot, Map.of("ATRIUM_USAGE_ENABLED", "false"));
+    if (other != null) {
+      unmetered = fleet.atrium(other, tenants, nodeRoot,
+          Map.of(compareMetering ? "ATRIUM_USAGE_ENABLED" : "ATRIUM_BUDGETS_ENABLED", "false"));
       Fleet.Launched off = unmetered;
-      meter.watch(UNMETERED, () -> Cpu.processNanos(off.pid()));
-      off.postgresPid().ifPresent(pg -> meter.watch("postgres-unmetered", () -> Cpu.treeNanos(pg)));
+      meter.watch(other, () -> Cpu.processNanos(off.pid()));
+      off.postgresPid().ifPresent(pg -> meter.watch("postgres-" + other, () -> Cpu.treeNanos(pg)));
     }
     Target direct = new Target("direct", mock.baseUri().resolve("/v1/chat/completions"), null, "mock-model");
     Target through = new Target("atrium", atrium.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
@@ -104,9 +116,10 @@ final class ChatScenario {
       kinds.add(new Kind(through, true, compareChunks, new Case("atrium stream " + compareChunks + "-chunk")));
     }
     if (unmetered != null) {
-      Target off = new Target(UNMETERED, unmetered.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
-      kinds.add(new Kind(off, true, new Case("unmetered stream")));
-      kinds.add(new Kind(off, false, new Case("unmetered non-stream")));
+      Target off = new Target(other, unmetered.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
+      String label = compareMetering ? "unmetered" : "unbudgeted";
+      kinds.add(new Kind(off, true, new Case(label + " stream")));
+      kinds.add(new Kind(off, false, new Case(label + " non-stream")));
     }
     List<Kind> warmed = kinds.stream().filter(k -> !k.target().name().equals("direct") && k.maxTokens() == 0).toList();
     smokeTest(kinds);
@@ -152,7 +165,7 @@ final class ChatScenario {
     print(kinds, report);
     report.jit(jitBefore, jitAfter);
     if (unmetered != null) {
-      report.jit(UNMETERED, unmeteredJitBefore, JdkTools.jit(unmetered.pid()));
+      report.jit(other, unmeteredJitBefore, JdkTools.jit(unmetered.pid()));
     }
   }
 
@@ -190,7 +203,7 @@ final class ChatScenario {
       Case c = k.result();
       rows.add(List.of(c.name, Report.fmt(c.perSecond()), Report.fmt(c.firstMs(50)), Report.fmt(c.firstMs(99)),
           Report.fmt(c.totalMs(50)), Report.fmt(c.totalMs(99)), Long.toString(c.errors()),
-          Report.fmt(c.cpuMsPerRequest(k.target().name().equals(UNMETERED) ? UNMETERED : "atrium")),
+          Report.fmt(c.cpuMsPerRequest(k.target().name().equals(other) ? other : "atrium")),
           Report.fmt(c.cpuMsPerRequest("mock")),
           Report.fmt(c.cpuMsPerRequest("bench")), Report.fmt(c.machineBusy() * 100)));
     }
@@ -232,7 +245,7 @@ final class ChatScenario {
     System.out.printf("%nCPU per operation (node: net of its idle %.3f cores in the direct windows):%n", idleCores);
     cpu.forEach((name, v) -> System.out.printf("  %-36s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
 
-    Map<String, Object> metering = compareMetering ? metering(kinds, report) : null;
+    Map<String, Object> metering = other != null ? comparison(kinds) : null;
 
     System.out.printf("%ntargets (at %d concurrent clients):%n", concurrency);
     report.target("non-streaming throughput, Atrium/direct", an.perSecond() / dn.perSecond(), ">=", 0.5, "");
@@ -244,7 +257,7 @@ final class ChatScenario {
       report.target("node CPU per marginal streamed chunk", marginalUs, "<=", 50, "us");
     }
     if (metering != null) {
-      report.target("node CPU added by metering per non-streamed request",
+      report.target("node CPU added by " + (compareMetering ? "metering" : "budgets") + " per non-streamed request",
           (Double) metering.get("added_node_ms_per_non_streamed_request"), "<=", 0.05, "ms");
     }
     report.target("errors through Atrium", kinds.stream().filter(k -> !k.target().name().equals("direct"))
@@ -261,21 +274,22 @@ final class ChatScenario {
     config.put("chunks_compare", compareChunks);
     config.put("node_root", nodeRoot == null ? null : nodeRoot.toString());
     config.put("compare_metering", compareMetering);
+    config.put("compare_budgets", compareBudgets);
     report.put("config", config)
         .put("cpu_per_operation", cpu)
         .put("cases", kinds.stream().map(k -> k.result().toJson()).toList())
         .put("ratios", ratios);
     if (metering != null) {
-      report.put("metering", metering);
+      report.put(compareMetering ? "metering" : "budgets", metering);
     }
   }
 
   /**
-   * The same build with metering on ({@code atrium}) and off ({@link #UNMETERED}), in the
-   * same windows: each node's CPU per call net of what it burns idle in the direct windows,
-   * and its PostgreSQL's CPU per call (the usage rows' inserts on the metered one).
+   * The same build with metering (or budgets) on ({@code atrium}) and off (the second node),
+   * in the same windows: each node's CPU per call net of what it burns idle in the direct
+   * windows, and its PostgreSQL's CPU per call.
    */
-  private Map<String, Object> metering(List<Kind> kinds, Report report) {
+  private Map<String, Object> comparison(List<Kind> kinds) {
     Case ds = kinds.get(0).result();
     Case dn = kinds.get(2).result();
     Case onStream = kinds.get(1).result();
@@ -283,24 +297,26 @@ final class ChatScenario {
     Case offStream = kinds.get(kinds.size() - 2).result();
     Case offWhole = kinds.get(kinds.size() - 1).result();
     double idleOn = (ds.cores("atrium") + dn.cores("atrium")) / 2;
-    double idleOff = (ds.cores(UNMETERED) + dn.cores(UNMETERED)) / 2;
+    double idleOff = (ds.cores(other) + dn.cores(other)) / 2;
+    String on = compareMetering ? "metered" : "budgeted";
+    String off = compareMetering ? "unmetered" : "unbudgeted";
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("node_ms_per_non_streamed_request_unmetered", Report.round(netMs(offWhole, idleOff, UNMETERED)));
-    m.put("node_ms_per_non_streamed_request_metered", Report.round(netMs(onWhole, idleOn, "atrium")));
+    m.put("node_ms_per_non_streamed_request_" + off, Report.round(netMs(offWhole, idleOff, other)));
+    m.put("node_ms_per_non_streamed_request_" + on, Report.round(netMs(onWhole, idleOn, "atrium")));
     m.put("added_node_ms_per_non_streamed_request",
-        Report.round(netMs(onWhole, idleOn, "atrium") - netMs(offWhole, idleOff, UNMETERED)));
-    m.put("node_ms_per_stream_unmetered", Report.round(netMs(offStream, idleOff, UNMETERED)));
-    m.put("node_ms_per_stream_metered", Report.round(netMs(onStream, idleOn, "atrium")));
-    m.put("added_node_ms_per_stream", Report.round(netMs(onStream, idleOn, "atrium") - netMs(offStream, idleOff, UNMETERED)));
-    m.put("postgres_ms_per_non_streamed_request_unmetered", Report.round(offWhole.cpuMsPerRequest("postgres-unmetered")));
-    m.put("postgres_ms_per_non_streamed_request_metered", Report.round(onWhole.cpuMsPerRequest("postgres")));
-    m.put("postgres_ms_per_stream_unmetered", Report.round(offStream.cpuMsPerRequest("postgres-unmetered")));
-    m.put("postgres_ms_per_stream_metered", Report.round(onStream.cpuMsPerRequest("postgres")));
-    m.put("non_streamed_requests_per_s_unmetered", Report.round(offWhole.perSecond()));
-    m.put("non_streamed_requests_per_s_metered", Report.round(onWhole.perSecond()));
-    m.put("unmetered_node_idle_cores", Report.round(idleOff));
-    System.out.printf("%nmetering, the same build on two nodes (on: atrium, off: %s), CPU per call net of idle:%n",
-        UNMETERED);
+        Report.round(netMs(onWhole, idleOn, "atrium") - netMs(offWhole, idleOff, other)));
+    m.put("node_ms_per_stream_" + off, Report.round(netMs(offStream, idleOff, other)));
+    m.put("node_ms_per_stream_" + on, Report.round(netMs(onStream, idleOn, "atrium")));
+    m.put("added_node_ms_per_stream", Report.round(netMs(onStream, idleOn, "atrium") - netMs(offStream, idleOff, other)));
+    m.put("postgres_ms_per_non_streamed_request_" + off, Report.round(offWhole.cpuMsPerRequest("postgres-" + other)));
+    m.put("postgres_ms_per_non_streamed_request_" + on, Report.round(onWhole.cpuMsPerRequest("postgres")));
+    m.put("postgres_ms_per_stream_" + off, Report.round(offStream.cpuMsPerRequest("postgres-" + other)));
+    m.put("postgres_ms_per_stream_" + on, Report.round(onStream.cpuMsPerRequest("postgres")));
+    m.put("non_streamed_requests_per_s_" + off, Report.round(offWhole.perSecond()));
+    m.put("non_streamed_requests_per_s_" + on, Report.round(onWhole.perSecond()));
+    m.put(off + "_node_idle_cores", Report.round(idleOff));
+    System.out.printf("%n%s, the same build on two nodes (on: atrium, off: %s), CPU per call net of idle:%n",
+        compareMetering ? "metering" : "budgets", other);
     m.forEach((name, v) -> System.out.printf("  %-48s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
     return m;
   }
@@ -328,6 +344,11 @@ final class ChatScenario {
             "timeout_ms", 60_000, "max_retries", 0))));
     tenant.put("rate_limits", BenchTenants.unlimitedRateLimits());
     tenant.put("stream_slots", BenchTenants.unlimitedStreamSlots());
+    if (compareBudgets) {
+      // Caps no run reaches: every call holds and settles, in the tenant's scope and its key's.
+      Map<String, Object> caps = Map.of("daily_tokens", 1_000_000_000_000L, "monthly_tokens", 1_000_000_000_000L);
+      tenant.put("budgets", Map.of("tenant", caps, "per_key", caps));
+    }
     return BenchTenants.write(runDir, "bench", tenant);
   }
 }

@@ -3,10 +3,14 @@ package dev.atrium.gateway;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Backoff;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.limits.Budgets;
 import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.core.tenant.TenantConfigException;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.budget.BudgetGate;
 import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.byok.ProviderKeys;
+import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageRecorder;
@@ -53,6 +57,7 @@ public final class ModelGateway {
   private final Map<String, ModelProvider> providers = new ConcurrentHashMap<>();
   private final UsageRecorder recorder;
   private final ProviderKeys providerKeys;
+  private final BudgetGate budgets;
 
   /**
    * One step of a route: a provider and the upstream model name to ask it for; {@code byo}:
@@ -86,11 +91,27 @@ public final class ModelGateway {
   /** @param environment where provider keys are looked up by variable name (tests pass their own) */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
       UsageRecorder recorder) {
+    this(system, tenants, environment, recorder, Budgets.NONE, new PriceTable(Map.of()));
+  }
+
+  /**
+   * @param budgets what every call of a budgeted tenant holds before it goes upstream and
+   *     settles when its usage is recorded
+   * @param prices what calls cost, for the budgets' estimates and settlements; a tenant
+   *     with a spend cap routing to a model without a price stops the node here
+   */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
+      UsageRecorder recorder, Budgets budgets, PriceTable prices) {
     this.system = system;
     this.tenants = tenants;
     this.environment = environment;
-    this.recorder = recorder;
     this.providerKeys = ProviderKeys.fromConfig(system.settings().config().getConfig("atrium.byok"), tenants);
+    List<String> unpriced = BudgetGate.unpricedUnderSpendCap(tenants, budgets, prices);
+    if (!unpriced.isEmpty()) {
+      throw new TenantConfigException(unpriced);
+    }
+    this.budgets = new BudgetGate(budgets, tenants, prices);
+    this.recorder = budgets == Budgets.NONE ? recorder : this.budgets.settling(recorder);
   }
 
   /** The families of callers' provider keys, and how a request's key is read. */
@@ -101,6 +122,19 @@ public final class ModelGateway {
   /** Where the callers of the gateway meter the calls they end themselves (a chat turn, a run's prompt). */
   public UsageRecorder usage() {
     return recorder;
+  }
+
+  /** Whether the calls of this tenant hold budgets before they go upstream (a refusal is then a 429 before any token). */
+  public boolean budgeted(String tenantId) {
+    return budgets.applies(tenantId);
+  }
+
+  /**
+   * A call that ended without the gateway making any attempt (the client left while its
+   * budget was being asked): what it held is released; there is no usage to record.
+   */
+  public void abandoned(UsageRecord.Call call) {
+    budgets.release(call);
   }
 
   /** Whether the tenant's default model is a real model rather than the local responder. */
@@ -181,7 +215,14 @@ public final class ModelGateway {
    */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
-    return attempt(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
+    if (!budgets.applies(call.context().tenantId())) {
+      return attempt(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
+    }
+    // Budgeted: the estimate is held when the stream is materialised, before anything goes upstream.
+    return Source.lazyCompletionStageSource(() -> budgets.admit(route, messages, passages, options, call)
+            .thenApply(admitted -> attempt(admitted.route().attempts(), 0, 0, messages, admitted.options(), passages,
+                call::servedBy)))
+        .mapMaterializedValue(m -> NotUsed.getInstance());
   }
 
   private Source<ChatEvent, NotUsed> attempt(List<Attempt> attempts, int index, int retry, List<ChatMessage> messages,
@@ -265,7 +306,11 @@ public final class ModelGateway {
   /** The whole answer from retrieved passages for a metered {@code call}, which is told each attempt as it is made. */
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
-    return complete(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
+    if (!budgets.applies(call.context().tenantId())) {
+      return complete(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
+    }
+    return budgets.admit(route, messages, passages, options, call).thenCompose(admitted ->
+        complete(admitted.route().attempts(), 0, 0, messages, admitted.options(), passages, call::servedBy));
   }
 
   /**
@@ -276,9 +321,13 @@ public final class ModelGateway {
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageContext context, String operation) {
     UsageRecord.Call call = UsageRecord.start(context, operation, route);
-    return complete(route, messages, options, passages, call).whenComplete((result, error) -> recorder.record(error == null
-        ? call.end(UsageStatus.OK, result.usage(), messages, result.content())
-        : call.end(UsageStatus.of(error), null, messages, "")));
+    return complete(route, messages, options, passages, call).whenComplete((result, error) -> {
+      if (call.attempted()) {
+        recorder.record(error == null
+            ? call.end(UsageStatus.OK, result.usage(), messages, result.content())
+            : call.end(UsageStatus.of(error), null, messages, ""));
+      }
+    });
   }
 
   private CompletionStage<ChatResult> complete(List<Attempt> attempts, int index, int retry,

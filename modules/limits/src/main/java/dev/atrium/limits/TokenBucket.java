@@ -24,7 +24,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.jdbc.state.javadsl.JdbcDurableStateStore;
 import org.apache.pekko.persistence.state.DurableStateStoreRegistry;
 import org.apache.pekko.persistence.state.javadsl.DurableStateUpdateStore;
-import org.apache.pekko.persistence.state.javadsl.GetObjectResult;
 
 /**
  * One client's token bucket for one route class, sharded by {@code tenantId:clientKey}
@@ -139,8 +138,7 @@ public final class TokenBucket {
   private final StashBuffer<Command> stash;
   private final String tenantId;
   private final String clientKey;
-  private final String persistenceId;
-  private final DurableStateUpdateStore<Object> store;
+  private final WriteBehindStore store;
   private final Clock clock;
 
   private TokenBucket(ActorContext<Command> ctx, StashBuffer<Command> stash, TenantEntityId id, String persistenceId,
@@ -149,8 +147,7 @@ public final class TokenBucket {
     this.stash = stash;
     this.tenantId = id.tenantId();
     this.clientKey = id.id();
-    this.persistenceId = persistenceId;
-    this.store = store;
+    this.store = new WriteBehindStore(store, persistenceId);
     this.clock = clock;
   }
 
@@ -159,21 +156,12 @@ public final class TokenBucket {
   /** Reads the state from the store; until it arrives commands wait in the stash. */
   private Behavior<Command> loading() {
     load();
-    return Behaviors.receive(Command.class)
-        .onMessage(Loaded.class, this::onLoaded)
-        .onMessage(Flush.class, flush -> Behaviors.same())
-        .onMessage(Stop.class, stop -> Behaviors.stopped())
-        .onAnyMessage(command -> {
-          stash.stash(command);
-          return Behaviors.same();
-        })
-        .build();
+    return WriteBehindStore.stashTheRest(Behaviors.receive(Command.class).onMessage(Loaded.class, this::onLoaded),
+        Flush.class, Stop.class, stash);
   }
 
   private void load() {
-    ctx.pipeToSelf(store.getObject(persistenceId), (GetObjectResult<Object> result, Throwable error) -> error != null
-        ? new Loaded(Optional.empty(), 0, String.valueOf(error.getMessage()))
-        : new Loaded(result.value().map(Snapshot.class::cast), result.revision(), null));
+    store.load(ctx, Snapshot.class, Loaded::new);
   }
 
   private Behavior<Command> onLoaded(Loaded loaded) {
@@ -307,8 +295,7 @@ public final class TokenBucket {
   private BucketState write(BucketState state) {
     long next = state.revision() + 1;
     Instant at = clock.instant();
-    ctx.pipeToSelf(store.upsertObject(persistenceId, next, state.snapshot(at), ""), (done, error) ->
-        new Written(next, at, error == null ? null : String.valueOf(error.getMessage())));
+    store.write(ctx, next, state.snapshot(at), at, Written::new);
     return state.sent();
   }
 

@@ -49,7 +49,8 @@ class LimitsAdminRoutesTest {
                       "providers": {"local": {"type": "local"}}}}
           """.formatted(tenant, tenant));
     }
-    LimitsModule limits = LimitsModule.start(testKit.system(), TenantRegistry.load(tenantsDir, false));
+    LimitsModule limits = LimitsModule.start(testKit.system(), TenantRegistry.load(tenantsDir, false),
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
     var binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0)
         .bind(new Edge(new Metrics(), "admin").wrap(pathPrefix("admin", limits::adminRoutes)))
         .toCompletableFuture().get();

@@ -3,7 +3,9 @@ package dev.atrium.runs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.atrium.core.Futures;
 import dev.atrium.core.Json;
+import dev.atrium.core.http.ApiError;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
@@ -97,8 +99,21 @@ public final class BatchRunType implements RunType {
             answer.usage = u;
           }
         }, system)
-        .whenComplete((done, error) -> gateway.usage().record(call.end(
-            error == null ? UsageStatus.OK : UsageStatus.of(error), answer.usage, messages, answer.text.toString())))
+        .whenComplete((done, error) -> {
+          if (call.attempted()) {
+            gateway.usage().record(call.end(error == null ? UsageStatus.OK : UsageStatus.of(error), answer.usage,
+                messages, answer.text.toString()));
+          } else {
+            gateway.abandoned(call);
+          }
+        })
+        .exceptionally(error -> {
+          // The tenant's budget refused the call: retrying will not help before its period resets.
+          if (Futures.unwrap(error) instanceof ApiError refused && refused.code().equals("budget_exceeded")) {
+            throw RunFailure.business(refused.getMessage());
+          }
+          throw Futures.rethrow(error);
+        })
         .thenApply(done -> {
           ObjectNode result = Json.MAPPER.createObjectNode();
           result.put("answer", answer.text.toString());

@@ -12,6 +12,7 @@ import dev.atrium.core.jobs.Jobs;
 import dev.atrium.core.metrics.Metrics;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.core.limits.Budgets;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.BatchedUsageRecorder;
 import dev.atrium.gateway.usage.PriceTable;
@@ -28,6 +29,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -75,17 +77,23 @@ public final class AtriumServer {
     joinCluster(system, config);
     PekkoMetrics.bind(system, settings.metrics().registry());
 
-    LimitsModule limits = LimitsModule.start(system, settings.tenants());
+    LimitsModule limits = LimitsModule.start(system, settings.tenants(), settings.metrics().registry());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
+    PriceTable prices = PriceTable.fromConfig(config);
     UsageRecorder usage = config.getBoolean("atrium.usage.enabled")
-        ? BatchedUsageRecorder.start(system, PriceTable.fromConfig(config), settings.metrics().registry(),
+        ? BatchedUsageRecorder.start(system, prices, settings.metrics().registry(),
             settings.tenants().all().stream().map(TenantConfig::id).toList())
         : UsageRecorder.NONE;
     if (usage == UsageRecorder.NONE) {
       system.log().warn("usage metering is off (atrium.usage.enabled = false): no model call is metered");
     }
-    ModelGateway gateway = new ModelGateway(system, settings.tenants(), usage);
+    Budgets budgets = config.getBoolean("atrium.budgets.enabled") ? limits.budgets() : Budgets.NONE;
+    if (budgets == Budgets.NONE) {
+      system.log().warn("budgets are off (atrium.budgets.enabled = false): no call is held to a cap");
+    }
+    ModelGateway gateway = new ModelGateway(system, settings.tenants(), name -> Optional.ofNullable(System.getenv(name)),
+        usage, budgets, prices);
     // Modules register their run types before the runs module starts with them, and start
     // runs through a RunStarter that needs only sharding, when it is called; they register
     // their scheduled jobs the same way, before the scheduler starts.

@@ -36,10 +36,7 @@ class TwoNodeClusterTest {
     String seed = ServerProcess.pekkoAddress(seedPort);
     try (ServerProcess a = node("node-a", db).remotePort(seedPort).seedNodes(seed).launch();
         ServerProcess b = node("node-b", db).seedNodes(seed).launch()) {
-      a.awaitHealthy();
-      b.awaitHealthy();
-      awaitUpMembers(a, 2);
-      awaitUpMembers(b, 2);
+      awaitCluster(a, b);
 
       TestHttp viaA = new TestHttp(ServerProcess.LOOPBACK, a.httpPort());
       TestHttp viaB = new TestHttp(ServerProcess.LOOPBACK, b.httpPort());
@@ -64,6 +61,77 @@ class TwoNodeClusterTest {
           .extracting(m -> m.path("content").asText())
           .allSatisfy(answer -> assertThat(answer).contains("no language model is configured"));
     }
+  }
+
+  /**
+   * A tenant's budget spent through either node is not forgotten when the node holding its
+   * entity stops and the entity's own writes are lost: on the other node it starts from
+   * usage_events and refuses what it refused before.
+   */
+  @Test
+  void aBudgetForgetsNothingWhenItsNodeGoes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tenants)
+      throws Exception {
+    java.nio.file.Files.writeString(tenants.resolve("capped.json"), """
+        {"id": "capped", "display_name": "Capped",
+         "api_keys": [{"id": "k_cap", "sha256": "%s", "tier": "PAID"}],
+         "budgets": {"default_max_tokens": 16, "tenant": {"daily_tokens": 600}},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+        """.formatted(dev.atrium.core.tenant.ApiKeys.sha256("two-node-budget-key")));
+    String[] key = {"Authorization", "Bearer two-node-budget-key"};
+    DatabaseSettings db = TestDatabase.fresh("two_node_budget");
+    int seedPort = ServerProcess.freePort();
+    String seed = ServerProcess.pekkoAddress(seedPort);
+    try (ServerProcess a = node("node-a", db).tenantsDir(tenants).remotePort(seedPort).seedNodes(seed).launch();
+        ServerProcess b = node("node-b", db).tenantsDir(tenants).seedNodes(seed).launch()) {
+      awaitCluster(a, b);
+      TestHttp viaA = new TestHttp(ServerProcess.LOOPBACK, a.httpPort());
+      TestHttp viaB = new TestHttp(ServerProcess.LOOPBACK, b.httpPort());
+      String body = "{\"model\": \"local\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}";
+      int ok = 0;
+      HttpResponse<String> last = null;
+      for (int i = 0; i < 40; i++) {
+        TestHttp via = i % 2 == 0 ? viaA : viaB;
+        last = retryWhileUnavailable(() -> via.postJson("/v1/chat/completions", body, key));
+        if (last.statusCode() != 200) {
+          break;
+        }
+        ok++;
+      }
+      assertThat(last.statusCode()).as(last.body()).isEqualTo(429);
+      assertThat(ok).isPositive();
+      int admitted = ok;
+      dev.atrium.testkit.Eventually.await(Duration.ofSeconds(10), () ->
+          assertThat(usageRows(db)).isEqualTo(admitted));
+
+      boolean onA = entitiesOn(a, "Budget") > 0;
+      ServerProcess gone = onA ? a : b;
+      TestHttp survivor = onA ? viaB : viaA;
+      gone.stop();
+      try (var c = java.sql.DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword())) {
+        c.createStatement().executeUpdate("delete from durable_state where persistence_id like 'Budget|%'");
+      }
+      HttpResponse<String> after = retryWhileUnavailable(() -> survivor.postJson("/v1/chat/completions", body, key));
+      assertThat(after.statusCode()).as(after.body()).isEqualTo(429);
+      assertThat(TestHttp.json(after).path("error").path("code").asText()).isEqualTo("budget_exceeded");
+      assertThat(usageRows(db)).isEqualTo(admitted);
+    }
+  }
+
+  private static long usageRows(DatabaseSettings db) {
+    try (var c = java.sql.DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword());
+        var rs = c.createStatement().executeQuery("select count(*) from usage_events where tenant_id = 'capped'")) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Entities of a type alive on a node, from pekko-management's read-only shard view. */
+  private static int entitiesOn(ServerProcess node, String type) {
+    var shards = new TestHttp(ServerProcess.LOOPBACK, node.managementPort()).get("/cluster/shards/" + type);
+    assertThat(shards.statusCode()).as(shards.body()).isEqualTo(200);
+    return TestHttp.json(shards).path("regions").findValues("numEntities").stream().mapToInt(JsonNode::asInt).sum();
   }
 
   /** A node on the test JVM's classpath, sharing the test's database, with the shipped tenants. */
@@ -99,6 +167,14 @@ class TwoNodeClusterTest {
     var shards = new TestHttp(ServerProcess.LOOPBACK, node.managementPort()).get("/cluster/shards/ChatSession");
     assertThat(shards.statusCode()).as(shards.body()).isEqualTo(200);
     return TestHttp.json(shards).path("regions").findValues("numEntities").stream().mapToInt(JsonNode::asInt).sum();
+  }
+
+  /** Both nodes healthy, and each seeing both Up. */
+  private static void awaitCluster(ServerProcess a, ServerProcess b) {
+    a.awaitHealthy();
+    b.awaitHealthy();
+    awaitUpMembers(a, 2);
+    awaitUpMembers(b, 2);
   }
 
   /** Both nodes must see each other Up before a session's shard can live on either. */

@@ -133,6 +133,9 @@ final class ChatTurn {
     this.slot = slot;
     this.promptTokens = promptTokens;
     this.call = UsageRecord.start(usage, UsageRecord.CHAT, route);
+    if (promptTokens != UNCOUNTED) {
+      call.promptTokens(promptTokens);
+    }
     this.recorded = ending.thenCompose(this::finish);
   }
 
@@ -334,7 +337,8 @@ final class ChatTurn {
             Tokens.count(answer.message().content()));
     String reason = switch (ended.ending()) {
       case COMPLETED -> answer.finishReason();
-      case PROVIDER_FAILED -> Futures.unwrap(ended.failure()) instanceof ProviderException ? "provider_failed" : "failed";
+      case PROVIDER_FAILED -> Futures.unwrap(ended.failure()) instanceof ProviderException ? "provider_failed"
+          : Futures.unwrap(ended.failure()) instanceof ApiError refused ? refused.code() : "failed";
       case CLIENT_GONE -> "client_disconnected";
       case TIMED_OUT -> "timed_out";
     };
@@ -344,7 +348,12 @@ final class ChatTurn {
       case CLIENT_GONE -> UsageStatus.CANCELLED;
       case TIMED_OUT -> UsageStatus.TIMED_OUT;
     };
-    settings.gateway().usage().record(call.end(status, usage, answer.usage() == null));
+    if (call.attempted()) {
+      settings.gateway().usage().record(call.end(status, usage, answer.usage() == null));
+    } else {
+      // Refused before any provider was asked (its budget), or the client left first: no model call.
+      settings.gateway().abandoned(call);
+    }
     if (session == null) {
       return CompletableFuture.completedFuture(
           new Recorded(null, answer.message(), usage, reason, ended.ending(), ended.failure()));
@@ -371,6 +380,10 @@ final class ChatTurn {
 
   /** A provider failure as the client sees it: never our credentials problem, never a 500. */
   static ApiError providerError(Throwable error) {
+    if (Futures.unwrap(error) instanceof ApiError refused) {
+      // Refused by the gateway before any provider was asked (budget_exceeded): the client's answer as it is.
+      return refused;
+    }
     if (!(Futures.unwrap(error) instanceof ProviderException p)) {
       return new ApiError(StatusCodes.BAD_GATEWAY, "upstream_error", "The model call failed.");
     }

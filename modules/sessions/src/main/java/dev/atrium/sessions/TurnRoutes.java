@@ -82,11 +82,12 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       if (!stream) {
         return whole(tenant, request.sessionId(), turn);
       }
-      if (request.providerKey() == null) {
+      if (request.providerKey() == null && !turns.gateway().budgeted(tenant.id())) {
         return saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, turn.answer()));
       }
       // On the caller's key the stream starts once the provider has answered: whether the
-      // call fell back is then known for the header, and a refused key is a proper 401.
+      // call fell back is then known for the header, and a refused key is a proper 401. A
+      // budgeted call too: a refusal by its budget is then a proper 429.
       return onSuccess(turn.answered(),
           answer -> saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
     });

@@ -27,7 +27,8 @@ public record TenantConfig(
     List<String> trustedProxies,
     Runs runs,
     Documents documents,
-    Byok byok) {
+    Byok byok,
+    BudgetSettings budgets) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -45,6 +46,7 @@ public record TenantConfig(
     runs = runs == null ? Runs.DEFAULTS : runs;
     documents = documents == null ? Documents.DEFAULTS : documents;
     byok = byok == null ? Byok.NONE : byok;
+    budgets = budgets == null ? BudgetSettings.NONE : budgets;
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -217,6 +219,73 @@ public record TenantConfig(
 
     public Byok {
       providers = providers == null ? Map.of() : Map.copyOf(providers);
+    }
+  }
+
+  /**
+   * Caps on what the tenant's model calls use (tokens) and cost (spend, USD), per UTC day
+   * and month: for the tenant as a whole, for each account ({@code per_account}, or the
+   * account's own entry in {@code accounts}) and for each key ({@code per_key}, or
+   * {@code keys}). A call is refused once what is settled and held would pass a cap times
+   * its hard-limit ratio. {@code default_max_tokens}: the completion allowance of a call
+   * that asks for none, sent upstream as its maximum.
+   */
+  public record BudgetSettings(Double hardLimitRatio, Integer defaultMaxTokens, Caps tenant, Caps perAccount,
+      Caps perKey, Map<String, Caps> accounts, Map<String, Caps> keys) {
+    static final BudgetSettings NONE = new BudgetSettings(null, null, null, null, null, null, null);
+
+    public BudgetSettings {
+      hardLimitRatio = hardLimitRatio == null ? 0.9 : hardLimitRatio;
+      defaultMaxTokens = defaultMaxTokens == null ? 1024 : defaultMaxTokens;
+      accounts = accounts == null ? Map.of() : Map.copyOf(accounts);
+      keys = keys == null ? Map.of() : Map.copyOf(keys);
+    }
+
+    /** The caps of the tenant as a whole, if any. */
+    public Optional<Caps> forTenant() {
+      return Optional.ofNullable(tenant).filter(Caps::any);
+    }
+
+    /** The caps of an account: its own entry, else {@code per_account}. */
+    public Optional<Caps> forAccount(String accountId) {
+      return Optional.ofNullable(accounts.get(accountId)).or(() -> Optional.ofNullable(perAccount)).filter(Caps::any);
+    }
+
+    /** The caps of a key: its own entry, else {@code per_key}. */
+    public Optional<Caps> forKey(String keyId) {
+      return Optional.ofNullable(keys.get(keyId)).or(() -> Optional.ofNullable(perKey)).filter(Caps::any);
+    }
+
+    /** Any cap at all. */
+    public boolean any() {
+      if (has(tenant, false) || has(perAccount, false) || has(perKey, false)) {
+        return true;
+      }
+      return accounts.values().stream().anyMatch(Caps::any) || keys.values().stream().anyMatch(Caps::any);
+    }
+
+    /** Any cap on spend. */
+    public boolean capsSpend() {
+      if (has(tenant, true) || has(perAccount, true) || has(perKey, true)) {
+        return true;
+      }
+      return accounts.values().stream().anyMatch(Caps::capsSpend) || keys.values().stream().anyMatch(Caps::capsSpend);
+    }
+
+    private static boolean has(Caps caps, boolean spend) {
+      return caps != null && (spend ? caps.capsSpend() : caps.any());
+    }
+  }
+
+  /** One scope's caps; null: no cap. {@code hard_limit_ratio} overrides the budgets' own. */
+  public record Caps(Long dailyTokens, Long monthlyTokens, Double dailySpendUsd, Double monthlySpendUsd,
+      Double hardLimitRatio) {
+    public boolean any() {
+      return dailyTokens != null || monthlyTokens != null || capsSpend();
+    }
+
+    public boolean capsSpend() {
+      return dailySpendUsd != null || monthlySpendUsd != null;
     }
   }
 }

@@ -26,7 +26,7 @@ public final class PriceTable {
   /** USD per million tokens (= micro-USD per token). */
   public record Price(double input, double output, double cachedInput) {
     /** The cost in micro-USD of {@code in} prompt tokens ({@code cachedIn} of them cached) and {@code out} tokens. */
-    long micros(int in, int out, int cachedIn) {
+    public long micros(int in, int out, int cachedIn) {
       int cached = Math.min(Math.max(cachedIn, 0), in);
       return Math.round((in - cached) * input + cached * cachedInput + out * output);
     }

@@ -1,5 +1,6 @@
 package dev.atrium.gateway.usage;
 
+import dev.atrium.core.limits.Budgets;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
@@ -13,11 +14,13 @@ import java.util.List;
  * provider and model, the tokens (the provider's figures, or counted with the tokenizer when
  * it gave none), other media units, latency to the first token and in total, and how it
  * ended. The cost is filled in by the recorder from the price table, off the request path.
+ * {@code reservation}: what the call held of its budgets (null: it held nothing), settled by
+ * the gateway's recorder when the record is taken; never written to the table.
  */
 public record UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
     String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, boolean tokensCounted, String unitIn,
     Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd, Integer firstTokenMs, int totalMs,
-    UsageStatus status, boolean cacheHit) {
+    UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
 
   public static final String CHAT = "chat";
   public static final String EMBEDDING = "embedding";
@@ -30,7 +33,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
 
   UsageRecord withCost(Long micros) {
     return new UsageRecord(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
-        tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit);
+        tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit, reservation);
   }
 
   /** A call to the first provider of {@code route}, starting now. */
@@ -60,6 +63,9 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     private volatile String upstreamModel;
     private volatile long firstToken;
     private volatile boolean byo;
+    private volatile Budgets.Granted reservation;
+    private volatile int promptTokens = -1;
+    private volatile boolean attempted;
 
     private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
       this.context = context;
@@ -72,10 +78,47 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
 
     /** The gateway makes this attempt (a retry, a fallback): the call is metered for the last one made. */
     public void servedBy(ModelGateway.Attempt attempt) {
+      attempted = true;
       provider = attempt.provider().label();
       model = attempt.model();
       upstreamModel = attempt.upstreamModel();
       byo = attempt.byo();
+    }
+
+    /** The gateway holds {@code granted} of the call's budgets: settled when the call's record is taken. */
+    public void reserved(Budgets.Granted granted) {
+      reservation = granted;
+    }
+
+    /** What the call holds of its budgets, or null. */
+    public Budgets.Granted reservation() {
+      return reservation;
+    }
+
+    /** The call's budget context: tenant, account, key, and whether the caller's key pays. */
+    public UsageContext context() {
+      return context;
+    }
+
+    /**
+     * The prompt's tokens as the caller counted them already (a session counts each message
+     * once), so the gateway's estimate need not count them again; passages excluded.
+     */
+    public void promptTokens(int tokens) {
+      promptTokens = tokens;
+    }
+
+    /** The prompt's tokens as the caller counted them, or -1. */
+    public int promptTokens() {
+      return promptTokens;
+    }
+
+    /**
+     * The gateway made an attempt (a provider was asked): false for a call refused before
+     * it went anywhere (its budget had no room), which is no model call and is not metered.
+     */
+    public boolean attempted() {
+      return attempted;
     }
 
     /** The attempt made last ran on the caller's own provider key. */
@@ -100,7 +143,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
       return new UsageRecord(at, byo == context.byo() ? context : context.withByo(byo), operation, provider, model, upstreamModel, usage.promptTokens(),
           usage.completionTokens(), usage.cachedPromptTokens(), counted, null, null, null, null, null,
-          first < 0 ? null : millis(first), millis(total), status, false);
+          first < 0 ? null : millis(first), millis(total), status, false, reservation);
     }
 
     /**

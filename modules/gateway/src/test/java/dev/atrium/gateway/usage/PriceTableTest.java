@@ -16,7 +16,7 @@ class PriceTableTest {
 
   static UsageRecord call(String upstreamModel, int in, int out, int cachedIn) {
     return new UsageRecord(Instant.now(), null, UsageRecord.CHAT, "openai:up", "m", upstreamModel, in, out, cachedIn,
-        false, null, null, null, null, null, null, 1, UsageStatus.OK, false);
+        false, null, null, null, null, null, null, 1, UsageStatus.OK, false, null);
   }
 
   @Test

@@ -35,7 +35,7 @@ class UsageDailyTest {
         "completions", "PAID", false);
     return new UsageTable.Row(UUID.randomUUID(), new UsageRecord(Instant.parse(at), context, UsageRecord.CHAT,
         "openai:up", model, model + "-upstream", in, out, cached, false, null, null, null, null, cost, 5, totalMs,
-        UsageStatus.OK, false));
+        UsageStatus.OK, false, null));
   }
 
   static Connection system(DatabaseSettings db) throws SQLException {
@@ -132,7 +132,7 @@ class UsageDailyTest {
     byo = new UsageTable.Row(byo.id(), new UsageRecord(paidByCaller.at(), paidByCaller.context().withByo(true),
         paidByCaller.operation(), paidByCaller.provider(), paidByCaller.model(), paidByCaller.upstreamModel(),
         paidByCaller.tokensIn(), paidByCaller.tokensOut(), paidByCaller.cachedTokensIn(), false, null, null, null, null,
-        paidByCaller.costMicroUsd(), 5, paidByCaller.totalMs(), UsageStatus.OK, false));
+        paidByCaller.costMicroUsd(), 5, paidByCaller.totalMs(), UsageStatus.OK, false, null));
     insert(db, own, byo);
     rollUp(db, TODAY);
     // requests and tokens of both; the tenant's cost is its own call's
@@ -146,7 +146,7 @@ class UsageDailyTest {
     // The report says the same, from usage_daily and (today) from usage_events.
     insert(db, new UsageTable.Row(UUID.randomUUID(), new UsageRecord(Instant.parse("2026-11-20T01:00:00Z"),
         paidByCaller.context().withByo(true), UsageRecord.CHAT, "openai:up", "m1", "m1-upstream", 1, 1, 0, false,
-        null, null, null, null, 7L, 5, 1, UsageStatus.OK, false)));
+        null, null, null, null, 7L, 5, 1, UsageStatus.OK, false, null)));
     assertThat(report(db, "t1", null, YESTERDAY, TODAY, UsageReport.GroupBy.DAY))
         .extracting(UsageReport.Row::figures).containsExactly(
             new UsageReport.Figures(2, 30, 11, 0, 100, 0, 1, 300, 50),
