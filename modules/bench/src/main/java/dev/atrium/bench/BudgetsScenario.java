@@ -69,7 +69,7 @@ final class BudgetsScenario {
   }
 
   private void measure(Report report) throws Exception {
-    Fleet.Launched slow = fleet.mockLlm(10, 0, 1500);
+    Fleet.Launched slow = fleet.mockLlm("mock-llm-slow", 10, 0, 1500);
     Fleet.Launched fast = fleet.mockLlm(10, 0, 0);
     int admits = burst / 2;
     // The cap whose ratio admits exactly half the burst.

@@ -79,8 +79,13 @@ final class Fleet implements AutoCloseable {
   }
 
   Launched mockLlm(int chunks, int chunkDelayMs, int firstTokenDelayMs) {
+    return mockLlm("mock-llm", chunks, chunkDelayMs, firstTokenDelayMs);
+  }
+
+  /** A mock named {@code name} (its log is named after it, so two can run side by side). */
+  Launched mockLlm(String name, int chunks, int chunkDelayMs, int firstTokenDelayMs) {
     int port = freePort();
-    Launched mock = launch("mock-llm", List.of("mock-llm", "--port", Integer.toString(port),
+    Launched mock = launch(name, List.of("mock-llm", "--port", Integer.toString(port),
         "--chunks", Integer.toString(chunks), "--delay-ms", Integer.toString(chunkDelayMs),
         "--first-token-delay-ms", Integer.toString(firstTokenDelayMs)),
         URI.create("http://127.0.0.1:" + port), null);

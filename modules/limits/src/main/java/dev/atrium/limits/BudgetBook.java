@@ -74,6 +74,29 @@ final class BudgetBook {
 
   private final Map<String, Line[]> lines = new HashMap<>();
   private final Map<String, Hold> holds = new HashMap<>();
+  /** The period names of the UTC day last asked for: every command asks, a day changes once. */
+  private long namedDay = Long.MIN_VALUE;
+  private String dayName;
+  private String monthName;
+
+  private void nameDay(Instant at) {
+    long day = Math.floorDiv(at.getEpochSecond(), 86_400);
+    if (day != namedDay) {
+      dayName = BudgetPeriod.DAY.key(at);
+      monthName = BudgetPeriod.MONTH.key(at);
+      namedDay = day;
+    }
+  }
+
+  private String dayKey(Instant at) {
+    nameDay(at);
+    return dayName;
+  }
+
+  private String monthKey(Instant at) {
+    nameDay(at);
+    return monthName;
+  }
 
   /** The book after a restart: the lines last written; no reservation (their calls settle through usage rows). */
   static BudgetBook restored(List<SavedLine> saved) {
@@ -105,8 +128,8 @@ final class BudgetBook {
    */
   Outcome reserve(String id, List<ScopeCaps> scopes, long tokens, long microUsd, boolean spendOptional, Instant now,
       Instant expiresAt) {
-    String dayKey = BudgetPeriod.DAY.key(now);
-    String monthKey = BudgetPeriod.MONTH.key(now);
+    String dayKey = dayKey(now);
+    String monthKey = monthKey(now);
     boolean spendRoom = true;
     Outcome spendRefusal = null;
     for (ScopeCaps caps : scopes) {
@@ -161,10 +184,10 @@ final class BudgetBook {
     if (hold != null) {
       drop(hold);
     }
-    String dayKey = BudgetPeriod.DAY.key(now);
-    String monthKey = BudgetPeriod.MONTH.key(now);
-    boolean today = BudgetPeriod.DAY.key(at).equals(dayKey);
-    boolean thisMonth = BudgetPeriod.MONTH.key(at).equals(monthKey);
+    boolean today = dayKey(at).equals(dayKey(now));
+    boolean thisMonth = monthKey(at).equals(monthKey(now));
+    String dayKey = dayKey(now);
+    String monthKey = monthKey(now);
     for (String scope : scopes) {
       if (today) {
         add(lineOf(scope, BudgetPeriod.DAY, dayKey), tokens, microUsd, at);

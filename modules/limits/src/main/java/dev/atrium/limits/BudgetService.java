@@ -7,10 +7,12 @@ import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -31,8 +33,52 @@ public final class BudgetService implements Budgets {
   private final Duration expiry;
   private final Optional<TenantConfig.Caps> installation;
   private final double installationRatio;
+  private final List<BudgetBook.ScopeCaps> installationScopes;
   private final String idPrefix = UUID.randomUUID().toString().substring(0, 8) + "-";
   private final AtomicLong ids = new AtomicLong();
+  /** Each tenant's budgets worked out once per tenant config (a reloaded file gets a new plan). */
+  private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+
+  /**
+   * What a tenant's calls hold and settle into, by caller: its caps and scope names are
+   * worked out once per key (a key's account is fixed by the tenant file) and reused.
+   */
+  private static final class Plan {
+    final TenantConfig config;
+    final boolean any;
+    final boolean capsSpend;
+    final Map<String, List<BudgetBook.ScopeCaps>> caps = new ConcurrentHashMap<>();
+    final Map<String, List<String>> names = new ConcurrentHashMap<>();
+
+    Plan(TenantConfig config) {
+      this.config = config;
+      this.any = config.budgets().any();
+      this.capsSpend = config.budgets().capsSpend();
+    }
+
+    /** The cache key of a caller: its key (which fixes its account), else its account, else the tenant. */
+    static String caller(Scopes scopes) {
+      return scopes.keyId() != null ? "k" + scopes.keyId() : scopes.accountId() != null ? "a" + scopes.accountId() : "";
+    }
+
+    List<BudgetBook.ScopeCaps> caps(Scopes scopes) {
+      return caps.computeIfAbsent(caller(scopes), c -> List.copyOf(scopesWithCaps(config.budgets(), scopes)));
+    }
+
+    List<String> names(Scopes scopes) {
+      return names.computeIfAbsent(caller(scopes), c -> List.copyOf(scopeNames(scopes)));
+    }
+  }
+
+  private Plan plan(String tenantId) {
+    TenantConfig tenant = tenant(tenantId);
+    Plan plan = plans.get(tenantId);
+    if (plan == null || plan.config != tenant) {
+      plan = new Plan(tenant);
+      plans.put(tenantId, plan);
+    }
+    return plan;
+  }
 
   BudgetService(ActorSystem<?> system, TenantRegistry tenants) {
     this.sharding = ClusterSharding.get(system);
@@ -42,6 +88,7 @@ public final class BudgetService implements Budgets {
     this.expiry = config.getDuration("atrium.budgets.reservation-expiry");
     this.installation = installationCaps(config.getConfig("atrium.budgets.installation"));
     this.installationRatio = config.getDouble("atrium.budgets.installation.hard-limit-ratio");
+    this.installationScopes = installationScope().map(List::of).orElse(List.of());
   }
 
   /** The installation's caps from the server config; none when every cap is left out. */
@@ -66,7 +113,7 @@ public final class BudgetService implements Budgets {
 
   @Override
   public boolean applies(String tenantId) {
-    return installation.isPresent() || tenant(tenantId).budgets().any();
+    return installation.isPresent() || plan(tenantId).any;
   }
 
   @Override
@@ -76,7 +123,7 @@ public final class BudgetService implements Budgets {
 
   @Override
   public boolean capsSpend(String tenantId) {
-    return installation.map(TenantConfig.Caps::capsSpend).orElse(false) || tenant(tenantId).budgets().capsSpend();
+    return installation.map(TenantConfig.Caps::capsSpend).orElse(false) || plan(tenantId).capsSpend;
   }
 
   /** The scopes of a caller that have caps in the tenant's budgets, each with its caps. */
@@ -126,12 +173,12 @@ public final class BudgetService implements Budgets {
 
   @Override
   public CompletionStage<Reservation> reserve(Scopes scopes, Estimate estimate) {
-    TenantConfig tenant = tenant(scopes.tenantId());
-    List<BudgetBook.ScopeCaps> own = scopesWithCaps(tenant.budgets(), scopes);
+    Plan plan = plan(scopes.tenantId());
+    List<BudgetBook.ScopeCaps> own = plan.caps(scopes);
     String id = idPrefix + ids.incrementAndGet();
-    CompletionStage<Budget.Verdict> mine = own.isEmpty() ? null : ask(tenant.id(), id, own, estimate);
+    CompletionStage<Budget.Verdict> mine = own.isEmpty() ? null : ask(scopes.tenantId(), id, own, estimate);
     CompletionStage<Budget.Verdict> theirs = installation.isEmpty() ? null
-        : ask(Budget.INSTALLATION, id, List.of(installationScope().orElseThrow()), estimate);
+        : ask(Budget.INSTALLATION, id, installationScopes, estimate);
     if (mine == null && theirs == null) {
       return CompletableFuture.completedFuture(new Granted(id, scopes, estimate, false, false, true));
     }
@@ -190,8 +237,9 @@ public final class BudgetService implements Budgets {
 
   /** Settles into the tenant's budget when it has caps and the installation's when there are any. */
   private void record(Scopes scopes, String id, Actual actual) {
-    if (tenant(scopes.tenantId()).budgets().any()) {
-      budget(scopes.tenantId()).tell(new Budget.Settle(scopes.tenantId(), id, scopeNames(scopes), actual.tokens(),
+    Plan plan = plan(scopes.tenantId());
+    if (plan.any) {
+      budget(scopes.tenantId()).tell(new Budget.Settle(scopes.tenantId(), id, plan.names(scopes), actual.tokens(),
           actual.microUsd(), actual.at()));
     }
     if (installation.isPresent()) {
