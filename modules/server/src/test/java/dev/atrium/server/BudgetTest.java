@@ -42,6 +42,7 @@ class BudgetTest {
   static final String OTHER_KEY = "budget-other-key";
   static final String BURST_KEY = "budget-burst-key";
   static final String INST_A = "budget-inst-a";
+  static final String BYO_KEY = "budget-byo-key";
   static final String INST_B = "budget-inst-b";
   @TempDir static Path tenantsDir;
   static MockLlm mock;
@@ -77,6 +78,12 @@ class BudgetTest {
     Files.writeString(tenantsDir.resolve("burst.json"), tenant("burst", key("k_burst", BURST_KEY, "acct_b"),
         """
         "budgets": {"tenant": {"daily_tokens": 400}},""", mock.baseUrl()));
+    // A spend cap of one micro-dollar: no call the tenant pays for fits, a caller's own key's does.
+    Files.writeString(tenantsDir.resolve("byospend.json"), tenant("byospend", key("k_byo", BYO_KEY, "acct_y"),
+        """
+        "features": {"byok": true}, "byok": {"providers": {"openai": "up"}},
+        "budgets": {"default_max_tokens": 4, "tenant": {"daily_spend_usd": 0.000001, "daily_tokens": 1000}},""",
+        mock.baseUrl()));
     db = TestDatabase.fresh("budgets");
     node = TestNode.start("budgets", db, TenantRegistry.load(tenantsDir, false), Map.of(
         "atrium.usage.prices.mock-model.input", 1.0,
@@ -226,6 +233,27 @@ class BudgetTest {
   }
 
   @Test
+  void aCallersOwnKeyCountsTowardTokensButNotSpend() {
+    var paid = chat(http, BYO_KEY, "");
+    assertThat(paid.statusCode()).as(paid.body()).isEqualTo(429);
+    assertThat(paid.body()).contains("daily spend budget of tenant");
+    String providerKey = "sk-" + "b".repeat(40);
+    var own = http.postJson("/v1/chat/completions", """
+        {"model": "mock", "messages": [{"role": "user", "content": "hi"}]}""",
+        "Authorization", "Bearer " + BYO_KEY, "x-openai-key", providerKey);
+    assertThat(own.statusCode()).as(own.body()).isEqualTo(200);
+    assertThat(mock.authorizations()).containsExactly("Bearer " + providerKey);
+    Eventually.await(Duration.ofSeconds(10), () -> {
+      assertThat(tokensToday(db, "tenant_id = 'byospend' and byo")).isPositive();
+      var view = node.adminHttp().get("/admin/tenants/byospend/budgets", admin(node));
+      JsonNode day = TestHttp.json(view).path("scopes").get(0);
+      assertThat(day.path("scope").asText()).isEqualTo("tenant");
+      assertThat(day.path("tokens").path("settled").asLong()).isEqualTo(tokensToday(db, "tenant_id = 'byospend'"));
+      assertThat(day.path("spend").path("settled_usd").asDouble()).isZero();
+    });
+  }
+
+  @Test
   void concurrentCallsNeverOvershootTheCap() throws Exception {
     // Slow answers: every call holds its reservation before any settles.
     mock.configure(MockLlm.Behaviour.defaults().withFirstTokenDelay(Duration.ofSeconds(2)));
@@ -291,6 +319,45 @@ class BudgetTest {
       assertThat(chat(via, INST_A, ", \"max_tokens\": 5").statusCode()).isEqualTo(200);
     } finally {
       upstream.close();
+    }
+  }
+
+  @Test
+  void aReservationWhoseCallNeverSettlesStopsHoldingAfterItsExpiry(@TempDir Path dir) throws Exception {
+    MockLlm stalled = MockLlm.startLocal();
+    stalled.configure(MockLlm.Behaviour.defaults().withFirstTokenDelay(Duration.ofSeconds(8)));
+    // Room for one call at a time: each holds 8 prompt tokens + 4 allowed.
+    Files.writeString(dir.resolve("expiring.json"), """
+        {"id": "expiring", "display_name": "Expiring",
+         "api_keys": [%s],
+         "budgets": {"default_max_tokens": 4, "hard_limit_ratio": 1.0, "tenant": {"daily_tokens": 13}},
+         "models": {"default_model": "stalled",
+                    "models": {"stalled": {"provider": "stalled", "upstream_model": "mock-model"},
+                               "quick": {"provider": "quick", "upstream_model": "mock-model"}},
+                    "providers": {"stalled": {"type": "openai", "base_url": "%s", "timeout_ms": 60000, "max_retries": 0},
+                                  "quick": {"type": "openai", "base_url": "%s", "timeout_ms": 10000, "max_retries": 0}}},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+        """.formatted(key("k_e", "budget-expiring-key", "e"), stalled.baseUrl(), mock.baseUrl()));
+    try (TestNode expiring = TestNode.start("budget-expiry", TestDatabase.fresh("budget_expiry"),
+        TenantRegistry.load(dir, false), Map.of("atrium.budgets.reservation-expiry", "2s"))) {
+      TestHttp via = expiring.publicHttp();
+      String[] auth = {"Authorization", "Bearer budget-expiring-key"};
+      // The first call holds the budget and its upstream does not answer.
+      CompletableFuture<HttpResponse<String>> held = via.client().sendAsync(via.request("/v1/chat/completions")
+              .header("Authorization", "Bearer budget-expiring-key").header("content-type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(
+                  "{\"model\": \"stalled\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"))
+              .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+      String quick = "{\"model\": \"quick\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}";
+      Eventually.await(Duration.ofSeconds(10), () -> assertThat(stalled.stats().requests()).isEqualTo(1));
+      assertThat(via.postJson("/v1/chat/completions", quick, auth).statusCode()).isEqualTo(429);
+      // Once its reservation expires (2 s, swept once a second) the budget has room again, the call still unanswered.
+      Eventually.await(Duration.ofSeconds(10), () ->
+          assertThat(via.postJson("/v1/chat/completions", quick, auth).statusCode()).isEqualTo(200));
+      assertThat(held).isNotDone();
+      held.cancel(true);
+    } finally {
+      stalled.close();
     }
   }
 
