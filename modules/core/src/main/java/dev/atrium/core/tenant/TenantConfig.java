@@ -28,7 +28,8 @@ public record TenantConfig(
     Runs runs,
     Documents documents,
     Byok byok,
-    BudgetSettings budgets) {
+    BudgetSettings budgets,
+    ResponseCache responseCache) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -47,6 +48,7 @@ public record TenantConfig(
     documents = documents == null ? Documents.DEFAULTS : documents;
     byok = byok == null ? Byok.NONE : byok;
     budgets = budgets == null ? BudgetSettings.NONE : budgets;
+    responseCache = responseCache == null ? ResponseCache.DEFAULTS : responseCache;
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -286,6 +288,18 @@ public record TenantConfig(
 
     public boolean capsSpend() {
       return dailySpendUsd != null || monthlySpendUsd != null;
+    }
+  }
+
+  /**
+   * The response cache (with feature {@code response_cache}): how long an answer is served
+   * again to the same request of this tenant, from any node.
+   */
+  public record ResponseCache(Integer ttlSeconds) {
+    static final ResponseCache DEFAULTS = new ResponseCache(null);
+
+    public ResponseCache {
+      ttlSeconds = ttlSeconds == null ? 3600 : ttlSeconds;
     }
   }
 }
