@@ -18,19 +18,35 @@ import java.util.List;
  *     message that only calls tools
  * @param extra other members, or null; a {@code content} here (an array) is what goes on
  *     the wire instead of the text
+ * @param cacheControl the client's prompt-caching hint for the prefix ending with this
+ *     message (Anthropic's {@code cache_control}), or null: kept for providers that take it;
+ *     an OpenAI upstream caches prefixes by itself and is not sent it. Absent from messages
+ *     stored before it existed, which read with null.
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record ChatMessage(String role, String content, String name, List<ToolCall> toolCalls, String toolCallId,
-    ObjectNode extra) implements JsonSerializable {
+    ObjectNode extra, CacheControl cacheControl) implements JsonSerializable {
 
   /** A call the model asked for: a function, its name and its arguments (JSON text). */
   public record ToolCall(String id, String type, String name, String arguments) implements JsonSerializable {}
+
+  /**
+   * A prompt-caching breakpoint as Anthropic's API has it: {@code type} "ephemeral", and an
+   * optional {@code ttl} ("5m", "1h"; null: the provider's default).
+   */
+  public record CacheControl(String type, String ttl) implements JsonSerializable {}
 
   public ChatMessage {
     toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
     if (extra != null && extra.isEmpty()) {
       extra = null;
     }
+  }
+
+  /** A message without a prompt-caching hint. */
+  public ChatMessage(String role, String content, String name, List<ToolCall> toolCalls, String toolCallId,
+      ObjectNode extra) {
+    this(role, content, name, toolCalls, toolCallId, extra, null);
   }
 
   public static ChatMessage of(String role, String content) {
@@ -56,6 +72,6 @@ public record ChatMessage(String role, String content, String name, List<ToolCal
 
   /** The same message with another role (an upstream answer stored as the assistant's). */
   public ChatMessage withRole(String role) {
-    return new ChatMessage(role, content, name, toolCalls, toolCallId, extra);
+    return new ChatMessage(role, content, name, toolCalls, toolCallId, extra, cacheControl);
   }
 }

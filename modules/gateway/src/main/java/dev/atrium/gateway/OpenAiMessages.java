@@ -14,10 +14,13 @@ import java.util.Set;
 /**
  * {@link ChatMessage} in OpenAI's chat format: read from a client's request or an
  * upstream's answer, written into an upstream request or a client's response. Reading and
- * writing are inverse: a message read and written again has the same members.
+ * writing are inverse: a message read and written again has the same members, but for a
+ * message's {@code cache_control} (a prompt-caching hint for providers that take one, which
+ * OpenAI's format has no place for: read into {@link ChatMessage#cacheControl}, not written).
  */
 public final class OpenAiMessages {
-  private static final Set<String> CORE = Set.of("role", "content", "name", "tool_calls", "tool_call_id");
+  private static final Set<String> CORE = Set.of("role", "content", "name", "tool_calls", "tool_call_id",
+      "cache_control");
 
   private OpenAiMessages() {}
 
@@ -58,7 +61,24 @@ public final class OpenAiMessages {
       extra.set("tool_calls", calls);
     }
     return new ChatMessage(message.path("role").asText(), text, textOrNull(message.path("name")), toolCalls,
-        textOrNull(message.path("tool_call_id")), extra);
+        textOrNull(message.path("tool_call_id")), extra, cacheControl(message.path("cache_control")));
+  }
+
+  /**
+   * A message's {@code cache_control}: null when absent; an object with a string {@code type}
+   * (and optionally a string {@code ttl}) otherwise.
+   *
+   * @throws IllegalArgumentException for any other shape, saying what it must be
+   */
+  public static ChatMessage.CacheControl cacheControl(JsonNode hint) {
+    if (hint.isMissingNode() || hint.isNull()) {
+      return null;
+    }
+    if (!hint.isObject() || !hint.path("type").isTextual()
+        || !(hint.path("ttl").isMissingNode() || hint.path("ttl").isTextual())) {
+      throw new IllegalArgumentException("cache_control must be an object with a string type (and an optional string ttl)");
+    }
+    return new ChatMessage.CacheControl(hint.get("type").asText(), textOrNull(hint.path("ttl")));
   }
 
   private static boolean standardToolCall(JsonNode call) {
