@@ -10,6 +10,7 @@ import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.budget.BudgetGate;
 import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.byok.ProviderKeys;
+import dev.atrium.gateway.cache.ResponseCache;
 import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
@@ -58,6 +59,7 @@ public final class ModelGateway {
   private final UsageRecorder recorder;
   private final ProviderKeys providerKeys;
   private final BudgetGate budgets;
+  private final ResponseCache cache;
 
   /**
    * One step of a route: a provider and the upstream model name to ask it for; {@code byo}:
@@ -102,6 +104,13 @@ public final class ModelGateway {
    */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
       UsageRecorder recorder, Budgets budgets, PriceTable prices) {
+    this(system, tenants, environment, recorder, budgets, prices, ResponseCache.OFF);
+  }
+
+  /** @param cache the response cache the metered calls go through first (the node's {@link ResponseCache#start}) */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
+      UsageRecorder recorder, Budgets budgets, PriceTable prices, ResponseCache cache) {
+    this.cache = cache;
     this.system = system;
     this.tenants = tenants;
     this.environment = environment;
@@ -211,9 +220,17 @@ public final class ModelGateway {
    * which is told each attempt as it is made, so it is metered for the provider and model
    * that answered (a fallback's). Retries and fallbacks happen only while nothing has been
    * emitted; the events then flow through without a substream or any other asynchronous
-   * boundary of the gateway's own.
+   * boundary of the gateway's own. The response cache comes first: a hit is replayed, and
+   * neither budgets nor providers are asked.
    */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
+      List<Passage> passages, UsageRecord.Call call) {
+    return cache.stream(route, new ChatRequest(route.model(), messages, options, passages), call,
+        () -> upstream(route, messages, options, passages, call));
+  }
+
+  /** A cache miss's stream: its budgets held (when the tenant has any), then the route's attempts. */
+  private Source<ChatEvent, NotUsed> upstream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
     if (!budgets.applies(call.context().tenantId())) {
       return attempt(route.attempts(), 0, 0, messages, options, passages, call::servedBy);
@@ -303,8 +320,18 @@ public final class ModelGateway {
     }
   }
 
-  /** The whole answer from retrieved passages for a metered {@code call}, which is told each attempt as it is made. */
+  /**
+   * The whole answer from retrieved passages for a metered {@code call}, which is told each
+   * attempt as it is made; from the response cache on a hit.
+   */
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
+      List<Passage> passages, UsageRecord.Call call) {
+    return cache.complete(route, new ChatRequest(route.model(), messages, options, passages), call,
+        () -> upstreamWhole(route, messages, options, passages, call));
+  }
+
+  /** A cache miss's whole answer: its budgets held (when the tenant has any), then the route's attempts. */
+  private CompletionStage<ChatResult> upstreamWhole(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
     if (!budgets.applies(call.context().tenantId())) {
       return complete(route.attempts(), 0, 0, messages, options, passages, call::servedBy);

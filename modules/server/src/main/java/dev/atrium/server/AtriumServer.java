@@ -14,6 +14,7 @@ import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.core.limits.Budgets;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.cache.ResponseCache;
 import dev.atrium.gateway.usage.BatchedUsageRecorder;
 import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.gateway.usage.UsageRecorder;
@@ -92,13 +93,13 @@ public final class AtriumServer {
     if (budgets == Budgets.NONE) {
       system.log().warn("budgets are off (atrium.budgets.enabled = false): no call is held to a cap");
     }
-    ModelGateway gateway = new ModelGateway(system, settings.tenants(), name -> Optional.ofNullable(System.getenv(name)),
-        usage, budgets, prices);
     // Modules register their run types before the runs module starts with them, and start
     // runs through a RunStarter that needs only sharding, when it is called; they register
     // their scheduled jobs the same way, before the scheduler starts.
     RunTypes runTypes = new RunTypes();
     Jobs jobs = new Jobs();
+    ModelGateway gateway = new ModelGateway(system, settings.tenants(), name -> Optional.ofNullable(System.getenv(name)),
+        usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs));
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);
     UsageViews usageViews = UsageViews.start(system, tenants, jobs, settings.clock());

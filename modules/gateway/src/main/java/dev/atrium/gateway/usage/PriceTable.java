@@ -99,8 +99,11 @@ public final class PriceTable {
     return Optional.ofNullable(prices.get(upstreamModel));
   }
 
-  /** The record's cost in micro-USD, or null when its model has no price. */
+  /** The record's cost in micro-USD, or null when its model has no price; 0 for an answer from the response cache. */
   Long cost(UsageRecord record) {
+    if (record.cacheHit()) {
+      return 0L;
+    }
     Price price = prices.get(record.upstreamModel());
     return price == null ? null : price.micros(record.tokensIn(), record.tokensOut(), record.cachedTokensIn());
   }

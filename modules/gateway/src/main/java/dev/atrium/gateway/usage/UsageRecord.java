@@ -5,6 +5,8 @@ import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.cache.CacheDirective;
+import dev.atrium.gateway.cache.CacheStatus;
 import java.time.Instant;
 import java.util.List;
 
@@ -51,7 +53,9 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
   /**
    * A call in flight: it knows when it started and when its first token came, and becomes
    * a {@link UsageRecord} when it ends. Marking the first token is one volatile read when
-   * marked already.
+   * marked already. It also carries the response cache's part of the call: what the client
+   * asked of the cache ({@link #cacheDirective}, from its {@code cache-control} header) and
+   * what the cache did ({@link #cacheStatus}: a hit is metered with {@code cache_hit} and cost 0).
    */
   public static final class Call {
     private final Instant at = Instant.now();
@@ -66,6 +70,8 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     private volatile Budgets.Granted reservation;
     private volatile int promptTokens = -1;
     private volatile boolean attempted;
+    private volatile CacheDirective cacheDirective = CacheDirective.USE;
+    private volatile CacheStatus cacheStatus = CacheStatus.NOT_ELIGIBLE;
 
     private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
       this.context = context;
@@ -114,11 +120,30 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     }
 
     /**
-     * The gateway made an attempt (a provider was asked): false for a call refused before
-     * it went anywhere (its budget had no room), which is no model call and is not metered.
+     * The gateway made an attempt (a provider was asked) or answered from the response
+     * cache: false for a call refused before it went anywhere (its budget had no room),
+     * which is no model call and is not metered.
      */
     public boolean attempted() {
-      return attempted;
+      return attempted || cacheStatus == CacheStatus.HIT;
+    }
+
+    /** What the client asked of the response cache (its {@code cache-control} header); {@link CacheDirective#USE} unless told. */
+    public void cacheDirective(CacheDirective directive) {
+      cacheDirective = directive;
+    }
+
+    public CacheDirective cacheDirective() {
+      return cacheDirective;
+    }
+
+    /** What the response cache did for the call: set by the cache before the answer's first event. */
+    public void cacheStatus(CacheStatus status) {
+      cacheStatus = status;
+    }
+
+    public CacheStatus cacheStatus() {
+      return cacheStatus;
     }
 
     /** The attempt made last ran on the caller's own provider key. */
@@ -143,7 +168,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
       return new UsageRecord(at, byo == context.byo() ? context : context.withByo(byo), operation, provider, model, upstreamModel, usage.promptTokens(),
           usage.completionTokens(), usage.cachedPromptTokens(), counted, null, null, null, null, null,
-          first < 0 ? null : millis(first), millis(total), status, false, reservation);
+          first < 0 ? null : millis(first), millis(total), status, cacheStatus == CacheStatus.HIT, reservation);
     }
 
     /**
