@@ -24,6 +24,7 @@ import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.OpenAiMessages;
 import dev.atrium.gateway.byok.ProviderKey;
+import dev.atrium.gateway.cache.CacheDirective;
 import dev.atrium.gateway.usage.UsageContext;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,21 +70,22 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
         tenants.principal(RouteClass.COMPLETIONS, principal -> TenantDirectives.requestId(requestId ->
             optionalHeaderValueByName("x-session-id", sessionId ->
                 optionalHeaderValueByName(IdempotencyKey.HEADER, idempotencyKey ->
-                    JsonRoutes.body(ObjectNode.class, body -> handle(principal,
-                        UsageContext.request(principal, requestId, RouteClass.COMPLETIONS), sessionId, idempotencyKey,
-                        body))))))));
+                    TurnRoutes.cacheDirective(cache -> JsonRoutes.body(ObjectNode.class, body -> handle(principal,
+                        new CallHeaders(UsageContext.request(principal, requestId, RouteClass.COMPLETIONS), sessionId,
+                            idempotencyKey, cache), body)))))))));
   }
 
-  private Route handle(Principal principal, UsageContext usage, Optional<String> sessionId,
-      Optional<String> idempotencyKey, ObjectNode body) {
+  /** What the headers say of a call: for whom it is metered, its session, Idempotency-Key and cache-control. */
+  private record CallHeaders(UsageContext usage, Optional<String> sessionId, Optional<String> idempotencyKey,
+      CacheDirective cache) {}
+
+  private Route handle(Principal principal, CallHeaders call, ObjectNode body) {
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
-    IdempotencyKey.checked(idempotencyKey);
-    return turns.gateway().providerKeys().providerKey(tenant, key ->
-        handle(tenant, principal, usage, sessionId, idempotencyKey, body, key));
+    IdempotencyKey.checked(call.idempotencyKey());
+    return turns.gateway().providerKeys().providerKey(tenant, key -> handle(tenant, principal, call, body, key));
   }
 
-  private Route handle(TenantConfig tenant, Principal principal, UsageContext usage, Optional<String> sessionId,
-      Optional<String> idempotencyKey, ObjectNode body, Optional<ProviderKey> key) {
+  private Route handle(TenantConfig tenant, Principal principal, CallHeaders call, ObjectNode body, Optional<ProviderKey> key) {
     JsonNode modelNode = body.path("model");
     if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw ApiError.badRequest("invalid_request", "you must provide a model parameter").withExtension("param", "model");
@@ -106,11 +108,9 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
         body.path("stream_options").path("include_usage").asBoolean(false));
     if (completion.stream()) {
       return tenants.streamSlot(principal, RouteClass.COMPLETIONS,
-          slot -> dispatch(tenant, principal, usage, sessionId, idempotencyKey, route, key, messages, options, completion,
-              slot));
+          slot -> dispatch(tenant, principal, call, route, key, messages, options, completion, slot));
     }
-    return dispatch(tenant, principal, usage, sessionId, idempotencyKey, route, key, messages, options, completion,
-        StreamSlot.UNLIMITED);
+    return dispatch(tenant, principal, call, route, key, messages, options, completion, StreamSlot.UNLIMITED);
   }
 
   private static List<ChatMessage> messages(JsonNode node) {
@@ -124,16 +124,21 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
         throw ApiError.badRequest("invalid_request", "messages[" + i + "] needs a role, one of " + ROLES)
             .withExtension("param", "messages[" + i + "].role");
       }
-      messages.add(OpenAiMessages.read(m));
+      try {
+        messages.add(OpenAiMessages.read(m));
+      } catch (IllegalArgumentException e) {
+        throw ApiError.badRequest("invalid_request", "messages[" + i + "]: " + e.getMessage())
+            .withExtension("param", "messages[" + i + "].cache_control");
+      }
     }
     return messages;
   }
 
-  private Route dispatch(TenantConfig tenant, Principal principal, UsageContext usage, Optional<String> sessionId,
-      Optional<String> idempotencyKey, ModelGateway.Route route, Optional<ProviderKey> key, List<ChatMessage> messages,
-      ObjectNode options, Completion c, StreamSlot slot) {
+  private Route dispatch(TenantConfig tenant, Principal principal, CallHeaders call, ModelGateway.Route route,
+      Optional<ProviderKey> key, List<ChatMessage> messages, ObjectNode options, Completion c, StreamSlot slot) {
+    Optional<String> sessionId = call.sessionId();
     if (sessionId.isEmpty()) {
-      return render(tenant, ChatTurn.stateless(turns, usage, route, messages, options, slot), c);
+      return render(tenant, ChatTurn.stateless(turns, call.usage(), route, messages, options, slot, call.cache()), c);
     }
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     ChatMessage last = messages.get(messages.size() - 1);
@@ -144,7 +149,7 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
     }
     // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
     var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
-        idempotencyKey.orElse(null), options, usage, key.orElse(null));
+        call.idempotencyKey().orElse(null), options, call.usage(), key.orElse(null), call.cache());
     var session = access.session(principal.tenantId(), sessionId.get());
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
         ? replay(r.replay(), c)
@@ -155,7 +160,7 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
     if (c.stream()) {
       return streamed(tenant, turn, c);
     }
-    return onSuccess(turn.whole(), recorded -> TurnRoutes.saysFallback(tenant, turn,
+    return onSuccess(turn.whole(), recorded -> TurnRoutes.says(tenant, turn,
         () -> JsonRoutes.json(completionJson(c, recorded.answer(), recorded.finishReason(), recorded.usage()))));
   }
 
@@ -164,7 +169,7 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
    * proper HTTP error (an SDK raises its usual exception), one after it an error chunk.
    */
   private Route streamed(TenantConfig tenant, ChatTurn turn, Completion c) {
-    return onSuccess(turn.answered(), events -> TurnRoutes.saysFallback(tenant, turn,
+    return onSuccess(turn.answered(), events -> TurnRoutes.says(tenant, turn,
         () -> complete(Sse.response(chunks(events, turn::recorded, c)))));
   }
 

@@ -15,6 +15,8 @@ import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
 import dev.atrium.gateway.Tokens;
 import dev.atrium.gateway.byok.ProviderKey;
+import dev.atrium.gateway.cache.CacheDirective;
+import dev.atrium.gateway.cache.CacheStatus;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageStatus;
@@ -70,10 +72,11 @@ final class ChatTurn {
    * A turn of a stored session. {@code rag}: retrieve passages (null: the session's setting,
    * else the tenant's {@code documents.chat_retrieval}); {@code options}: request fields
    * passed to the provider; {@code providerKey}: the caller's own key for this call (never
-   * told to the session), or null.
+   * told to the session), or null; {@code cache}: what the client's {@code cache-control}
+   * asks of the response cache.
    */
   record Request(Caller caller, String sessionId, ChatMessage message, String model, Boolean rag,
-      String idempotencyKey, ObjectNode options, UsageContext usage, ProviderKey providerKey) {}
+      String idempotencyKey, ObjectNode options, UsageContext usage, ProviderKey providerKey, CacheDirective cache) {}
 
   /** How a turn ended; the first ending reported is the one recorded. */
   enum Ending { COMPLETED, PROVIDER_FAILED, CLIENT_GONE, TIMED_OUT }
@@ -121,7 +124,7 @@ final class ChatTurn {
 
   private ChatTurn(Settings settings, EntityRef<ChatSession.Command> session, Caller caller, SessionState.Turn turn,
       ModelGateway.Route route, List<ChatMessage> context, int promptTokens, ObjectNode options,
-      CompletionStage<List<Passage>> passages, StreamSlot slot, UsageContext usage) {
+      CompletionStage<List<Passage>> passages, StreamSlot slot, UsageContext usage, CacheDirective cache) {
     this.settings = settings;
     this.session = session;
     this.caller = caller;
@@ -136,6 +139,7 @@ final class ChatTurn {
     if (promptTokens != UNCOUNTED) {
       call.promptTokens(promptTokens);
     }
+    call.cacheDirective(cache);
     this.recorded = ending.thenCompose(this::finish);
   }
 
@@ -200,14 +204,14 @@ final class ChatTurn {
     var passages = passages(settings, usage, request.rag() != null ? request.rag() : started.rag(),
         started.userMessage().content());
     return new Go(new ChatTurn(settings, session, request.caller(), started.turn(), route, started.context(),
-        started.promptTokens(), request.options(), passages, slot, usage));
+        started.promptTokens(), request.options(), passages, slot, usage, request.cache()));
   }
 
   /** A call without a session: the caller's messages as they are, nothing recorded. */
   static ChatTurn stateless(Settings settings, UsageContext usage, ModelGateway.Route route, List<ChatMessage> messages,
-      ObjectNode options, StreamSlot slot) {
+      ObjectNode options, StreamSlot slot, CacheDirective cache) {
     return new ChatTurn(settings, null, null, null, route, messages, UNCOUNTED, options,
-        CompletableFuture.completedFuture(List.of()), slot, usage);
+        CompletableFuture.completedFuture(List.of()), slot, usage, cache);
   }
 
   /**
@@ -247,6 +251,11 @@ final class ChatTurn {
    */
   boolean fellBackToTenant(TenantConfig tenant) {
     return tenant.features().byok() && !call.byo();
+  }
+
+  /** What the response cache did for the answer: known once its first event is (or the whole answer). */
+  CacheStatus cacheStatus() {
+    return call.cacheStatus();
   }
 
   /** The passages the answer is grounded in (empty when the turn does not retrieve). */

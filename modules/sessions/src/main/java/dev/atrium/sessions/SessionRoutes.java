@@ -50,8 +50,9 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
                 path("messages", () -> concat(
                     get(() -> messages(principal, sessionId)),
                     post(() -> optionalHeaderValueByName(IdempotencyKey.HEADER, key ->
-                        TenantDirectives.requestId(requestId -> JsonRoutes.body(TurnRoutes.SendRequest.class,
-                            request -> turns.send(principal, requestId, sessionId, request, key))))))))))));
+                        TenantDirectives.requestId(requestId -> TurnRoutes.cacheDirective(cache ->
+                            JsonRoutes.body(TurnRoutes.SendRequest.class,
+                                request -> turns.send(principal, requestId, sessionId, request, key, cache)))))))))))));
   }
 
   private Route create(Principal principal, CreateRequest request) {

@@ -2,6 +2,7 @@ package dev.atrium.sessions;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeader;
 
 import dev.atrium.core.http.ApiError;
@@ -19,12 +20,15 @@ import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.Passage;
 import dev.atrium.gateway.ProviderException;
+import dev.atrium.gateway.cache.CacheDirective;
+import dev.atrium.gateway.cache.CacheStatus;
 import dev.atrium.gateway.usage.UsageContext;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -44,7 +48,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
   record SendRequest(String content, String model, Boolean stream, Boolean rag) {}
 
   Route send(Principal principal, String requestId, String sessionId, SendRequest request,
-      Optional<String> idempotencyKey) {
+      Optional<String> idempotencyKey, CacheDirective cache) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     String content = request.content();
@@ -63,7 +67,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       }
       var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
           idempotencyKey.orElse(null), null, UsageContext.request(principal, requestId, RouteClass.CHAT),
-          key.orElse(null));
+          key.orElse(null), cache);
       boolean stream = request.stream() == null || request.stream();
       if (stream) {
         return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(tenant, turn, slot, true));
@@ -82,27 +86,37 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       if (!stream) {
         return whole(tenant, request.sessionId(), turn);
       }
-      if (request.providerKey() == null && !turns.gateway().budgeted(tenant.id())) {
-        return saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, turn.answer()));
+      if (request.providerKey() == null && !turns.gateway().budgeted(tenant.id()) && !tenant.features().responseCache()) {
+        return says(tenant, turn, () -> streamed(request.sessionId(), turn, turn.answer()));
       }
       // On the caller's key the stream starts once the provider has answered: whether the
       // call fell back is then known for the header, and a refused key is a proper 401. A
-      // budgeted call too: a refusal by its budget is then a proper 429.
+      // budgeted call too: a refusal by its budget is then a proper 429. And for a tenant
+      // with the response cache: whether the call was a hit is then known for x-atrium-cache.
       return onSuccess(turn.answered(),
-          answer -> saysFallback(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
+          answer -> says(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
     });
   }
 
   /**
    * The route, saying {@code x-atrium-fallback: tenant-provider} when a tenant that takes
    * callers' provider keys answered on its own provider (no key came, or the caller's failed
-   * before the first token).
+   * before the first token), and {@code x-atrium-cache} what the response cache did, when
+   * the call was the cache's.
    */
-  static Route saysFallback(TenantConfig tenant, ChatTurn turn, Supplier<Route> inner) {
-    return turn.fellBackToTenant(tenant) ? respondWithHeader(FALLBACK, inner) : inner.get();
+  static Route says(TenantConfig tenant, ChatTurn turn, Supplier<Route> inner) {
+    Supplier<Route> cached = turn.cacheStatus().header()
+        .<Supplier<Route>>map(status -> () -> respondWithHeader(RawHeader.create(CacheStatus.HEADER, status), inner))
+        .orElse(inner);
+    return turn.fellBackToTenant(tenant) ? respondWithHeader(FALLBACK, cached) : cached.get();
   }
 
   static final RawHeader FALLBACK = RawHeader.create("x-atrium-fallback", "tenant-provider");
+
+  /** What the request's {@code cache-control} header asks of the response cache (both chat doors read it). */
+  static Route cacheDirective(Function<CacheDirective, Route> inner) {
+    return optionalHeaderValueByName("cache-control", value -> inner.apply(CacheDirective.of(value)));
+  }
 
   private Route streamed(String sessionId, ChatTurn turn, Source<ChatEvent, NotUsed> events) {
     Source<ByteString, NotUsed> citations = Source.completionStage(turn.passages())
@@ -141,7 +155,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       json.put("usage", usage(recorded.usage()));
       return json;
     });
-    return onSuccess(body, json -> saysFallback(tenant, turn, () -> JsonRoutes.json(json)));
+    return onSuccess(body, json -> says(tenant, turn, () -> JsonRoutes.json(json)));
   }
 
   private Route replay(String sessionId, ChatSession.Replay replay, boolean stream) {

@@ -9,6 +9,7 @@ import dev.atrium.core.http.ApiError;
 import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.cache.CacheDirective;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
@@ -121,7 +122,7 @@ class ChatTurnTest {
   static Started begin(String model) {
     Session session = session();
     CountingSlot slot = CountingSlot.create();
-    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null, USAGE, null);
+    var request = new ChatTurn.Request(OWNER, "s", ChatMessage.user("hello"), model, false, null, null, USAGE, null, CacheDirective.USE);
     var begun = ChatTurn.begin(settings, session.ref(), request, slot.slot()).toCompletableFuture().join();
     return new Started(session, slot, ((ChatTurn.Go) begun).turn());
   }
@@ -207,7 +208,7 @@ class ChatTurnTest {
   void aBusySessionGivesTheSlotBackAtOnce() {
     Started first = begin("up");
     CountingSlot second = CountingSlot.create();
-    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null, USAGE, null);
+    var other = new ChatTurn.Request(OWNER, "s", ChatMessage.user("me too"), "up", false, null, null, USAGE, null, CacheDirective.USE);
 
     assertThatThrownBy(() -> ChatTurn.begin(settings, first.session().ref(), other, second.slot())
         .toCompletableFuture().join())
