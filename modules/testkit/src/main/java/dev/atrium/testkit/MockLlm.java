@@ -36,7 +36,8 @@ import org.apache.pekko.stream.javadsl.Flow;
 /**
  * A model upstream that speaks OpenAI's chat protocol (and its embeddings) over real HTTP, for tests and
  * benchmarks: deterministic text ({@code "t0 t1 ... "}; a streamed tool call when the
- * request's {@code tool_choice} asks for one; as many chunks as {@code max_tokens} allows),
+ * request's {@code tool_choice} asks for one; as many chunks as {@code max_tokens} allows, ending with
+ * finish_reason {@code length} when it cut the answer short),
  * configurable pacing, injected failures and dropped connections, and counters of what it saw.
  */
 public final class MockLlm implements AutoCloseable {

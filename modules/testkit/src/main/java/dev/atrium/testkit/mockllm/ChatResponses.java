@@ -67,7 +67,7 @@ public final class ChatResponses {
         : Patterns.after(generation, system, () -> CompletableFuture.completedFuture(chunks));
     return generated.thenApply(n -> {
       counters.tokensGenerated.addAndGet(n);
-      return json(200, OpenAiJson.completion(id, created, call, n));
+      return json(200, OpenAiJson.completion(id, created, call, n, call.finishReason(behaviour.chunks())));
     });
   }
 
@@ -92,7 +92,7 @@ public final class ChatResponses {
           .mapMaterializedValue(ignored -> NotUsed.getInstance());
     } else {
       List<ByteString> tail = new ArrayList<>(2);
-      tail.add(call.tool() == null ? frames.stop() : frames.toolCallsStop());
+      tail.add(call.tool() == null ? frames.stop(call.finishReason(behaviour.chunks())) : frames.toolCallsStop());
       if (call.includeUsage()) {
         tail.add(frames.usage(call.promptTokens(), chunks));
       }

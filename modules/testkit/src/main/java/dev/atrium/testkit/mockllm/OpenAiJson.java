@@ -30,6 +30,14 @@ public final class OpenAiJson {
     public int chunks(int configured) {
       return maxTokens > 0 ? Math.min(configured, maxTokens) : configured;
     }
+
+    /**
+     * Why the answer of {@code configured} chunks ends: {@code length} when {@code maxTokens}
+     * cut it short, as a real model says of a truncated answer, else {@code stop}.
+     */
+    public String finishReason(int configured) {
+      return chunks(configured) < configured ? "length" : "stop";
+    }
   }
 
   /** Thrown for a body that is not a JSON object, so the caller can answer 400. */
@@ -108,7 +116,7 @@ public final class OpenAiJson {
     return text.toString();
   }
 
-  public static ByteString completion(String id, long created, ChatCall call, int chunks) {
+  public static ByteString completion(String id, long created, ChatCall call, int chunks, String finishReason) {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.put("id", id);
     root.put("object", "chat.completion");
@@ -121,7 +129,7 @@ public final class OpenAiJson {
     message.put("content", fullText(chunks));
     message.putNull("refusal");
     choice.putNull("logprobs");
-    choice.put("finish_reason", "stop");
+    choice.put("finish_reason", finishReason);
     usage(root.putObject("usage"), call.promptTokens(), chunks);
     return bytes(root);
   }
@@ -223,8 +231,9 @@ public final class OpenAiJson {
       return choice("{\"content\":\"" + piece(index) + "\"}", "null");
     }
 
-    public ByteString stop() {
-      return choice("{}", "\"stop\"");
+    /** The last piece's chunk: {@code reason} is {@code stop}, or {@code length} for an answer cut short. */
+    public ByteString stop(String reason) {
+      return choice("{}", "\"" + reason + "\"");
     }
 
     /**
