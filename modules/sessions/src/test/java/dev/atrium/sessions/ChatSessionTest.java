@@ -346,6 +346,25 @@ class ChatSessionTest {
   }
 
   @Test
+  void keepsAMessagesPromptCachingHintThroughItsEventAndARestart() {
+    var s = created();
+    var hint = new ChatMessage.CacheControl("ephemeral", "1h");
+    var hinted = new ChatMessage("user", "a long document", null, List.of(), null, null, hint);
+    var reply = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(OWNER, hinted, null, null,
+        ChatSession.newId(), r));
+    var started = (ChatSession.Started) reply.reply().orElseThrow();
+    assertThat(((ChatSession.TurnStarted) reply.event()).userMessage().message().cacheControl()).isEqualTo(hint);
+    assertThat(started.context()).last().extracting(ChatMessage::cacheControl).isEqualTo(hint);
+    complete(s, started.turn().turnId(), "an answer", false);
+
+    s.restart();
+    assertThat(s.getState().messages()).extracting(m -> m.message().cacheControl()).containsExactly(hint, null);
+    // A message without one (every message stored before the hint existed) has none.
+    var plain = started(s, "no hint");
+    assertThat(plain.userMessage().message().cacheControl()).isNull();
+  }
+
+  @Test
   void keepsHistoryAndTheInFlightTurnAfterRestart() {
     var s = created();
     var turn = started(s, "one");
