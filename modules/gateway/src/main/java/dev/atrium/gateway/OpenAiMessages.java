@@ -132,18 +132,7 @@ public final class OpenAiMessages {
       out.writeStringField("name", message.name());
     }
     if (!message.toolCalls().isEmpty()) {
-      out.writeArrayFieldStart("tool_calls");
-      for (ChatMessage.ToolCall call : message.toolCalls()) {
-        out.writeStartObject();
-        out.writeStringField("id", call.id());
-        out.writeStringField("type", call.type());
-        out.writeObjectFieldStart("function");
-        out.writeStringField("name", call.name());
-        out.writeStringField("arguments", call.arguments());
-        out.writeEndObject();
-        out.writeEndObject();
-      }
-      out.writeEndArray();
+      writeToolCalls(out, message.toolCalls(), false);
     }
     if (message.toolCallId() != null) {
       out.writeStringField("tool_call_id", message.toolCallId());
@@ -158,6 +147,30 @@ public final class OpenAiMessages {
       }
     }
     out.writeEndObject();
+  }
+
+  /**
+   * A {@code tool_calls} member: each call's id, type and function; {@code indexed}: with
+   * each call's {@code index}, as a streamed delta has it.
+   */
+  public static void writeToolCalls(JsonGenerator out, List<ChatMessage.ToolCall> calls, boolean indexed)
+      throws IOException {
+    out.writeArrayFieldStart("tool_calls");
+    for (int i = 0; i < calls.size(); i++) {
+      ChatMessage.ToolCall call = calls.get(i);
+      out.writeStartObject();
+      if (indexed) {
+        out.writeNumberField("index", i);
+      }
+      out.writeStringField("id", call.id());
+      out.writeStringField("type", call.type());
+      out.writeObjectFieldStart("function");
+      out.writeStringField("name", call.name());
+      out.writeStringField("arguments", call.arguments());
+      out.writeEndObject();
+      out.writeEndObject();
+    }
+    out.writeEndArray();
   }
 
   /** The message as a JSON tree (for responses built as trees). */

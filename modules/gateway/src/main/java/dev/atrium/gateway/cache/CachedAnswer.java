@@ -5,6 +5,7 @@ import dev.atrium.core.Json;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ChatResult;
+import dev.atrium.gateway.OpenAiMessages;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,20 +86,7 @@ public record CachedAnswer(String text, List<ChatMessage.ToolCall> toolCalls, St
     try (JsonGenerator out = Json.MAPPER.getFactory().createGenerator(bytes)) {
       out.writeStartObject();
       out.writeNullField("content");
-      out.writeArrayFieldStart("tool_calls");
-      for (int i = 0; i < calls.size(); i++) {
-        ChatMessage.ToolCall call = calls.get(i);
-        out.writeStartObject();
-        out.writeNumberField("index", i);
-        out.writeStringField("id", call.id());
-        out.writeStringField("type", call.type());
-        out.writeObjectFieldStart("function");
-        out.writeStringField("name", call.name());
-        out.writeStringField("arguments", call.arguments());
-        out.writeEndObject();
-        out.writeEndObject();
-      }
-      out.writeEndArray();
+      OpenAiMessages.writeToolCalls(out, calls, true);
       out.writeEndObject();
     } catch (IOException e) {
       throw new IllegalStateException(e);
