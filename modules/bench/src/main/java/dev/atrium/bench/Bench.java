@@ -32,6 +32,7 @@ public final class Bench {
         case "runs" -> BenchOptions.parse(args, 1, RunsScenario.OPTIONS);
         case "rag" -> BenchOptions.parse(args, 1, RagScenario.OPTIONS);
         case "ingest" -> BenchOptions.parse(args, 1, IngestScenario.OPTIONS);
+        case "cache" -> BenchOptions.parse(args, 1, CacheScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -53,6 +54,7 @@ public final class Bench {
         case "runs" -> new RunsScenario(options, http, fleet, runDir).run(report);
         case "rag" -> new RagScenario(options, http, fleet, root, runDir).run(report);
         case "ingest" -> new IngestScenario(options, http, fleet, runDir).run(report);
+        case "cache" -> new CacheScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -55,6 +55,14 @@ final class BenchOptions {
                     [--documents 40] [--chunks-per-document 25] [--concurrency 4]
                     [--warmup-documents 12] [--seed 42]
 
+        cache     the response cache through POST /v1/chat/completions: hits against
+                  misses (fresh prompts) through the mock upstream, streaming and not, in
+                  alternating windows of one run, with node and PostgreSQL CPU per request;
+                  then a replayed workload of repeated prompts and its hit ratio
+                    [--concurrency 16] [--duration 20s] [--warmup 20s] [--window 5s]
+                    [--chunks 20] [--chunk-delay-ms 5] [--requests 1000] [--prompts 200]
+                    [--zipf 1.0] [--replay-concurrency 8]
+
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).
         Results: a table on stdout and target/bench/<scenario>-<timestamp>.json.

@@ -59,6 +59,22 @@ final class BenchTenants {
     return tenant;
   }
 
+  /**
+   * A tenant with key {@code key} (PAID) whose model {@code mock} is the mock upstream at
+   * {@code mockV1} (no retries), unlimited rate limits and stream slots; callers add fields
+   * (features) on the returned map.
+   */
+  static Map<String, Object> mockTenant(String id, String key, java.net.URI mockV1) {
+    Map<String, Object> tenant = tenant(id, List.of(Map.of("id", "k_" + id, "label", key, "sha256", sha256(key),
+        "tier", "PAID", "development", true)), unlimitedRateLimits());
+    tenant.put("models", Map.of(
+        "default_model", "mock",
+        "models", Map.of("mock", Map.of("provider", "mock", "upstream_model", "mock-model")),
+        "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
+            "timeout_ms", 60_000, "max_retries", 0))));
+    return tenant;
+  }
+
   /** The checkout's tenant file as it is, but for its rate limits and stream slots. */
   static Path copyUnlimited(Path checkoutTenants, String id, Path runDir) {
     try {

@@ -332,18 +332,7 @@ final class ChatScenario {
 
   /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */
   private Path writeTenant(URI mockV1) {
-    Map<String, Object> tenant = new LinkedHashMap<>();
-    tenant.put("id", "bench");
-    tenant.put("display_name", "Benchmark tenant (written by ./atrium bench)");
-    tenant.put("api_keys", List.of(Map.of("id", "k_bench", "label", "bench-key", "sha256", BenchTenants.sha256(KEY),
-        "tier", "PAID", "development", true)));
-    tenant.put("models", Map.of(
-        "default_model", "mock",
-        "models", Map.of("mock", Map.of("provider", "mock", "upstream_model", "mock-model")),
-        "providers", Map.of("mock", Map.of("type", "openai", "base_url", mockV1.toString(),
-            "timeout_ms", 60_000, "max_retries", 0))));
-    tenant.put("rate_limits", BenchTenants.unlimitedRateLimits());
-    tenant.put("stream_slots", BenchTenants.unlimitedStreamSlots());
+    Map<String, Object> tenant = BenchTenants.mockTenant("bench", KEY, mockV1);
     if (compareBudgets) {
       // Caps no run reaches: every call holds and settles, in the tenant's scope and its key's.
       Map<String, Object> caps = Map.of("daily_tokens", 1_000_000_000_000L, "monthly_tokens", 1_000_000_000_000L);

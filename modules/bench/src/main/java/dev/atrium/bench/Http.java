@@ -22,7 +22,7 @@ final class Http {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
   private static final String CONTENT = "\"content\":\"";
 
-  private final HttpClient client = HttpClient.newBuilder()
+  final HttpClient client = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5))
       .build();
