@@ -17,6 +17,8 @@ import dev.atrium.testkit.ServerProcess;
 import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -150,7 +152,7 @@ class ResponseCacheTest {
     return http.postJson("/v1/chat/completions", body, all.toArray(String[]::new));
   }
 
-  static String cacheHeader(HttpResponse<String> response) {
+  static String cacheHeader(HttpResponse<?> response) {
     return response.headers().firstValue("x-atrium-cache").orElse("(none)");
   }
 
@@ -318,6 +320,45 @@ class ResponseCacheTest {
     assertThat(mock.stats().requests()).isEqualTo(2);
     awaitStored("cached", body(false, question));
     assertThat(cacheHeader(completion(viaB, PAID, false, question))).isEqualTo("hit");
+    assertThat(mock.stats().requests()).isEqualTo(2);
+  }
+
+  @Test
+  void aStreamTheUpstreamBreaksOffIsNotCached() {
+    String question = unique();
+    mock.configure(MockLlm.Behaviour.defaults().droppingAfter(3));
+    var broken = completion(viaA, PAID, true, question);
+    assertThat(broken.statusCode()).isEqualTo(200);
+    assertThat(broken.body()).contains("\"error\"").doesNotContain("[DONE]");
+
+    mock.configure(MockLlm.Behaviour.defaults());
+    assertThat(cacheHeader(completion(viaA, PAID, false, question))).isEqualTo("miss");
+    assertThat(mock.stats().requests()).isEqualTo(2);
+  }
+
+  @Test
+  void aStreamTheClientLeavesIsNotCached() throws Exception {
+    String question = unique();
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(40).withChunkDelay(Duration.ofMillis(50)));
+    var response = viaA.client().send(viaA.request("/v1/chat/completions")
+            .header("Authorization", "Bearer " + PAID).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body(true, question))).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(cacheHeader(response)).isEqualTo("miss");
+    StringBuilder received = new StringBuilder();
+    try (InputStream in = response.body()) {
+      byte[] buffer = new byte[256];
+      // Three pieces of the answer, then the client leaves.
+      while (received.toString().split("\"content\":\"t", -1).length <= 3) {
+        int n = in.read(buffer);
+        assertThat(n).isPositive();
+        received.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+      }
+    }
+    await(Duration.ofSeconds(5), () -> assertThat(mock.stats().streamsCancelled()).isEqualTo(1));
+
+    mock.configure(MockLlm.Behaviour.defaults());
+    assertThat(cacheHeader(completion(viaA, PAID, false, question))).isEqualTo("miss");
     assertThat(mock.stats().requests()).isEqualTo(2);
   }
 
