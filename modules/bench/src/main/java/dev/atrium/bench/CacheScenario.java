@@ -49,7 +49,9 @@ final class CacheScenario {
   private final String salt = UUID.randomUUID().toString().substring(0, 8);
   private final AtomicLong fresh = new AtomicLong();
 
-  private record Kind(boolean hit, boolean stream, Case result) {}
+  /** A case: hits or misses, streamed or not; {@code key}: the tenant's (with the cache, or without it). */
+  private record Kind(boolean hit, boolean stream, String key, Case result) {}
+  private static final String UNCACHED_KEY = "bench-uncached-key";
 
   CacheScenario(BenchOptions o, Http http, Fleet fleet, Path runDir) {
     this.http = http;
@@ -79,9 +81,11 @@ final class CacheScenario {
     String stored = "bench " + salt + " the stored prompt";
     // Stored once (a streamed and a whole request share the key): every hit window asks it again.
     awaitStatus(request(completions, stored, false), "hit", 50);
-    List<Kind> kinds = List.of(new Kind(false, false, new Case("miss non-stream")),
-        new Kind(true, false, new Case("hit non-stream")), new Kind(false, true, new Case("miss stream")),
-        new Kind(true, true, new Case("hit stream")));
+    List<Kind> kinds = List.of(new Kind(false, false, KEY, new Case("miss non-stream")),
+        new Kind(true, false, KEY, new Case("hit non-stream")), new Kind(false, true, KEY, new Case("miss stream")),
+        new Kind(true, true, KEY, new Case("hit stream")),
+        // The same fresh prompts for a tenant without the cache: what a miss costs beyond a plain call.
+        new Kind(false, false, UNCACHED_KEY, new Case("no cache non-stream")));
 
     System.out.printf("%nwarming up for %d s (misses and hits, streaming and not)%n", warmup.toSeconds());
     int slices = warmup.isZero() ? 0 : kinds.size() * 2;
@@ -123,15 +127,19 @@ final class CacheScenario {
   private Load.Client client(Kind k, URI completions, String stored) {
     return inFlight -> {
       String prompt = k.hit() ? stored : "bench " + salt + " fresh " + fresh.incrementAndGet();
-      HttpRequest request = request(completions, prompt, k.stream());
+      HttpRequest request = request(completions, k.key(), prompt, k.stream());
       return k.stream() ? http.sse(request, inFlight) : http.whole(request, 200, "\"content\"", inFlight, null);
     };
   }
 
   private static HttpRequest request(URI completions, String prompt, boolean stream) {
+    return request(completions, KEY, prompt, stream);
+  }
+
+  private static HttpRequest request(URI completions, String key, String prompt, boolean stream) {
     String body = "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]"
         + (stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : ",\"stream\":false") + "}";
-    return Http.post(completions, KEY, body.getBytes(StandardCharsets.UTF_8)).build();
+    return Http.post(completions, key, body.getBytes(StandardCharsets.UTF_8)).build();
   }
 
   /** The response's {@code x-atrium-cache}, the body read to its end. */
@@ -258,7 +266,14 @@ final class CacheScenario {
     Case hitWhole = kinds.get(1).result();
     Case missStream = kinds.get(2).result();
     Case hitStream = kinds.get(3).result();
+    Case uncached = kinds.get(4).result();
     Map<String, Object> ratios = new LinkedHashMap<>();
+    ratios.put("non_stream_uncached_p50_ms", Report.round(uncached.totalMs(50)));
+    ratios.put("miss_added_p50_ms", Report.round(missWhole.totalMs(50) - uncached.totalMs(50)));
+    ratios.put("miss_added_node_ms_per_request",
+        Report.round(netMs(missWhole, "atrium", idleNode) - netMs(uncached, "atrium", idleNode)));
+    ratios.put("miss_added_postgres_ms_per_request",
+        Report.round(netMs(missWhole, "postgres", idlePostgres) - netMs(uncached, "postgres", idlePostgres)));
     ratios.put("non_stream_hit_p50_ms", Report.round(hitWhole.totalMs(50)));
     ratios.put("non_stream_miss_p50_ms", Report.round(missWhole.totalMs(50)));
     ratios.put("non_stream_hit_over_miss_p50", Report.round(hitWhole.totalMs(50) / missWhole.totalMs(50)));
@@ -277,6 +292,8 @@ final class CacheScenario {
 
     System.out.printf("%ntargets:%n");
     report.target("non-stream hit p50 / miss p50", hitWhole.totalMs(50) / missWhole.totalMs(50), "<=", 0.5, "");
+    report.target("latency a miss adds to a plain call, p50", missWhole.totalMs(50) - uncached.totalMs(50), "<=", 5,
+        "ms");
     report.target("replayed hit ratio / ideal", (Double) replay.get("hit_ratio") / (Double) replay.get("ideal_hit_ratio"),
         ">=", 0.95, "");
     report.target("errors", kinds.stream().mapToLong(k -> k.result().errors()).sum()
@@ -309,11 +326,15 @@ final class CacheScenario {
     }
   }
 
-  /** A tenants folder holding one tenant with the response cache whose model {@code mock} is the mock upstream. */
+  /**
+   * A tenants folder holding two tenants whose model {@code mock} is the mock upstream: one
+   * with the response cache ({@code bench}), one without ({@code uncached}).
+   */
   private Path writeTenant(URI mockV1) {
     Map<String, Object> tenant = BenchTenants.mockTenant("bench", KEY, mockV1);
     tenant.put("features", Map.of("response_cache", true));
     tenant.put("response_cache", Map.of("ttl_seconds", 3600));
+    BenchTenants.write(runDir, "uncached", BenchTenants.mockTenant("uncached", UNCACHED_KEY, mockV1));
     return BenchTenants.write(runDir, "bench", tenant);
   }
 }
