@@ -50,6 +50,7 @@ class ResponseCacheTest {
   static final String SHORT = "cache-short-" + UUID.randomUUID();
   static final String OTHER = "cache-other-" + UUID.randomUUID();
   static final String PLAIN = "cache-plain-" + UUID.randomUUID();
+  static final String BUDGETED = "cache-budgeted-" + UUID.randomUUID();
   static final double INPUT = 2.5;
   static final double OUTPUT = 10;
   static final String ADMIN_TOKEN = "admin-" + UUID.randomUUID();
@@ -71,6 +72,9 @@ class ResponseCacheTest {
     tenant("short", "\"response_cache\": true", key("k_short", SHORT), "\"response_cache\": {\"ttl_seconds\": 1},");
     tenant("other", "\"response_cache\": true", key("k_other", OTHER), "");
     tenant("plain", "\"byok\": false", key("k_plain", PLAIN), "");
+    // A cap no test reaches: every call that goes upstream holds and settles its tokens.
+    tenant("budgeted", "\"response_cache\": true", key("k_budgeted", BUDGETED),
+        "\"budgets\": {\"tenant\": {\"daily_tokens\": 1000000000}},");
     // Prices are numbers, which system properties cannot carry: a config file that adds them to the shipped one.
     Files.writeString(configDir.resolve("prices.conf"), """
         include classpath("application.conf")
@@ -459,6 +463,46 @@ class ResponseCacheTest {
         .containsEntry("tokens_in", miss.get("tokens_in")).containsEntry("tokens_out", miss.get("tokens_out"))
         .containsEntry("model", "mock");
     assertThat(((Number) hit.get("cost_micro_usd")).longValue()).isZero();
+  }
+
+  @Test
+  void aHitHoldsAndSettlesNoBudget() {
+    String question = unique();
+    String first = "req-" + UUID.randomUUID();
+    String hit = "req-" + UUID.randomUUID();
+    String other = "req-" + UUID.randomUUID();
+    assertThat(cacheHeader(completion(viaA, BUDGETED, false, question, "x-request-id", first))).isEqualTo("miss");
+    awaitStored("budgeted", body(false, question));
+    assertThat(cacheHeader(completion(viaB, BUDGETED, false, question, "x-request-id", hit))).isEqualTo("hit");
+    // A call that goes upstream after the hit, from the same node: its settlement reaches the
+    // tenant's Budget after the hit's would have.
+    assertThat(cacheHeader(completion(viaB, BUDGETED, false, unique(), "x-request-id", other))).isEqualTo("miss");
+
+    long upstream = tokens(usage(first)) + tokens(usage(other));
+    assertThat(usage(hit)).containsEntry("cache_hit", true);
+    await(Duration.ofSeconds(10), () -> {
+      JsonNode day = tenantDay();
+      assertThat(day.path("tokens").path("settled").asLong()).isEqualTo(upstream);
+      assertThat(day.path("tokens").path("reserved").asLong()).isZero();
+    });
+    assertThat(mock.stats().requests()).isEqualTo(2);
+  }
+
+  static long tokens(Map<String, Object> usageRow) {
+    return ((Number) usageRow.get("tokens_in")).longValue() + ((Number) usageRow.get("tokens_out")).longValue();
+  }
+
+  /** The budgeted tenant's own scope for today, as the admin API shows it. */
+  static JsonNode tenantDay() {
+    var view = new TestHttp(ServerProcess.LOOPBACK, a.adminPort()).get("/admin/tenants/budgeted/budgets",
+        "Authorization", "Bearer " + ADMIN_TOKEN);
+    assertThat(view.statusCode()).as(view.body()).isEqualTo(200);
+    for (JsonNode scope : TestHttp.json(view).path("scopes")) {
+      if (scope.path("scope").asText().equals("tenant") && scope.path("period").asText().equals("day")) {
+        return scope;
+      }
+    }
+    throw new AssertionError("no tenant day scope in " + view.body());
   }
 
   @Test
