@@ -1,28 +1,36 @@
 package dev.atrium.server;
 
+import static dev.atrium.server.CacheCluster.ADMIN_TOKEN;
+import static dev.atrium.server.CacheCluster.BUDGETED;
+import static dev.atrium.server.CacheCluster.FREE;
+import static dev.atrium.server.CacheCluster.INPUT;
+import static dev.atrium.server.CacheCluster.OTHER;
+import static dev.atrium.server.CacheCluster.OUTPUT;
+import static dev.atrium.server.CacheCluster.PAID;
+import static dev.atrium.server.CacheCluster.PLAIN;
+import static dev.atrium.server.CacheCluster.SHORT;
 import static dev.atrium.server.ChatApiTest.await;
+import static dev.atrium.server.CompletionCalls.body;
+import static dev.atrium.server.CompletionCalls.cacheHeader;
+import static dev.atrium.server.CompletionCalls.chunks;
+import static dev.atrium.server.CompletionCalls.completion;
+import static dev.atrium.server.CompletionCalls.completionBody;
+import static dev.atrium.server.CompletionCalls.streamedText;
+import static dev.atrium.server.CompletionCalls.text;
+import static dev.atrium.server.CompletionCalls.tokens;
+import static dev.atrium.server.CompletionCalls.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 
+
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.atrium.core.Json;
 import dev.atrium.core.db.DatabaseSettings;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.atrium.core.tenant.ApiKeys;
-import dev.atrium.gateway.ChatMessage;
-import dev.atrium.gateway.ChatRequest;
-import dev.atrium.gateway.OpenAiMessages;
-import dev.atrium.gateway.cache.CacheKey;
 import dev.atrium.testkit.MockLlm;
-import dev.atrium.testkit.ServerProcess;
-import dev.atrium.testkit.TestDatabase;
 import dev.atrium.testkit.TestHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,87 +53,27 @@ import org.junit.jupiter.api.io.TempDir;
  * job deletes them.
  */
 class ResponseCacheTest {
-  static final String PAID = "cache-paid-" + UUID.randomUUID();
-  static final String FREE = "cache-free-" + UUID.randomUUID();
-  static final String SHORT = "cache-short-" + UUID.randomUUID();
-  static final String OTHER = "cache-other-" + UUID.randomUUID();
-  static final String PLAIN = "cache-plain-" + UUID.randomUUID();
-  static final String BUDGETED = "cache-budgeted-" + UUID.randomUUID();
-  static final double INPUT = 2.5;
-  static final double OUTPUT = 10;
-  static final String ADMIN_TOKEN = "admin-" + UUID.randomUUID();
   @TempDir static Path tenantsDir;
   @TempDir static Path configDir;
   static MockLlm mock;
+  static CacheCluster cluster;
   static DatabaseSettings db;
-  static ServerProcess a;
-  static ServerProcess b;
   static TestHttp viaA;
   static TestHttp viaB;
 
   @BeforeAll
   static void start() throws IOException {
     mock = MockLlm.startLocal();
-    tenant("cached", "\"response_cache\": true, \"byok\": true",
-        "[{\"id\": \"k_paid\", \"sha256\": \"%s\", \"tier\": \"PAID\"}, {\"id\": \"k_free\", \"sha256\": \"%s\", \"tier\": \"FREE\"}]"
-            .formatted(ApiKeys.sha256(PAID), ApiKeys.sha256(FREE)), "");
-    tenant("short", "\"response_cache\": true", key("k_short", SHORT), "\"response_cache\": {\"ttl_seconds\": 1},");
-    tenant("other", "\"response_cache\": true", key("k_other", OTHER), "");
-    tenant("plain", "\"byok\": false", key("k_plain", PLAIN), "");
-    // A cap no test reaches: every call that goes upstream holds and settles its tokens.
-    tenant("budgeted", "\"response_cache\": true", key("k_budgeted", BUDGETED),
-        "\"budgets\": {\"tenant\": {\"daily_tokens\": 1000000000}},");
-    // Prices are numbers, which system properties cannot carry: a config file that adds them to the shipped one.
-    Files.writeString(configDir.resolve("prices.conf"), """
-        include classpath("application.conf")
-        atrium.usage.prices.mock-model { input = %s, output = %s }
-        atrium.usage.flush-interval = 50ms
-        """.formatted(INPUT, OUTPUT));
-    db = TestDatabase.fresh("response_cache");
-    int seedPort = ServerProcess.freePort();
-    String seed = ServerProcess.pekkoAddress(seedPort);
-    a = node("cache-a").remotePort(seedPort).seedNodes(seed).launch();
-    b = node("cache-b").seedNodes(seed).launch();
-    a.awaitHealthy();
-    b.awaitHealthy();
-    viaA = new TestHttp(ServerProcess.LOOPBACK, a.httpPort());
-    viaB = new TestHttp(ServerProcess.LOOPBACK, b.httpPort());
-  }
-
-  private static String key(String id, String secret) {
-    return "[{\"id\": \"%s\", \"sha256\": \"%s\", \"tier\": \"PAID\"}]".formatted(id, ApiKeys.sha256(secret));
-  }
-
-  /** A tenant whose model {@code mock} is the mock upstream (no retries: a 500 is the caller's answer at once). */
-  private static void tenant(String id, String features, String keys, String more) throws IOException {
-    Files.writeString(tenantsDir.resolve(id + ".json"), """
-        {"id": "%s", "display_name": "%s", "api_keys": %s,
-         "features": {%s}, %s
-         "byok": {"providers": {"openai": "up"}},
-         "on_limiter_unavailable": "allow",
-         "models": {"default_model": "mock",
-                    "models": {"mock": {"provider": "up", "upstream_model": "mock-model"}},
-                    "providers": {"up": {"type": "openai", "base_url": "%s", "timeout_ms": 5000, "max_retries": 0}}},
-         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000},
-                                     "free": {"capacity": 100000, "refill_per_second": 100000}}}}
-        """.formatted(id, id, keys, features, more, mock.baseUrl()));
-  }
-
-  private static dev.atrium.testkit.ServerProcessBuilder node(String name) {
-    return ServerProcess.builder(name, System.getProperty("surefire.test.class.path"))
-        .database(db.url(), db.ownerUser(), db.ownerPassword())
-        .tenantsDir(tenantsDir)
-        .adminToken(ADMIN_TOKEN)
-        .systemProperty("config.file", configDir.resolve("prices.conf").toString());
+    cluster = CacheCluster.start(mock, tenantsDir, configDir);
+    db = cluster.db();
+    viaA = cluster.viaA();
+    viaB = cluster.viaB();
   }
 
   @AfterAll
   static void stop() {
-    if (b != null) {
-      b.close();
-    }
-    if (a != null) {
-      a.close();
+    if (cluster != null) {
+      cluster.close();
     }
     mock.close();
   }
@@ -135,111 +83,13 @@ class ResponseCacheTest {
     mock.reset();
   }
 
-  /** A prompt no other test sends. */
-  static String unique() {
-    return "question " + UUID.randomUUID();
-  }
-
-  static HttpResponse<String> completion(TestHttp http, String key, boolean stream, String content, String... headers) {
-    return completionBody(http, key, body(stream, content), headers);
-  }
-
-  static String body(boolean stream, String content) {
-    return """
-        {"model": "mock", "stream": %s, "stream_options": {"include_usage": true},
-         "messages": [{"role": "user", "content": "%s"}]}""".formatted(stream, content);
-  }
-
-  static HttpResponse<String> completionBody(TestHttp http, String key, String body, String... headers) {
-    List<String> all = new ArrayList<>(List.of("Authorization", "Bearer " + key));
-    all.addAll(List.of(headers));
-    return http.postJson("/v1/chat/completions", body, all.toArray(String[]::new));
-  }
-
-  static String cacheHeader(HttpResponse<?> response) {
-    return response.headers().firstValue("x-atrium-cache").orElse("(none)");
-  }
-
-  /** The answer's text of a {@code chat.completion}. */
-  static String text(HttpResponse<String> response) {
-    return TestHttp.json(response).path("choices").path(0).path("message").path("content").asText();
-  }
-
-  static long rows(String tenant) {
-    return ((Number) UsageTest.query(db, "select count(*) as n from response_cache where tenant_id = ?", tenant)
-        .get(0).get("n")).longValue();
-  }
-
-  /** Waits until the cache holds {@code n} answers of {@code tenant} (its writes are behind the call). */
-  static void awaitRows(String tenant, long n) {
-    await(Duration.ofSeconds(10), () -> assertThat(rows(tenant)).isEqualTo(n));
-  }
-
-  /**
-   * Waits until the table holds the answer to the chat completion {@code body} of
-   * {@code tenant} (its writes are behind the call): its row, found by the key the gateway
-   * derives from the body's messages and options.
-   */
-  static void awaitStored(String tenant, String body) {
-    JsonNode request;
-    try {
-      request = Json.MAPPER.readTree(body);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    List<ChatMessage> messages = new ArrayList<>();
-    request.path("messages").forEach(m -> messages.add(OpenAiMessages.read(m)));
-    ObjectNode options = ((ObjectNode) request).deepCopy();
-    options.remove(List.of("model", "messages"));
-    byte[] key = CacheKey.of(tenant, "mock", new ChatRequest("mock", messages, options)).bytes();
-    await(Duration.ofSeconds(10), () -> assertThat(UsageTest.query(db,
-        "select 1 from response_cache where tenant_id = ? and cache_key = ?", tenant, key)).hasSize(1));
-  }
-
-  /** When the tenant's one row was last written. */
-  static Object storedAt(String tenant) {
-    return UsageTest.query(db, "select created_at from response_cache where tenant_id = ?", tenant).get(0).get("created_at");
-  }
-
-  static Map<String, Object> usage(String requestId) {
-    List<Map<String, Object>> found = new ArrayList<>();
-    await(Duration.ofSeconds(10), () -> {
-      found.clear();
-      found.addAll(UsageTest.rowsIn(db, "request_id = ?", requestId));
-      assertThat(found).hasSize(1);
-    });
-    return found.get(0);
-  }
-
-  /** The JSON of each {@code data:} line of an OpenAI stream, {@code [DONE]} as a text node. */
-  static List<JsonNode> chunks(String body) {
-    List<JsonNode> chunks = new ArrayList<>();
-    for (String line : body.split("\n")) {
-      if (line.startsWith("data: ")) {
-        String data = line.substring(6);
-        try {
-          chunks.add(data.equals("[DONE]") ? Json.MAPPER.getNodeFactory().textNode(data) : Json.MAPPER.readTree(data));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }
-    }
-    return chunks;
-  }
-
-  static String streamedText(List<JsonNode> chunks) {
-    StringBuilder text = new StringBuilder();
-    chunks.forEach(c -> text.append(c.path("choices").path(0).path("delta").path("content").asText("")));
-    return text.toString();
-  }
-
   @Test
   void anAnswerStoredThroughOneNodeIsAHitOnTheOther() {
     String question = unique();
     var miss = completion(viaA, PAID, false, question);
     assertThat(miss.statusCode()).as(miss.body()).isEqualTo(200);
     assertThat(cacheHeader(miss)).isEqualTo("miss");
-    awaitStored("cached", body(false, question));
+    cluster.awaitStored("cached", body(false, question));
 
     var hit = completion(viaB, PAID, false, question);
     assertThat(hit.statusCode()).as(hit.body()).isEqualTo(200);
@@ -256,7 +106,7 @@ class ResponseCacheTest {
     var miss = completion(viaA, PAID, true, question);
     assertThat(miss.statusCode()).as(miss.body()).isEqualTo(200);
     assertThat(cacheHeader(miss)).isEqualTo("miss");
-    awaitStored("cached", body(true, question));
+    cluster.awaitStored("cached", body(true, question));
 
     for (TestHttp node : List.of(viaB, viaA)) {
       var hit = completion(node, PAID, true, question);
@@ -281,7 +131,7 @@ class ResponseCacheTest {
     var miss = turn(createSession(), question);
     assertThat(miss.statusCode()).as(miss.body()).isEqualTo(200);
     assertThat(cacheHeader(miss)).isEqualTo("miss");
-    awaitStored("cached", body(true, question));
+    cluster.awaitStored("cached", body(true, question));
 
     String session = createSession();
     var hit = turn(session, question);
@@ -322,7 +172,7 @@ class ResponseCacheTest {
     assertThat(answered.statusCode()).as(answered.body()).isEqualTo(200);
     assertThat(cacheHeader(answered)).isEqualTo("miss");
     assertThat(mock.stats().requests()).isEqualTo(2);
-    awaitStored("cached", body(false, question));
+    cluster.awaitStored("cached", body(false, question));
     assertThat(cacheHeader(completion(viaB, PAID, false, question))).isEqualTo("hit");
     assertThat(mock.stats().requests()).isEqualTo(2);
   }
@@ -385,7 +235,7 @@ class ResponseCacheTest {
   void noCacheSkipsTheReadAndRefreshesTheEntryWhileNoStoreKeepsNothing() {
     String question = unique();
     assertThat(cacheHeader(completion(viaA, PAID, false, question))).isEqualTo("miss");
-    awaitStored("cached", body(false, question));
+    cluster.awaitStored("cached", body(false, question));
 
     var refreshed = completion(viaA, PAID, false, question, "Cache-Control", "no-cache");
     assertThat(refreshed.statusCode()).as(refreshed.body()).isEqualTo(200);
@@ -426,22 +276,22 @@ class ResponseCacheTest {
   void anEntryExpiresWithItsTenantsTtlAndThePruneJobDeletesIt() {
     String question = unique();
     assertThat(cacheHeader(completion(viaA, SHORT, false, question))).isEqualTo("miss");
-    awaitRows("short", 1);
-    Object stored = storedAt("short");
+    cluster.awaitRows("short", 1);
+    Object stored = cluster.storedAt("short");
     // Hits until the TTL (1 s) has passed, then a miss: asked again until it says so.
     await(Duration.ofSeconds(10), () -> assertThat(cacheHeader(completion(viaB, SHORT, false, question))).isEqualTo("miss"));
     assertThat(mock.stats().requests()).isEqualTo(2);
 
     // The miss stored the answer again (the same row); once that has expired too, the job deletes it.
-    await(Duration.ofSeconds(10), () -> assertThat(storedAt("short")).isNotEqualTo(stored));
+    await(Duration.ofSeconds(10), () -> assertThat(cluster.storedAt("short")).isNotEqualTo(stored));
     await(Duration.ofSeconds(10), () -> assertThat(UsageTest.query(db,
         "select 1 from response_cache where tenant_id = 'short' and expires_at > now()")).isEmpty());
-    assertThat(rows("short")).isEqualTo(1);
-    var run = new TestHttp(ServerProcess.LOOPBACK, a.adminPort()).send(new TestHttp(ServerProcess.LOOPBACK, a.adminPort())
+    assertThat(cluster.rows("short")).isEqualTo(1);
+    var run = cluster.adminOfA().send(cluster.adminOfA()
         .request("/admin/jobs/response-cache-prune/run").header("Authorization", "Bearer " + ADMIN_TOKEN)
         .POST(HttpRequest.BodyPublishers.noBody()));
     assertThat(run.statusCode()).as(run.body()).isBetween(200, 202);
-    awaitRows("short", 0);
+    cluster.awaitRows("short", 0);
   }
 
   @Test
@@ -450,11 +300,11 @@ class ResponseCacheTest {
     String missId = "req-" + UUID.randomUUID();
     String hitId = "req-" + UUID.randomUUID();
     assertThat(cacheHeader(completion(viaA, PAID, true, question, "x-request-id", missId))).isEqualTo("miss");
-    awaitStored("cached", body(true, question));
+    cluster.awaitStored("cached", body(true, question));
     assertThat(cacheHeader(completion(viaB, PAID, true, question, "x-request-id", hitId))).isEqualTo("hit");
 
-    Map<String, Object> miss = usage(missId);
-    Map<String, Object> hit = usage(hitId);
+    Map<String, Object> miss = cluster.usage(missId);
+    Map<String, Object> hit = cluster.usage(hitId);
     assertThat(miss).containsEntry("cache_hit", false).containsEntry("status", "ok");
     assertThat(((Number) miss.get("cost_micro_usd")).longValue()).isEqualTo(Math.round(
         ((Number) miss.get("tokens_in")).intValue() * INPUT + ((Number) miss.get("tokens_out")).intValue() * OUTPUT))
@@ -472,44 +322,27 @@ class ResponseCacheTest {
     String hit = "req-" + UUID.randomUUID();
     String other = "req-" + UUID.randomUUID();
     assertThat(cacheHeader(completion(viaA, BUDGETED, false, question, "x-request-id", first))).isEqualTo("miss");
-    awaitStored("budgeted", body(false, question));
+    cluster.awaitStored("budgeted", body(false, question));
     assertThat(cacheHeader(completion(viaB, BUDGETED, false, question, "x-request-id", hit))).isEqualTo("hit");
     // A call that goes upstream after the hit, from the same node: its settlement reaches the
     // tenant's Budget after the hit's would have.
     assertThat(cacheHeader(completion(viaB, BUDGETED, false, unique(), "x-request-id", other))).isEqualTo("miss");
 
-    long upstream = tokens(usage(first)) + tokens(usage(other));
-    assertThat(usage(hit)).containsEntry("cache_hit", true);
+    long upstream = tokens(cluster.usage(first)) + tokens(cluster.usage(other));
+    assertThat(cluster.usage(hit)).containsEntry("cache_hit", true);
     await(Duration.ofSeconds(10), () -> {
-      JsonNode day = tenantDay();
+      JsonNode day = cluster.tenantDay();
       assertThat(day.path("tokens").path("settled").asLong()).isEqualTo(upstream);
       assertThat(day.path("tokens").path("reserved").asLong()).isZero();
     });
     assertThat(mock.stats().requests()).isEqualTo(2);
   }
 
-  static long tokens(Map<String, Object> usageRow) {
-    return ((Number) usageRow.get("tokens_in")).longValue() + ((Number) usageRow.get("tokens_out")).longValue();
-  }
-
-  /** The budgeted tenant's own scope for today, as the admin API shows it. */
-  static JsonNode tenantDay() {
-    var view = new TestHttp(ServerProcess.LOOPBACK, a.adminPort()).get("/admin/tenants/budgeted/budgets",
-        "Authorization", "Bearer " + ADMIN_TOKEN);
-    assertThat(view.statusCode()).as(view.body()).isEqualTo(200);
-    for (JsonNode scope : TestHttp.json(view).path("scopes")) {
-      if (scope.path("scope").asText().equals("tenant") && scope.path("period").asText().equals("day")) {
-        return scope;
-      }
-    }
-    throw new AssertionError("no tenant day scope in " + view.body());
-  }
-
   @Test
   void anotherTenantsIdenticalRequestNeverHits() {
     String question = unique();
     assertThat(cacheHeader(completion(viaA, PAID, false, question))).isEqualTo("miss");
-    awaitStored("cached", body(false, question));
+    cluster.awaitStored("cached", body(false, question));
     var other = completion(viaB, OTHER, false, question);
     assertThat(other.statusCode()).as(other.body()).isEqualTo(200);
     assertThat(cacheHeader(other)).isEqualTo("miss");
@@ -525,7 +358,7 @@ class ResponseCacheTest {
       assertThat(r.headers().firstValue("x-atrium-cache")).isEmpty();
     }
     assertThat(mock.stats().requests()).isEqualTo(2);
-    assertThat(rows("plain")).isZero();
+    assertThat(cluster.rows("plain")).isZero();
   }
 
   @Test
@@ -537,7 +370,7 @@ class ResponseCacheTest {
          "messages": [{"role": "user", "content": "%s"}]}""".formatted(unique());
     var miss = completionBody(viaA, PAID, body);
     assertThat(cacheHeader(miss)).isEqualTo("miss");
-    awaitStored("cached", body);
+    cluster.awaitStored("cached", body);
 
     var hit = completionBody(viaB, PAID, body);
     assertThat(cacheHeader(hit)).isEqualTo("hit");
@@ -560,7 +393,7 @@ class ResponseCacheTest {
         .formatted(question));
     assertThat(hinted.statusCode()).as(hinted.body()).isEqualTo(200);
     assertThat(mock.stats().lastRequestBody()).contains(question).doesNotContain("cache_control");
-    awaitStored("cached", body(false, question));
+    cluster.awaitStored("cached", body(false, question));
     assertThat(cacheHeader(completion(viaA, PAID, false, question))).isEqualTo("hit");
 
     var malformed = completionBody(viaA, PAID, """
