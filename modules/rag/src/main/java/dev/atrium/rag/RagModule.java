@@ -69,7 +69,7 @@ public final class RagModule {
       RunTypes runTypes, RunStarter runs, Jobs jobs) {
     RagModule rag = new RagModule(system, tenants, gateway, runs);
     runTypes.register(rag.ingest);
-    jobs.register(new ChunkExpiry(ProjectionDatabase.get(system)));
+    jobs.register(ChunkExpiry.job(ProjectionDatabase.get(system)));
     Document.init(system);
     VectorsProjection.init(system);
     return rag;

@@ -20,6 +20,21 @@ public interface Job {
    */
   CompletionStage<Map<String, Long>> run(Slot slot);
 
+  /** A job named {@code name} whose work for a slot is {@code work}: for jobs that are one query or call. */
+  static Job of(String name, java.util.function.Function<Slot, CompletionStage<Map<String, Long>>> work) {
+    return new Job() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public CompletionStage<Map<String, Long>> run(Slot slot) {
+        return work.apply(slot);
+      }
+    };
+  }
+
   /** The run the scheduler asks for: which slot of the schedule and why it runs now. */
   record Slot(String job, Instant scheduledFor, Trigger trigger) {}
 

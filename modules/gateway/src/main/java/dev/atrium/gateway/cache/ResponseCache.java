@@ -97,7 +97,7 @@ public final class ResponseCache {
    */
   public static ResponseCache start(ActorSystem<?> system, TenantRegistry tenants, Jobs jobs) {
     Config config = system.settings().config().getConfig("atrium.response-cache");
-    jobs.register(new ResponseCachePrune(ProjectionDatabase.get(system)));
+    jobs.register(ResponseCachePrune.job(ProjectionDatabase.get(system)));
     return new ResponseCache(tenants, new ResponseCacheTable(DatabaseExtension.get(system).database()),
         config.getLong("local-max-entries"), config.getDuration("read-timeout"));
   }
