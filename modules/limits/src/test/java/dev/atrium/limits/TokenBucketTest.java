@@ -298,4 +298,32 @@ class TokenBucketTest {
     assertThat(reset(bucket, "acme")).isEqualTo(Reply.ok());
     assertThat(check(bucket, probe).remaining()).isEqualTo(19);
   }
+
+  /**
+   * A bucket's row exactly as the previous main (3cfbf57) wrote it: the Jackson serializer
+   * (id 31), the snapshot's manifest and JSON. Its store calls moved into WriteBehindStore
+   * since; the row must still load as the same bucket.
+   */
+  @Test
+  void aRowWrittenByThePreviousMainLoadsAsTheSameBucket() throws Exception {
+    try (Connection c = DriverManager.getConnection(db.url(), db.systemUser(), db.systemPassword());
+        var insert = c.prepareStatement("insert into durable_state (persistence_id, revision, state_payload,"
+            + " state_serial_id, state_serial_manifest, tag, state_timestamp) values (?, 1, ?, 31, ?, '', ?)")) {
+      insert.setString(1, "TokenBucket|acme:chat/key:k_old");
+      insert.setBytes(2, """
+          {"level":{"tokens":15.0,"lastRefill":"2026-11-30T12:00:00Z"},"capacity":20,"refillPerSecond":10.0,\
+          "slots":{"slot-1":"2026-11-30T13:00:00Z"},"lastWrite":"2026-11-30T12:00:00Z"}"""
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      insert.setString(3, "dev.atrium.limits.TokenBucket$Snapshot");
+      insert.setLong(4, 1796153909252L);
+      insert.executeUpdate();
+    }
+    TokenBucket.View view = inspect(spawn("chat/key:k_old", new MutableClock(Instant.parse("2026-11-30T12:00:00Z"))));
+    assertThat(view.tokens()).isEqualTo(15.0);
+    assertThat(view.capacity()).isEqualTo(20);
+    assertThat(view.refillPerSecond()).isEqualTo(10.0);
+    assertThat(view.lastRefill()).isEqualTo(Instant.parse("2026-11-30T12:00:00Z"));
+    assertThat(view.openSlots()).isEqualTo(1);
+    assertThat(view.revision()).isEqualTo(1);
+  }
 }
