@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Backoff;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.limits.Budgets;
+import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantConfigException;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -146,27 +147,44 @@ public final class ModelGateway {
     budgets.release(call);
   }
 
-  /** Whether the tenant's default model is a real model rather than the local responder. */
-  public boolean hasModel(String tenantId) {
-    return resolve(tenantId, null).map(r -> !(r.attempts().get(0).provider() instanceof LocalProvider)).orElse(false);
+  /** Whether {@code task} is answered by a real model rather than the local responder. */
+  public boolean hasModel(String tenantId, ModelTask task) {
+    return resolve(tenantId, task, null).map(r -> !(r.attempts().get(0).provider() instanceof LocalProvider))
+        .orElse(false);
   }
 
-  /** The tenant's model names, sorted. */
+  /** The models a request of the tenant may name, sorted (what an unknown or disallowed model's error lists). */
   public List<String> models(String tenantId) {
-    return tenants.byId(tenantId).map(t -> t.models().models().keySet().stream().sorted().toList()).orElse(List.of());
+    return tenants.byId(tenantId).map(t -> t.models().requestable()).orElse(List.of());
   }
 
-  public String defaultModel(String tenantId) {
-    return tenants.byId(tenantId).orElseThrow().models().defaultModel();
-  }
-
-  /** The route for {@code model} (the tenant's default when null), if the tenant has that model. */
+  /**
+   * The route for a model a request names ({@code model}; the tenant's default when null),
+   * if the tenant has that model and lets requests name it ({@code models.allowed}).
+   */
   public Optional<Route> resolve(String tenantId, String model) {
     TenantConfig tenant = tenants.byId(tenantId).orElseThrow();
-    String name = model == null || model.isBlank() ? tenant.models().defaultModel() : model;
-    if (!tenant.models().models().containsKey(name)) {
-      return Optional.empty();
+    if (model == null || model.isBlank()) {
+      return Optional.of(route(tenant, tenant.models().defaultModel()));
     }
+    return tenant.models().allows(model) ? Optional.of(route(tenant, model)) : Optional.empty();
+  }
+
+  /**
+   * The route of a call made for {@code task}: the model the request names, if it may name
+   * it (empty otherwise), else the model the tenant pins for the task ({@code models.tasks}),
+   * else its default model.
+   */
+  public Optional<Route> resolve(String tenantId, ModelTask task, String requested) {
+    if (requested != null && !requested.isBlank()) {
+      return resolve(tenantId, requested);
+    }
+    TenantConfig tenant = tenants.byId(tenantId).orElseThrow();
+    return Optional.of(route(tenant, tenant.models().modelFor(task)));
+  }
+
+  /** A configured model's route: its provider, then its fallbacks in order. */
+  private Route route(TenantConfig tenant, String name) {
     List<Attempt> attempts = new ArrayList<>();
     List<String> chain = new ArrayList<>();
     chain.add(name);
@@ -177,7 +195,7 @@ public final class ModelGateway {
       attempts.add(new Attempt(step, route.upstreamModel() == null ? step : route.upstreamModel(),
           provider(tenant, route.provider(), settings), settings.maxRetries(), false));
     }
-    return Optional.of(new Route(name, List.copyOf(attempts)));
+    return new Route(name, List.copyOf(attempts));
   }
 
   /**
@@ -189,7 +207,15 @@ public final class ModelGateway {
    * A model none of whose steps is on that provider is a 400 {@code byok_no_provider}.
    */
   public Optional<Route> resolve(String tenantId, String model, Optional<ProviderKey> key) {
-    Optional<Route> route = resolve(tenantId, model);
+    return withCallerKey(tenantId, resolve(tenantId, model), key);
+  }
+
+  /** {@link #resolve(String, ModelTask, String)} with the caller's own provider key, as {@link #resolve(String, String, Optional)}. */
+  public Optional<Route> resolve(String tenantId, ModelTask task, String requested, Optional<ProviderKey> key) {
+    return withCallerKey(tenantId, resolve(tenantId, task, requested), key);
+  }
+
+  private Optional<Route> withCallerKey(String tenantId, Optional<Route> route, Optional<ProviderKey> key) {
     if (key.isEmpty() || route.isEmpty()) {
       return route;
     }

@@ -30,9 +30,9 @@ public final class ModelRoutes {
           TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
           return concat(
               pathEndOrSingleSlash(() -> JsonRoutes.json(Map.of("object", "list", "data",
-                  tenant.models().models().keySet().stream().sorted().map(id -> model(tenant, id)).toList()))),
+                  tenant.models().requestable().stream().map(id -> model(tenant, id)).toList()))),
               pathPrefix(PathMatchers.segment(), id -> pathEndOrSingleSlash(() -> {
-                if (!tenant.models().models().containsKey(id)) {
+                if (!tenant.models().allows(id)) {
                   throw new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
                       "The model `" + id + "` does not exist or you do not have access to it.");
                 }

@@ -3,6 +3,7 @@ package dev.atrium.rag;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.atrium.core.db.Database;
+import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.gateway.ChatResult;
 import dev.atrium.gateway.Extractive;
 import dev.atrium.gateway.ChatMessage;
@@ -69,7 +70,7 @@ public final class SearchService {
       if (hit != null) {
         return CompletableFuture.completedFuture(hit.asCached());
       }
-      boolean model = gateway.hasModel(tenantId);
+      boolean model = gateway.hasModel(tenantId, ModelTask.SEARCH_ANSWER);
       return (model ? rewrite(usage, normalized) : CompletableFuture.completedFuture(normalized))
           .thenCompose(searchQuery -> retriever.retrieve(usage, searchQuery, topK, filters))
           .thenCompose(hits -> answer(usage, normalized, hits, model))
@@ -89,7 +90,7 @@ public final class SearchService {
   }
 
   private CompletionStage<String> rewrite(UsageContext usage, String query) {
-    var route = gateway.resolve(usage.tenantId(), null).orElseThrow();
+    var route = gateway.resolve(usage.tenantId(), ModelTask.SEARCH_REWRITE, null).orElseThrow();
     return gateway.complete(route, List.of(
             ChatMessage.system("Rewrite the user's question as a short search query for a document index. "
                 + "Answer with the query only."),
@@ -118,14 +119,15 @@ public final class SearchService {
       return CompletableFuture.completedFuture(new Result(query, Extractive.answer(query, passages, 3), sources,
           confidence, localFollowUps, false));
     }
-    var route = gateway.resolve(usage.tenantId(), null).orElseThrow();
     // The passages travel as passages: the provider puts them in the prompt (a numbered
     // system message), the local provider answers from them.
-    CompletionStage<ChatResult> answer = gateway.complete(route, List.of(
+    CompletionStage<ChatResult> answer = gateway.complete(
+        gateway.resolve(usage.tenantId(), ModelTask.SEARCH_ANSWER, null).orElseThrow(), List.of(
         ChatMessage.system("Answer the question using only the numbered passages. Cite the passages you use "
             + "like [1]. If the passages do not contain the answer, say so."),
         ChatMessage.user("Question: " + query)), null, passages, usage, UsageRecord.SEARCH_ANSWER);
-    CompletionStage<List<String>> followUps = gateway.complete(route, List.of(
+    CompletionStage<List<String>> followUps = gateway.complete(
+            gateway.resolve(usage.tenantId(), ModelTask.SEARCH_FOLLOW_UPS, null).orElseThrow(), List.of(
             ChatMessage.system("Suggest three short follow-up questions a reader of these passages might ask "
                 + "next, one per line, nothing else."),
             ChatMessage.user("Question: " + query)), null, passages, usage, UsageRecord.SEARCH_FOLLOW_UPS)

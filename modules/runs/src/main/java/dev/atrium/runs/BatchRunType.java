@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Futures;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
@@ -81,9 +82,10 @@ public final class BatchRunType implements RunType {
   private CompletionStage<JsonNode> answer(Step.Context context) {
     String prompt = context.input().path("prompts").path(Integer.parseInt(context.key())).asText();
     JsonNode model = context.input().path("model");
-    var route = gateway.resolve(context.tenantId(), model.isTextual() ? model.asText() : null);
+    var route = gateway.resolve(context.tenantId(), ModelTask.RUN_PROMPT, model.isTextual() ? model.asText() : null);
     if (route.isEmpty()) {
-      return CompletableFuture.failedFuture(RunFailure.business("unknown model " + model.asText()));
+      return CompletableFuture.failedFuture(RunFailure.business("unknown model " + model.asText()
+          + "; this tenant's models are " + gateway.models(context.tenantId())));
     }
     List<ChatMessage> messages = List.of(ChatMessage.user(prompt));
     UsageRecord.Call call = UsageRecord.start(RunUsage.of(tenants, context), UsageRecord.RUN_PROMPT, route.get());

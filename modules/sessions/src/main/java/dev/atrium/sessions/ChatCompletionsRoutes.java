@@ -94,7 +94,8 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
     List<ChatMessage> messages = messages(body.path("messages"));
     ModelGateway.Route route = turns.gateway().resolve(principal.tenantId(), model, key)
         .orElseThrow(() -> new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
-            "The model `" + model + "` does not exist or you do not have access to it.")
+            "The model `" + model + "` does not exist or you do not have access to it; this tenant's models are "
+                + turns.gateway().models(principal.tenantId()) + ".")
             .withExtension("param", "model"));
     TurnRoutes.checkPromptSize(tenant, messages.stream().mapToInt(m -> m.text().length()).sum());
     ObjectNode options = Json.MAPPER.createObjectNode();

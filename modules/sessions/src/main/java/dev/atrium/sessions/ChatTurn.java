@@ -6,6 +6,7 @@ import dev.atrium.core.entity.Reply;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.Replies;
 import dev.atrium.core.limits.StreamSlot;
+import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.ChatEvent;
@@ -192,7 +193,7 @@ final class ChatTurn {
     ModelGateway.Route route;
     try {
       route = settings.gateway().resolve(tenantId, started.turn().model(), key)
-          .or(() -> settings.gateway().resolve(tenantId, null, key)).orElseThrow();
+          .or(() -> settings.gateway().resolve(tenantId, ModelTask.CHAT, null, key)).orElseThrow();
     } catch (ApiError refused) {
       // The caller's key cannot serve the session's model (byok_no_provider): the turn the
       // session started ends at once, empty, instead of holding the session until its lease runs out.

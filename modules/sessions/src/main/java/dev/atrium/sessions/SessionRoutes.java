@@ -18,6 +18,7 @@ import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -58,8 +59,10 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   private Route create(Principal principal, CreateRequest request) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
-    String model = request.model() == null ? tenant.models().defaultModel() : request.model();
-    TurnRoutes.requireModel(gateway, tenant, model);
+    if (request.model() != null) {
+      TurnRoutes.requireModel(gateway, tenant, request.model());
+    }
+    String model = request.model() == null ? tenant.models().modelFor(ModelTask.CHAT) : request.model();
     if (request.title() != null && request.title().length() > 200) {
       throw ApiError.badRequest("invalid_field", "title is longer than 200 characters").withExtension("param", "title");
     }

@@ -227,7 +227,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
   }
 
   static void requireModel(ModelGateway gateway, TenantConfig tenant, String model) {
-    if (!tenant.models().models().containsKey(model)) {
+    if (!tenant.models().allows(model)) {
       List<String> allowed = gateway.models(tenant.id());
       throw ApiError.badRequest("unknown_model", "Unknown model '" + model + "'; this tenant's models are " + allowed)
           .withExtension("param", "model").withExtension("allowed_models", allowed);

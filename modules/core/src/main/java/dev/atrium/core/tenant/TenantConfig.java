@@ -79,18 +79,41 @@ public record TenantConfig(
     }
   }
 
+  /**
+   * @param tasks a model per task over {@code defaultModel} ({@link ModelTask}); none by default
+   * @param allowed the models a request may name; empty: every one of {@code models}. Tasks
+   *     and fallbacks may route to models outside it (a cheap model kept for light work).
+   */
   public record ModelSettings(
-      String defaultModel, Map<String, ModelRoute> models, Map<String, ProviderSettings> providers) {
+      String defaultModel, Map<String, ModelRoute> models, Map<String, ProviderSettings> providers,
+      Map<ModelTask, String> tasks, List<String> allowed) {
     static final ModelSettings LOCAL_ONLY =
         new ModelSettings(
             "local",
             Map.of("local", new ModelRoute("local", null, List.of())),
-            Map.of("local", new ProviderSettings(ProviderType.LOCAL, null, null, null, null)));
+            Map.of("local", new ProviderSettings(ProviderType.LOCAL, null, null, null, null)), null, null);
 
     public ModelSettings {
       models = models == null || models.isEmpty() ? LOCAL_ONLY.models() : Map.copyOf(models);
       providers = providers == null || providers.isEmpty() ? LOCAL_ONLY.providers() : Map.copyOf(providers);
       defaultModel = defaultModel == null ? models.keySet().stream().sorted().findFirst().orElse("local") : defaultModel;
+      tasks = tasks == null ? Map.of() : Map.copyOf(tasks);
+      allowed = allowed == null ? List.of() : List.copyOf(allowed);
+    }
+
+    /** The model {@code task} uses when the request names none: its pin, else the default. */
+    public String modelFor(ModelTask task) {
+      return tasks.getOrDefault(task, defaultModel);
+    }
+
+    /** Whether a request may name {@code model}: one of the tenant's models, and in {@code allowed} when that is set. */
+    public boolean allows(String model) {
+      return models.containsKey(model) && (allowed.isEmpty() || allowed.contains(model));
+    }
+
+    /** The models a request may name, sorted. */
+    public List<String> requestable() {
+      return (allowed.isEmpty() ? models.keySet().stream() : allowed.stream()).sorted().toList();
     }
   }
 

@@ -165,6 +165,15 @@ public final class TenantRegistry {
       route.fallbacks().stream().filter(f -> !models.models().containsKey(f)).forEach(f ->
           problems.add(file + ": field 'models.models." + name + ".fallbacks': '" + f + "' is not one of the tenant's models"));
     });
+    models.tasks().forEach((task, model) -> {
+      if (!models.models().containsKey(model)) {
+        problems.add(file + ": field 'models.tasks." + task.wireName() + "': '" + model
+            + "' is not one of the tenant's models " + models.models().keySet().stream().sorted().toList());
+      }
+    });
+    models.allowed().stream().filter(m -> !models.models().containsKey(m)).forEach(m ->
+        problems.add(file + ": field 'models.allowed': '" + m + "' is not one of the tenant's models "
+            + models.models().keySet().stream().sorted().toList()));
     models.providers().forEach((name, provider) -> {
       if (provider.type() == TenantConfig.ProviderType.OPENAI && provider.baseUrl() == null) {
         problems.add(file + ": field 'models.providers." + name + ".base_url': required for an openai provider");

@@ -136,6 +136,45 @@ class TenantRegistryTest {
   }
 
   @Test
+  void readsTaskPinsAndTheAllowedModels() throws IOException {
+    write("one.json", tenant("one", """
+        , "models": {"default_model": "cheap", "models": {"cheap": {"provider": "local"}, "strong": {"provider": "local"}},
+                     "providers": {"local": {"type": "local"}},
+                     "tasks": {"search_answer": "strong"}, "allowed": ["strong"]}"""));
+    TenantConfig.ModelSettings models = TenantRegistry.load(dir, false).byId("one").orElseThrow().models();
+    assertThat(models.modelFor(ModelTask.SEARCH_ANSWER)).isEqualTo("strong");
+    assertThat(models.modelFor(ModelTask.SEARCH_REWRITE)).isEqualTo("cheap");
+    assertThat(models.allows("strong")).isTrue();
+    assertThat(models.allows("cheap")).isFalse();
+    assertThat(models.allows("absent")).isFalse();
+    assertThat(models.requestable()).containsExactly("strong");
+  }
+
+  @Test
+  void withoutAnAllowedListEveryModelMayBeNamed() throws IOException {
+    write("one.json", tenant("one", """
+        , "models": {"default_model": "b", "models": {"b": {"provider": "local"}, "a": {"provider": "local"}},
+                     "providers": {"local": {"type": "local"}}}"""));
+    TenantConfig.ModelSettings models = TenantRegistry.load(dir, false).byId("one").orElseThrow().models();
+    assertThat(models.requestable()).containsExactly("a", "b");
+    assertThat(models.allows("a")).isTrue();
+    assertThat(models.modelFor(ModelTask.CHAT)).isEqualTo("b");
+  }
+
+  @Test
+  void refusesTaskPinsAndAllowedModelsThatAreNotConfiguredAndUnknownTasks() throws IOException {
+    write("one.json", tenant("one", """
+        , "models": {"default_model": "m", "models": {"m": {"provider": "local"}},
+                     "providers": {"local": {"type": "local"}},
+                     "tasks": {"search_answer": "gpt-9"}, "allowed": ["m", "gpt-8"]}"""));
+    assertThat(failure()).contains("models.tasks.search_answer").contains("gpt-9")
+        .contains("models.allowed").contains("gpt-8");
+    write("one.json", tenant("one", """
+        , "models": {"tasks": {"summarise": "local"}}"""));
+    assertThat(failure()).contains("models.tasks.summarise").contains("unknown field");
+  }
+
+  @Test
   void refusesAnOpenAiProviderWithoutBaseUrl() throws IOException {
     write("one.json", tenant("one", """
         , "models": {"default_model": "m", "models": {"m": {"provider": "up"}},
