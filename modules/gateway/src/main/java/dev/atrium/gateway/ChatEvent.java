@@ -38,13 +38,22 @@ public sealed interface ChatEvent permits ChatEvent.Delta, ChatEvent.Usage, Chat
   record ToolCallDelta(int index, String id, String type, String name, String arguments) {}
 
   /**
-   * Tokens as the provider counted them. {@code cachedPromptTokens} is the part of the prompt
-   * the provider served from its prompt cache ({@code prompt_tokens_details.cached_tokens}),
-   * 0 when it says nothing.
+   * Tokens as the provider counted them. {@code promptTokens} is the whole prompt, however
+   * the provider served it; {@code cachedPromptTokens} the part of it the provider read from
+   * its prompt cache ({@code prompt_tokens_details.cached_tokens}, Anthropic's
+   * {@code cache_read_input_tokens}), {@code cacheWritePromptTokens} the part it wrote to its
+   * cache (Anthropic's {@code cache_creation_input_tokens}, priced apart; OpenAI has none);
+   * each 0 when the provider says nothing. (Response-cache rows written before the last
+   * existed read it as 0.)
    */
-  record Usage(int promptTokens, int completionTokens, int cachedPromptTokens) implements ChatEvent {
+  record Usage(int promptTokens, int completionTokens, int cachedPromptTokens, int cacheWritePromptTokens)
+      implements ChatEvent {
     public Usage(int promptTokens, int completionTokens) {
-      this(promptTokens, completionTokens, 0);
+      this(promptTokens, completionTokens, 0, 0);
+    }
+
+    public Usage(int promptTokens, int completionTokens, int cachedPromptTokens) {
+      this(promptTokens, completionTokens, cachedPromptTokens, 0);
     }
   }
 

@@ -33,10 +33,44 @@ public final class CompletionChunks {
     return deltaStart.concat(ROLE).concat(DELTA_END);
   }
 
-  /** A delta's chunk: the upstream's delta object spliced in, or its text when there are no upstream bytes. */
+  /**
+   * A delta's chunk: the upstream's delta object spliced in; when there are no upstream bytes
+   * (another protocol's provider, a replay), its text, and its tool-call fragments in
+   * OpenAI's streamed shape ({@code {"index", "id", "type", "function": {"name",
+   * "arguments"}}}, absent members left out) after the text, if it has text.
+   */
   public ByteString delta(ChatEvent.Delta delta) {
-    ByteString body = delta.raw() != null ? delta.raw() : CONTENT_START.concat(jsonText(delta.content())).concat(CONTENT_END);
-    return deltaStart.concat(body).concat(DELTA_END);
+    if (delta.raw() != null) {
+      return deltaStart.concat(delta.raw()).concat(DELTA_END);
+    }
+    if (delta.toolCalls().isEmpty()) {
+      return deltaStart.concat(CONTENT_START).concat(jsonText(delta.content())).concat(CONTENT_END).concat(DELTA_END);
+    }
+    StringBuilder body = new StringBuilder(64);
+    body.append(delta.content().isEmpty() ? "{" : "{\"content\":\"" + quote(delta.content()) + "\",")
+        .append("\"tool_calls\":[");
+    for (int i = 0; i < delta.toolCalls().size(); i++) {
+      ChatEvent.ToolCallDelta call = delta.toolCalls().get(i);
+      body.append(i == 0 ? "" : ",").append("{\"index\":").append(call.index());
+      if (call.id() != null) {
+        body.append(",\"id\":\"").append(quote(call.id())).append('"');
+      }
+      if (call.type() != null) {
+        body.append(",\"type\":\"").append(quote(call.type())).append('"');
+      }
+      body.append(",\"function\":{");
+      String sep = "";
+      if (call.name() != null) {
+        body.append("\"name\":\"").append(quote(call.name())).append('"');
+        sep = ",";
+      }
+      if (call.arguments() != null) {
+        body.append(sep).append("\"arguments\":\"").append(quote(call.arguments())).append('"');
+      }
+      body.append("}}");
+    }
+    body.append("]}");
+    return deltaStart.concat(bytes(body.toString())).concat(DELTA_END);
   }
 
   /** The chunk that says why the answer ended. */

@@ -8,6 +8,7 @@ import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantConfigException;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.gateway.anthropic.AnthropicProvider;
 import dev.atrium.gateway.budget.BudgetGate;
 import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.byok.ProviderKeys;
@@ -238,6 +239,8 @@ public final class ModelGateway {
       case LOCAL -> new LocalProvider(tenant.id());
       case OPENAI -> new OpenAiProvider(system, name, settings,
           settings.apiKeyEnv() == null ? Optional.empty() : environment.apply(settings.apiKeyEnv()));
+      case ANTHROPIC -> new AnthropicProvider(system, name, settings,
+          settings.apiKeyEnv() == null ? Optional.empty() : environment.apply(settings.apiKeyEnv()));
     });
   }
 
@@ -392,7 +395,7 @@ public final class ModelGateway {
           if (error == null) {
             return CompletableFuture.completedFuture(result);
           }
-          ProviderException failure = OpenAiProvider.asProviderException(error);
+          ProviderException failure = ProviderHttp.asProviderException(error);
           if (failure.retryable() && retry < attempt.maxRetries()) {
             return Patterns.after(BACKOFF.delay(retry + 1), Adapter.toClassic(system).scheduler(), system.executionContext(),
                 () -> complete(attempts, index, retry + 1, messages, options, passages, served));

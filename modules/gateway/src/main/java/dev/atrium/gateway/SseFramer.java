@@ -14,9 +14,9 @@ import org.apache.pekko.util.ByteString;
  *
  * <p>One instance per stream, fed from one thread at a time (a graph stage's).
  */
-final class SseFramer {
+public final class SseFramer {
   /** Receives each event's data: {@code length} bytes of {@code bytes} from {@code offset}, never written again. */
-  interface Handler {
+  public interface Handler {
     void onData(byte[] bytes, int offset, int length);
   }
 
@@ -36,11 +36,11 @@ final class SseFramer {
   private int dataLength = -1;
   private boolean dataOwned;
 
-  SseFramer(int maxEventSize) {
+  public SseFramer(int maxEventSize) {
     this.maxEventSize = maxEventSize;
   }
 
-  void feed(ByteString chunk, Handler handler) {
+  public void feed(ByteString chunk, Handler handler) {
     if (chunk.isEmpty()) {
       return;
     }

@@ -44,4 +44,17 @@ class CompletionChunksTest {
     assertThat(usage.path("usage").path("prompt_tokens_details").path("cached_tokens").asInt()).isEqualTo(4);
     assertThat(json(frames.usage(new ChatEvent.Usage(1, 2))).path("usage").has("prompt_tokens_details")).isFalse();
   }
+
+  @Test
+  void writesToolCallFragmentsInOpenAisShapeWithoutUpstreamBytes() throws Exception {
+    JsonNode first = json(frames.delta(new ChatEvent.Delta("", List.of(
+        new ChatEvent.ToolCallDelta(0, "toolu_1", "function", "weather", "")), null)));
+    assertThat(first.path("choices").get(0).path("delta")).isEqualTo(Json.MAPPER.readTree("""
+        {"tool_calls": [{"index": 0, "id": "toolu_1", "type": "function",
+                         "function": {"name": "weather", "arguments": ""}}]}"""));
+    JsonNode later = json(frames.delta(new ChatEvent.Delta("Hm", List.of(
+        new ChatEvent.ToolCallDelta(1, null, null, null, "{\"city\": \"Pa")), null)));
+    assertThat(later.path("choices").get(0).path("delta")).isEqualTo(Json.MAPPER.readTree("""
+        {"content": "Hm", "tool_calls": [{"index": 1, "function": {"arguments": "{\\"city\\": \\"Pa"}}]}"""));
+  }
 }

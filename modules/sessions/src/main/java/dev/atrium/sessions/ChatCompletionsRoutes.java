@@ -198,7 +198,9 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
     Source<ByteString, NotUsed> body = events
         .mapConcat(event -> {
           if (event instanceof ChatEvent.Delta d) {
-            return d.raw() == null && d.content().isEmpty() ? List.<ByteString>of() : List.of(frames.delta(d));
+            // A delta of another protocol's provider carries its tool-call fragments without bytes.
+            return d.raw() == null && d.content().isEmpty() && d.toolCalls().isEmpty() ? List.<ByteString>of()
+                : List.of(frames.delta(d));
           }
           return event instanceof ChatEvent.Finish f ? List.of(frames.finish(f.reason())) : List.<ByteString>of();
         })

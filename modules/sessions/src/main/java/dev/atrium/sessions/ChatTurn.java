@@ -401,7 +401,8 @@ final class ChatTurn {
       return new ApiError(p.status() == 403 ? StatusCodes.FORBIDDEN : StatusCodes.UNAUTHORIZED, p.code(), p.getMessage());
     }
     if (p.status() == 400 || p.status() == 422) {
-      return ApiError.badRequest("upstream_rejected", p.getMessage());
+      // A parameter the route's provider has no place for is the client's to drop: its code says so.
+      return ApiError.badRequest(p.code().equals("unsupported_parameter") ? p.code() : "upstream_rejected", p.getMessage());
     }
     if (p.status() == 429) {
       return new ApiError(StatusCodes.TOO_MANY_REQUESTS, "upstream_rate_limited", p.getMessage());

@@ -2,6 +2,7 @@ package dev.atrium.testkit;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.atrium.testkit.mockllm.AnthropicJson;
 import dev.atrium.testkit.mockllm.ChatResponses;
 import dev.atrium.testkit.mockllm.Counters;
 import dev.atrium.testkit.mockllm.MockLlmOptions;
@@ -34,7 +35,10 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
 
 /**
- * A model upstream that speaks OpenAI's chat protocol (and its embeddings) over real HTTP, for tests and
+ * A model upstream that speaks OpenAI's chat protocol (and its embeddings), and Anthropic's
+ * Messages protocol ({@code POST /v1/messages}, {@link AnthropicJson}: the same answers, with
+ * prompt-cache usage; a request needs {@code x-api-key} (else 401) and
+ * {@code anthropic-version} (else 400), as a real server does), over real HTTP, for tests and
  * benchmarks: deterministic text ({@code "t0 t1 ... "}; a streamed tool call when the
  * request's {@code tool_choice} asks for one; as many chunks as {@code max_tokens} allows, ending with
  * finish_reason {@code length} when it cut the answer short),
@@ -42,6 +46,7 @@ import org.apache.pekko.stream.javadsl.Flow;
  */
 public final class MockLlm implements AutoCloseable {
   private static final String CHAT = "/v1/chat/completions";
+  private static final String MESSAGES = "/v1/messages";
   private static final String MODELS = "/v1/models";
   private static final String EMBEDDINGS = "/v1/embeddings";
   private static final long BODY_TIMEOUT_MS = 10_000;
@@ -141,8 +146,9 @@ public final class MockLlm implements AutoCloseable {
   }
 
   /**
-   * The {@code Authorization} value of each chat request since the last reset, oldest first
-   * ("" for a request without one): which credential reached the upstream, and in which order.
+   * The {@code Authorization} value of each chat request (the {@code x-api-key} of each
+   * messages request) since the last reset, oldest first ("" for a request without one):
+   * which credential reached the upstream, and in which order.
    */
   public List<String> authorizations() {
     return counters.authorizations();
@@ -189,6 +195,9 @@ public final class MockLlm implements AutoCloseable {
     if (path.equals(CHAT) && request.method().equals(HttpMethods.POST)) {
       return chat(request);
     }
+    if (path.equals(MESSAGES) && request.method().equals(HttpMethods.POST)) {
+      return messages(request);
+    }
     if (path.equals(EMBEDDINGS) && request.method().equals(HttpMethods.POST)) {
       return embeddings(request);
     }
@@ -229,6 +238,46 @@ public final class MockLlm implements AutoCloseable {
         })
         // A failed future would fail the connection's flow and close it; answer instead.
         .exceptionally(e -> ChatResponses.error(500, "mock model failed: " + e, "mock_error"));
+  }
+
+  /**
+   * A messages call in Anthropic's protocol: counted and recorded as a chat call is (its
+   * {@code x-api-key} among the credentials), refused without a key or a version, failed
+   * and paced as configured, errors in Anthropic's shape.
+   */
+  private CompletionStage<HttpResponse> messages(HttpRequest request) {
+    counters.requests.incrementAndGet();
+    counters.lastRequestHeaders = headerNames(request);
+    String key = request.getHeader("x-api-key").map(HttpHeader::value).orElse("");
+    counters.authorization(key);
+    boolean versioned = request.getHeader("anthropic-version").isPresent();
+    Configured now = configured.get();
+    boolean fail = now.failsNext();
+    return request.entity().toStrict(BODY_TIMEOUT_MS, materializer)
+        .thenCompose(strict -> {
+          String body = strict.getData().utf8String();
+          counters.lastRequestBody = body;
+          if (key.isEmpty()) {
+            return CompletableFuture.completedFuture(anthropicError(401, "x-api-key header is required"));
+          }
+          if (!versioned) {
+            return CompletableFuture.completedFuture(anthropicError(400, "anthropic-version: header is required"));
+          }
+          if (fail) {
+            return CompletableFuture.completedFuture(anthropicError(now.behaviour().failStatus(),
+                "The mock model was configured to fail with status " + now.behaviour().failStatus() + "."));
+          }
+          try {
+            return responses.answer(AnthropicJson.parse(body, counters.promptCache), now.behaviour());
+          } catch (OpenAiJson.BadRequest e) {
+            return CompletableFuture.completedFuture(anthropicError(400, e.getMessage()));
+          }
+        })
+        .exceptionally(e -> anthropicError(500, "mock model failed: " + e));
+  }
+
+  private static HttpResponse anthropicError(int status, String message) {
+    return ChatResponses.json(status, AnthropicJson.error(status, message));
   }
 
   /** Embeddings (see {@link OpenAiJson#embeddings}); an injected failure fails them as it fails chat requests. */

@@ -125,14 +125,30 @@ public record TenantConfig(
 
   public enum ProviderType {
     @com.fasterxml.jackson.annotation.JsonProperty("local") LOCAL,
-    @com.fasterxml.jackson.annotation.JsonProperty("openai") OPENAI
+    @com.fasterxml.jackson.annotation.JsonProperty("openai") OPENAI,
+    /** Anthropic's Messages API ({@code POST {base_url}/v1/messages}). */
+    @com.fasterxml.jackson.annotation.JsonProperty("anthropic") ANTHROPIC
   }
 
+  /**
+   * A provider of the tenant's models. {@code anthropicVersion}: the {@code anthropic-version}
+   * header an anthropic provider sends ({@value #DEFAULT_ANTHROPIC_VERSION} when left out);
+   * other types ignore it.
+   */
   public record ProviderSettings(
-      ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries) {
+      ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries,
+      String anthropicVersion) {
+    public static final String DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
+
     public ProviderSettings {
       timeoutMs = timeoutMs == null ? 60_000 : timeoutMs;
       maxRetries = maxRetries == null ? 2 : maxRetries;
+      anthropicVersion = anthropicVersion == null ? DEFAULT_ANTHROPIC_VERSION : anthropicVersion;
+    }
+
+    /** Settings without an Anthropic API version (the default's). */
+    public ProviderSettings(ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries) {
+      this(type, baseUrl, apiKeyEnv, timeoutMs, maxRetries, null);
     }
   }
 

@@ -175,8 +175,9 @@ public final class TenantRegistry {
         problems.add(file + ": field 'models.allowed': '" + m + "' is not one of the tenant's models "
             + models.models().keySet().stream().sorted().toList()));
     models.providers().forEach((name, provider) -> {
-      if (provider.type() == TenantConfig.ProviderType.OPENAI && provider.baseUrl() == null) {
-        problems.add(file + ": field 'models.providers." + name + ".base_url': required for an openai provider");
+      if (provider.type() != TenantConfig.ProviderType.LOCAL && provider.baseUrl() == null) {
+        problems.add(file + ": field 'models.providers." + name + ".base_url': required for an "
+            + provider.type().name().toLowerCase(java.util.Locale.ROOT) + " provider");
       }
     });
     t.byok().providers().forEach((family, provider) -> {

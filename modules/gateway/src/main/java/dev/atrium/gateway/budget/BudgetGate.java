@@ -182,7 +182,8 @@ public final class BudgetGate {
       if (!record.cacheHit() && (record.reservation() != null || budgets.applies(record.context().tenantId()))) {
         UsageContext c = record.context();
         long micros = c.byo() ? 0 : prices.priceOf(record.upstreamModel())
-            .map(p -> p.micros(record.tokensIn(), record.tokensOut(), record.cachedTokensIn())).orElse(0L);
+            .map(p -> p.micros(record.tokensIn(), record.tokensOut(), record.cachedTokensIn(),
+                record.cacheWriteTokensIn())).orElse(0L);
         var actual = new Budgets.Actual((long) record.tokensIn() + record.tokensOut(), micros, record.at());
         if (record.reservation() != null) {
           budgets.settle(record.reservation(), actual);

@@ -14,21 +14,38 @@ import java.util.Set;
 /**
  * What model calls cost, from {@code atrium.usage.prices} in the server config: per upstream
  * model (the name the provider is asked for), USD per million tokens of {@code input},
- * {@code output} and {@code cached-input} (the part of the prompt the provider served from
- * its cache; the input price when left out). A price of p USD per million tokens is p
+ * {@code output}, {@code cached-input} (the part of the prompt the provider served from
+ * its cache; the input price when left out) and {@code cache-write-input} (the part of the
+ * prompt the provider wrote to its cache, as Anthropic bills it; the input price when left
+ * out). A price of p USD per million tokens is p
  * micro-USD per token. A negative price, a field it does not know, or an entry that is not
  * a table of numbers stops the node at start, naming the field.
  */
 public final class PriceTable {
   public static final String PATH = "atrium.usage.prices";
-  private static final Set<String> FIELDS = Set.of("input", "output", "cached-input");
+  private static final Set<String> FIELDS = Set.of("input", "output", "cached-input", "cache-write-input");
 
   /** USD per million tokens (= micro-USD per token). */
-  public record Price(double input, double output, double cachedInput) {
+  public record Price(double input, double output, double cachedInput, double cacheWriteInput) {
+    /** A price without a cache-write price of its own: cache writes cost what input does. */
+    public Price(double input, double output, double cachedInput) {
+      this(input, output, cachedInput, input);
+    }
+
     /** The cost in micro-USD of {@code in} prompt tokens ({@code cachedIn} of them cached) and {@code out} tokens. */
     public long micros(int in, int out, int cachedIn) {
+      return micros(in, out, cachedIn, 0);
+    }
+
+    /**
+     * The cost in micro-USD of {@code in} prompt tokens, {@code cachedIn} of them read from
+     * the provider's cache and {@code cacheWriteIn} written to it, and {@code out} tokens.
+     */
+    public long micros(int in, int out, int cachedIn, int cacheWriteIn) {
       int cached = Math.min(Math.max(cachedIn, 0), in);
-      return Math.round((in - cached) * input + cached * cachedInput + out * output);
+      int written = Math.min(Math.max(cacheWriteIn, 0), in - cached);
+      return Math.round((in - cached - written) * input + cached * cachedInput + written * cacheWriteInput
+          + out * output);
     }
   }
 
@@ -55,16 +72,18 @@ public final class PriceTable {
     for (Map.Entry<String, ConfigValue> model : config.getObject(PATH).entrySet()) {
       String where = PATH + ".\"" + model.getKey() + "\"";
       if (!(model.getValue() instanceof ConfigObject entry)) {
-        problems.add(where + ": must be a table of input, output and cached-input prices");
+        problems.add(where + ": must be a table of input, output, cached-input and cache-write-input prices");
         continue;
       }
       entry.keySet().stream().filter(f -> !FIELDS.contains(f)).sorted()
-          .forEach(f -> problems.add(where + "." + f + ": unknown field (known: input, output, cached-input)"));
+          .forEach(f -> problems.add(where + "." + f + ": unknown field (known: input, output, cached-input, cache-write-input)"));
       Optional<Double> input = price(entry, "input", where, true, problems);
       Optional<Double> output = price(entry, "output", where, true, problems);
       Optional<Double> cached = price(entry, "cached-input", where, false, problems);
+      Optional<Double> cacheWrite = price(entry, "cache-write-input", where, false, problems);
       if (input.isPresent() && output.isPresent()) {
-        prices.put(model.getKey(), new Price(input.get(), output.get(), cached.orElse(input.get())));
+        prices.put(model.getKey(), new Price(input.get(), output.get(), cached.orElse(input.get()),
+            cacheWrite.orElse(input.get())));
       }
     }
     if (!problems.isEmpty()) {
@@ -105,6 +124,7 @@ public final class PriceTable {
       return 0L;
     }
     Price price = prices.get(record.upstreamModel());
-    return price == null ? null : price.micros(record.tokensIn(), record.tokensOut(), record.cachedTokensIn());
+    return price == null ? null : price.micros(record.tokensIn(), record.tokensOut(), record.cachedTokensIn(),
+        record.cacheWriteTokensIn());
   }
 }

@@ -18,11 +18,23 @@ import java.util.List;
  * ended. The cost is filled in by the recorder from the price table, off the request path.
  * {@code reservation}: what the call held of its budgets (null: it held nothing), settled by
  * the gateway's recorder when the record is taken; never written to the table.
+ * {@code tokensIn} is the whole prompt; {@code cachedTokensIn} the part of it read from the
+ * provider's prompt cache, {@code cacheWriteTokensIn} the part written to it (Anthropic's
+ * cache writes, migration V15), each priced apart ({@link PriceTable}).
  */
 public record UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
-    String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, boolean tokensCounted, String unitIn,
-    Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd, Integer firstTokenMs, int totalMs,
-    UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
+    String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, int cacheWriteTokensIn,
+    boolean tokensCounted, String unitIn, Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd,
+    Integer firstTokenMs, int totalMs, UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
+
+  /** A record without prompt-cache writes. */
+  public UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
+      String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, boolean tokensCounted, String unitIn,
+      Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd, Integer firstTokenMs, int totalMs,
+      UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
+    this(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn, 0, tokensCounted,
+        unitIn, unitsIn, unitOut, unitsOut, costMicroUsd, firstTokenMs, totalMs, status, cacheHit, reservation);
+  }
 
   public static final String CHAT = "chat";
   public static final String EMBEDDING = "embedding";
@@ -35,7 +47,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
 
   UsageRecord withCost(Long micros) {
     return new UsageRecord(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
-        tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit, reservation);
+        cacheWriteTokensIn, tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit, reservation);
   }
 
   /** A call to the first provider of {@code route}, starting now. */
@@ -167,7 +179,7 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       long total = System.nanoTime() - started;
       long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
       return new UsageRecord(at, byo == context.byo() ? context : context.withByo(byo), operation, provider, model, upstreamModel, usage.promptTokens(),
-          usage.completionTokens(), usage.cachedPromptTokens(), counted, null, null, null, null, null,
+          usage.completionTokens(), usage.cachedPromptTokens(), usage.cacheWritePromptTokens(), counted, null, null, null, null, null,
           first < 0 ? null : millis(first), millis(total), status, cacheStatus == CacheStatus.HIT, reservation);
     }
 

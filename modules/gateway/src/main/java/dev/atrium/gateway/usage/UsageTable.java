@@ -35,6 +35,8 @@ final class UsageTable {
   static final Field<Integer> TOKENS_IN = integer("tokens_in");
   static final Field<Integer> TOKENS_OUT = integer("tokens_out");
   static final Field<Integer> CACHED_TOKENS_IN = integer("cached_tokens_in");
+  /** Migration V15. */
+  static final Field<Integer> CACHE_WRITE_TOKENS_IN = integer("cache_write_tokens_in");
   static final Field<Boolean> TOKENS_COUNTED = bool("tokens_counted");
   static final Field<String> UNIT_IN = text("unit_in");
   static final Field<Long> UNITS_IN = DSL.field(DSL.name("units_in"), SQLDataType.BIGINT);
@@ -51,15 +53,15 @@ final class UsageTable {
   private static final List<Field<?>> COLUMNS = List.of(USAGE_ID, CREATED_AT, TENANT_ID, ACCOUNT_ID, USER_ID, KEY_ID,
       REQUEST_ID, RUN_ID, STEP, SESSION_ID, OPERATION, ROUTE_CLASS, PROVIDER, MODEL, UPSTREAM_MODEL, TOKENS_IN,
       TOKENS_OUT, CACHED_TOKENS_IN, TOKENS_COUNTED, UNIT_IN, UNITS_IN, UNIT_OUT, UNITS_OUT, COST_MICRO_USD,
-      FIRST_TOKEN_MS, TOTAL_MS, STATUS, BYO, TIER, CACHE_HIT);
+      FIRST_TOKEN_MS, TOTAL_MS, STATUS, BYO, TIER, CACHE_HIT, CACHE_WRITE_TOKENS_IN);
 
   /** A recorded row: the recorder's id for it (a retried batch inserts nothing twice) and the record. */
   record Row(UUID id, UsageRecord record) {}
 
   /**
-   * Inserts {@code rows} as one statement of one row per element of 30 arrays
-   * ({@code INSERT ... SELECT * FROM unnest(?, ?, ...)}): 30 bind values for the whole
-   * batch, where a JDBC batch (even rewritten into multi-row inserts) binds 30 per row and
+   * Inserts {@code rows} as one statement of one row per element of 31 arrays
+   * ({@code INSERT ... SELECT * FROM unnest(?, ?, ...)}): 31 bind values for the whole
+   * batch, where a JDBC batch (even rewritten into multi-row inserts) binds 31 per row and
    * cost the node ~5 % of its CPU under load. The statement text is the same for every
    * batch, so PostgreSQL plans it once per connection. Rows already there (a retry after a
    * lost acknowledgement) are skipped.
@@ -99,7 +101,7 @@ final class UsageTable {
         c.userId(), c.keyId(), c.requestId(), c.runId(), c.step(), c.sessionId(), r.operation(), c.routeClass(),
         r.provider(), r.model(), r.upstreamModel(), r.tokensIn(), r.tokensOut(), r.cachedTokensIn(), r.tokensCounted(),
         r.unitIn(), r.unitsIn(), r.unitOut(), r.unitsOut(), r.costMicroUsd(), r.firstTokenMs(), r.totalMs(),
-        r.status().wireName(), c.byo(), c.tier(), r.cacheHit()};
+        r.status().wireName(), c.byo(), c.tier(), r.cacheHit(), r.cacheWriteTokensIn()};
   }
 
   private static Field<String> text(String name) {

@@ -72,4 +72,16 @@ class CachedAnswerTest {
     String json = Json.MAPPER.writeValueAsString(answer);
     assertThat(Json.MAPPER.readValue(json, CachedAnswer.class)).isEqualTo(answer);
   }
+
+  @Test
+  void anAnswerKeptBeforeCacheWritesWereCountedReadsWithNone() throws Exception {
+    // The answer column as the response cache wrote it before usage had cache_write_prompt_tokens.
+    String before = """
+        {"text":"four","tool_calls":[],"finish_reason":"stop",
+         "usage":{"prompt_tokens":10,"completion_tokens":2,"cached_prompt_tokens":4}}""";
+    CachedAnswer answer = Json.MAPPER.readValue(before, CachedAnswer.class);
+    assertThat(answer.usage()).isEqualTo(new ChatEvent.Usage(10, 2, 4, 0));
+    CachedAnswer now = CachedAnswer.of("four", List.of(), "stop", new ChatEvent.Usage(10, 2, 4, 6)).orElseThrow();
+    assertThat(Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(now), CachedAnswer.class)).isEqualTo(now);
+  }
 }

@@ -32,6 +32,23 @@ class PriceTableTest {
   }
 
   @Test
+  void cacheWritesCostTheirOwnPriceOrTheInputPrice() {
+    PriceTable table = parse("""
+        claude { input = 3.0, output = 15.0, cached-input = 0.3, cache-write-input = 3.75 }
+        plain { input = 1.0, output = 2.0 }""");
+    UsageRecord call = new UsageRecord(Instant.now(), null, UsageRecord.CHAT, "anthropic:up", "m", "claude", 1000, 100,
+        300, 500, false, null, null, null, null, null, null, 1, UsageStatus.OK, false, null);
+    // 1,000 prompt tokens: 200 plain, 300 read from the cache, 500 written to it; 100 out.
+    assertThat(table.cost(call)).isEqualTo(Math.round(200 * 3.0 + 300 * 0.3 + 500 * 3.75 + 100 * 15.0));
+    UsageRecord plain = new UsageRecord(Instant.now(), null, UsageRecord.CHAT, "anthropic:up", "m", "plain", 1000, 100,
+        0, 500, false, null, null, null, null, null, null, 1, UsageStatus.OK, false, null);
+    assertThat(table.cost(plain)).isEqualTo(1000 + 200);
+    // The three-figure price and cost stay what they were.
+    assertThat(new PriceTable.Price(2, 8, 0.5)).isEqualTo(new PriceTable.Price(2, 8, 0.5, 2));
+    assertThat(new PriceTable.Price(2, 8, 0.5).micros(1000, 200, 400)).isEqualTo(1200 + 200 + 1600);
+  }
+
+  @Test
   void aNegativePriceStopsTheNodeNamingTheField() {
     assertThatThrownBy(() -> parse("m { input = 1, output = -0.5 }"))
         .isInstanceOf(PriceTable.InvalidPriceTable.class)
@@ -46,7 +63,7 @@ class PriceTableTest {
         c { output = 2 }
         d = 5"""))
         .isInstanceOf(PriceTable.InvalidPriceTable.class)
-        .hasMessageContaining("atrium.usage.prices.\"a\".cached_input: unknown field (known: input, output, cached-input)")
+        .hasMessageContaining("atrium.usage.prices.\"a\".cached_input: unknown field (known: input, output, cached-input, cache-write-input)")
         .hasMessageContaining("atrium.usage.prices.\"b\".input: must be a number")
         .hasMessageContaining("atrium.usage.prices.\"c\".input: missing")
         .hasMessageContaining("atrium.usage.prices.\"d\": must be a table");

@@ -48,17 +48,71 @@ public final class ChatResponses {
         "mock_failure");
   }
 
+  /**
+   * The frames of one streamed answer in its protocol: what opens it (before the first
+   * piece, not paced), each piece, what follows the last piece, and the event that
+   * completes it (its creation marks the stream completed).
+   */
+  public interface Frames {
+    ByteString open();
+
+    ByteString piece(int index, int pieces);
+
+    List<ByteString> tail(int pieces);
+
+    ByteString done();
+  }
+
   public CompletionStage<HttpResponse> answer(ChatCall call, Behaviour behaviour) {
     String id = "chatcmpl-mock-" + ids.incrementAndGet();
     long created = System.currentTimeMillis() / 1000;
     return call.stream()
-        ? CompletableFuture.completedFuture(stream(id, created, call, behaviour))
-        : complete(id, created, call, behaviour);
+        ? CompletableFuture.completedFuture(stream(openAi(new StreamFrames(id, created, call), call, behaviour),
+            call.chunks(behaviour.chunks()), behaviour))
+        : complete(call, behaviour, n -> OpenAiJson.completion(id, created, call, n, call.finishReason(behaviour.chunks())));
+  }
+
+  /** An answer in Anthropic's Messages protocol ({@link AnthropicJson}). */
+  public CompletionStage<HttpResponse> answer(AnthropicJson.MessagesCall call, Behaviour behaviour) {
+    String id = "msg_mock_" + ids.incrementAndGet();
+    return call.chat().stream()
+        ? CompletableFuture.completedFuture(stream(new AnthropicJson.Frames(id, call, behaviour.chunks()),
+            call.chat().chunks(behaviour.chunks()), behaviour))
+        : complete(call.chat(), behaviour, n -> AnthropicJson.message(id, call, n, behaviour.chunks()));
+  }
+
+  private static Frames openAi(StreamFrames frames, ChatCall call, Behaviour behaviour) {
+    return new Frames() {
+      @Override
+      public ByteString open() {
+        return frames.role();
+      }
+
+      @Override
+      public ByteString piece(int index, int pieces) {
+        return call.tool() == null ? frames.content(index) : frames.toolCall(call.tool(), index, pieces);
+      }
+
+      @Override
+      public List<ByteString> tail(int pieces) {
+        List<ByteString> tail = new ArrayList<>(2);
+        tail.add(call.tool() == null ? frames.stop(call.finishReason(behaviour.chunks())) : frames.toolCallsStop());
+        if (call.includeUsage()) {
+          tail.add(frames.usage(call.promptTokens(), pieces));
+        }
+        return tail;
+      }
+
+      @Override
+      public ByteString done() {
+        return StreamFrames.DONE;
+      }
+    };
   }
 
   /** A non-streaming answer waits as long as the whole stream would have taken. */
-  private CompletionStage<HttpResponse> complete(String id, long created, ChatCall call,
-      Behaviour behaviour) {
+  private CompletionStage<HttpResponse> complete(ChatCall call, Behaviour behaviour,
+      java.util.function.IntFunction<ByteString> body) {
     int chunks = call.chunks(behaviour.chunks());
     Duration generation = behaviour.firstTokenDelay()
         .plus(behaviour.chunkDelay().multipliedBy(chunks));
@@ -67,20 +121,18 @@ public final class ChatResponses {
         : Patterns.after(generation, system, () -> CompletableFuture.completedFuture(chunks));
     return generated.thenApply(n -> {
       counters.tokensGenerated.addAndGet(n);
-      return json(200, OpenAiJson.completion(id, created, call, n, call.finishReason(behaviour.chunks())));
+      return json(200, body.apply(n));
     });
   }
 
-  private HttpResponse stream(String id, long created, ChatCall call, Behaviour behaviour) {
-    StreamFrames frames = new StreamFrames(id, created, call);
-    int chunks = call.chunks(behaviour.chunks());
+  private HttpResponse stream(Frames frames, int chunks, Behaviour behaviour) {
     boolean drops = behaviour.dropAfterChunks() >= 0;
     // A drop configured beyond the last piece still breaks the stream, before its stop chunk.
     int emitted = drops ? Math.min(chunks, behaviour.dropAfterChunks()) : chunks;
     Source<ByteString, NotUsed> content = paced(emitted, behaviour)
         .map(i -> {
           counters.tokensGenerated.incrementAndGet();
-          return call.tool() == null ? frames.content(i) : frames.toolCall(call.tool(), i, emitted);
+          return frames.piece(i, emitted);
         });
 
     AtomicBoolean finished = new AtomicBoolean();
@@ -91,21 +143,16 @@ public final class ChatResponses {
       end = Source.lazySource(() -> Source.completionStage(dropLater(behaviour)))
           .mapMaterializedValue(ignored -> NotUsed.getInstance());
     } else {
-      List<ByteString> tail = new ArrayList<>(2);
-      tail.add(call.tool() == null ? frames.stop(call.finishReason(behaviour.chunks())) : frames.toolCallsStop());
-      if (call.includeUsage()) {
-        tail.add(frames.usage(call.promptTokens(), chunks));
-      }
-      // The creator runs only when [DONE] is pulled, which marks a stream as completed.
-      end = Source.from(tail).concatLazy(Source.lazySingle(() -> {
+      // The creator runs only when the last event is pulled, which marks a stream as completed.
+      end = Source.from(frames.tail(chunks)).concatLazy(Source.lazySingle(() -> {
         finished.set(true);
-        return StreamFrames.DONE;
+        return frames.done();
       }));
     }
 
     // concatLazy, not concat: concat buffers one element of its second source at once,
-    // which ran the [DONE] creator above before the first chunk.
-    Source<ByteString, NotUsed> events = Source.single(frames.role())
+    // which ran the last event's creator above before the first chunk.
+    Source<ByteString, NotUsed> events = Source.single(frames.open())
         .concatLazy(content)
         .concatLazy(end)
         .watchTermination((notUsed, done) -> {
@@ -119,7 +166,7 @@ public final class ChatResponses {
 
   /**
    * watchTermination cannot tell a completed stream from a cancelled one on its own (both
-   * may end the future with Done), so completion is "the [DONE] event was produced".
+   * may end the future with Done), so completion is "the last event ([DONE], message_stop) was produced".
    */
   private void ended(boolean finished, Throwable failure) {
     counters.openStreams.decrementAndGet();

@@ -16,10 +16,12 @@ public final class Counters {
   // concurrent requests is fine because tests that read them send one request at a time.
   public volatile List<String> lastRequestHeaders = List.of();
   public volatile String lastRequestBody = "";
+  /** The prompt prefixes the Anthropic side has cached ({@link AnthropicJson}): emptied by a reset. */
+  public final java.util.Set<String> promptCache = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.concurrent.ArrayBlockingQueue<String> authorizations =
       new java.util.concurrent.ArrayBlockingQueue<>(64);
 
-  /** Keeps the last 64 chat requests' Authorization values, in arrival order. */
+  /** Keeps the last 64 chat requests' credentials (Authorization, or x-api-key of a messages call), in arrival order. */
   public void authorization(String value) {
     while (!authorizations.offer(value)) {
       authorizations.poll();
@@ -39,5 +41,6 @@ public final class Counters {
     lastRequestHeaders = List.of();
     lastRequestBody = "";
     authorizations.clear();
+    promptCache.clear();
   }
 }

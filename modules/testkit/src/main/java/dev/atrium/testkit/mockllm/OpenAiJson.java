@@ -104,6 +104,15 @@ public final class OpenAiJson {
     return words;
   }
 
+  /**
+   * Piece {@code index} of {@code pieces} of a tool call's arguments ({@code {"q": "t0 t1 ..."}}),
+   * escaped as the content of a JSON string.
+   */
+  public static String argumentsPiece(int index, int pieces) {
+    String arguments = index == 0 ? "{\\\"q\\\": \\\"" : "";
+    return arguments + piece(index).strip() + (index + 1 < pieces ? " " : "\\\"}");
+  }
+
   public static String piece(int index) {
     return "t" + index + " ";
   }
@@ -241,8 +250,7 @@ public final class OpenAiJson {
      * first names the call, the others add to its arguments ({@code {"q": "t0 t1 ..."}}).
      */
     public ByteString toolCall(String tool, int index, int pieces) {
-      String arguments = index == 0 ? "{\\\"q\\\": \\\"" : "";
-      arguments += piece(index).strip() + (index + 1 < pieces ? " " : "\\\"}");
+      String arguments = argumentsPiece(index, pieces);
       if (index == 0) {
         return choice("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_1\","
             + "\"type\":\"function\",\"function\":{\"name\":\"" + tool + "\",\"arguments\":\"" + arguments + "\"}}]}", "null");
