@@ -112,7 +112,7 @@ public final class ProviderHttp {
    */
   public Source<ChatEvent, NotUsed> stream(Supplier<byte[]> body,
       Supplier<? extends Flow<ByteString, ChatEvent, ?>> events) {
-    return Source.lazyCompletionStage(() -> send(streamTemplate.withEntity(ContentTypes.APPLICATION_JSON, body.get())))
+    return Source.lazyCompletionStage(() -> send(streamTemplate, body))
         .flatMapConcat(response -> events(response, events))
         .idleTimeout(timeout)
         .mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>()
@@ -137,14 +137,7 @@ public final class ProviderHttp {
    * JSON or a failure of the transport is a {@link ProviderException}.
    */
   public <T> CompletionStage<T> complete(Supplier<byte[]> body, Function<JsonNode, T> result) {
-    HttpRequest request;
-    try {
-      request = wholeTemplate.withEntity(ContentTypes.APPLICATION_JSON, body.get());
-    } catch (ProviderException e) {
-      // A request the provider cannot take (a parameter it has no place for) fails the call, never its caller.
-      return CompletableFuture.failedFuture(e);
-    }
-    return send(request).thenCompose(response -> {
+    return send(wholeTemplate, body).thenCompose(response -> {
       if (!response.status().isSuccess()) {
         return failure(response).thenApply(e -> {
           throw e;
@@ -162,6 +155,20 @@ public final class ProviderHttp {
     }).exceptionally(e -> {
       throw asProviderException(e);
     });
+  }
+
+  /**
+   * {@code template} with the body written now, sent; a body that cannot be written (a
+   * parameter the provider has no place for) fails the call, never its caller or its stage.
+   */
+  private CompletionStage<HttpResponse> send(HttpRequest template, Supplier<byte[]> body) {
+    HttpRequest request;
+    try {
+      request = template.withEntity(ContentTypes.APPLICATION_JSON, body.get());
+    } catch (ProviderException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return send(request);
   }
 
   private CompletionStage<HttpResponse> send(HttpRequest request) {

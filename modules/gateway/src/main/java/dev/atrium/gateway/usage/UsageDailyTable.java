@@ -30,16 +30,18 @@ final class UsageDailyTable {
   static final Field<Long> BYO_REQUESTS = bigint("byo_requests");
   static final Field<Long> BYO_COST_MICRO_USD = bigint("byo_cost_micro_usd");
   static final Field<Long> COMPUTE_MS = bigint("compute_ms");
+  /** Migration V15: the last column, so it is the last figure and the export's last field. */
+  static final Field<Long> CACHE_WRITE_TOKENS_IN = bigint("cache_write_tokens_in");
 
   /** The figures of a group, in table order. */
   static final List<Field<Long>> FIGURES =
       List.of(REQUESTS, TOKENS_IN, TOKENS_OUT, CACHED_TOKENS_IN, COST_MICRO_USD, UNPRICED_REQUESTS, BYO_REQUESTS,
-          BYO_COST_MICRO_USD, COMPUTE_MS);
+          BYO_COST_MICRO_USD, COMPUTE_MS, CACHE_WRITE_TOKENS_IN);
 
   /** Every column, in table order: the export's fields. */
   static final List<Field<?>> COLUMNS = List.of(DAY, UsageTable.TENANT_ID, UsageTable.ACCOUNT_ID, UsageTable.USER_ID,
       UsageTable.KEY_ID, UsageTable.MODEL, REQUESTS, TOKENS_IN, TOKENS_OUT, CACHED_TOKENS_IN, COST_MICRO_USD,
-      UNPRICED_REQUESTS, BYO_REQUESTS, BYO_COST_MICRO_USD, COMPUTE_MS);
+      UNPRICED_REQUESTS, BYO_REQUESTS, BYO_COST_MICRO_USD, COMPUTE_MS, CACHE_WRITE_TOKENS_IN);
 
   /** The UTC day of a {@code usage_events} row. */
   static final Field<LocalDate> EVENT_DAY =
@@ -63,7 +65,8 @@ final class UsageDailyTable {
         DSL.count().filterWhere(UsageTable.COST_MICRO_USD.isNull()).cast(SQLDataType.BIGINT).as(UNPRICED_REQUESTS),
         DSL.count().filterWhere(UsageTable.BYO.isTrue()).cast(SQLDataType.BIGINT).as(BYO_REQUESTS),
         total(UsageTable.COST_MICRO_USD, UsageTable.BYO.isTrue()).as(BYO_COST_MICRO_USD),
-        total(UsageTable.TOTAL_MS).as(COMPUTE_MS));
+        total(UsageTable.TOTAL_MS).as(COMPUTE_MS),
+        total(UsageTable.CACHE_WRITE_TOKENS_IN).as(CACHE_WRITE_TOKENS_IN));
   }
 
   /** The sum of {@code field} over a group, as a bigint (0 for no rows). */

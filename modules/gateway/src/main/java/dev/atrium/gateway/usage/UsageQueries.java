@@ -94,7 +94,8 @@ final class UsageQueries {
     UsageReport.Figures figures = new UsageReport.Figures(r.get(UsageDailyTable.REQUESTS),
         r.get(UsageDailyTable.TOKENS_IN), r.get(UsageDailyTable.TOKENS_OUT), r.get(UsageDailyTable.CACHED_TOKENS_IN),
         r.get(UsageDailyTable.COST_MICRO_USD), r.get(UsageDailyTable.UNPRICED_REQUESTS),
-        r.get(UsageDailyTable.BYO_REQUESTS), r.get(UsageDailyTable.BYO_COST_MICRO_USD), r.get(UsageDailyTable.COMPUTE_MS));
+        r.get(UsageDailyTable.BYO_REQUESTS), r.get(UsageDailyTable.BYO_COST_MICRO_USD), r.get(UsageDailyTable.COMPUTE_MS),
+        r.get(UsageDailyTable.CACHE_WRITE_TOKENS_IN));
     return switch (groupBy) {
       case DAY -> new UsageReport.DayRow(r.get(DAY), figures);
       case MODEL -> new UsageReport.ModelRow(r.get(MODEL), figures);

@@ -31,15 +31,23 @@ public record UsageReport(LocalDate from, LocalDate to, String groupBy, String a
   static final int DEFAULT_DAYS = 30;
 
   /**
-   * The figures of a group: requests, tokens, the tenant's cost (of its priced calls on its
+   * The figures of a group: requests, tokens (of the prompts', those read from and written to
+   * the providers' prompt caches), the tenant's cost (of its priced calls on its
    * own provider keys; the unpriced are counted), the calls on callers' own keys and what
    * they cost the callers, compute time.
    */
-  @JsonPropertyOrder({"requests", "tokens_in", "tokens_out", "cached_tokens_in", "cost_micro_usd", "cost_usd",
-      "unpriced_requests", "byo_requests", "byo_cost_micro_usd", "compute_ms"})
+  @JsonPropertyOrder({"requests", "tokens_in", "tokens_out", "cached_tokens_in", "cache_write_tokens_in",
+      "cost_micro_usd", "cost_usd", "unpriced_requests", "byo_requests", "byo_cost_micro_usd", "compute_ms"})
   public record Figures(long requests, long tokensIn, long tokensOut, long cachedTokensIn, long costMicroUsd,
-      long unpricedRequests, long byoRequests, long byoCostMicroUsd, long computeMs) {
-    static final Figures ZERO = new Figures(0, 0, 0, 0, 0, 0, 0, 0, 0);
+      long unpricedRequests, long byoRequests, long byoCostMicroUsd, long computeMs, long cacheWriteTokensIn) {
+    static final Figures ZERO = new Figures(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /** Figures without prompt-cache writes. */
+    public Figures(long requests, long tokensIn, long tokensOut, long cachedTokensIn, long costMicroUsd,
+        long unpricedRequests, long byoRequests, long byoCostMicroUsd, long computeMs) {
+      this(requests, tokensIn, tokensOut, cachedTokensIn, costMicroUsd, unpricedRequests, byoRequests, byoCostMicroUsd,
+          computeMs, 0);
+    }
 
     @JsonProperty("cost_usd")
     BigDecimal costUsd() {
@@ -49,7 +57,8 @@ public record UsageReport(LocalDate from, LocalDate to, String groupBy, String a
     Figures plus(Figures o) {
       return new Figures(requests + o.requests, tokensIn + o.tokensIn, tokensOut + o.tokensOut,
           cachedTokensIn + o.cachedTokensIn, costMicroUsd + o.costMicroUsd, unpricedRequests + o.unpricedRequests,
-          byoRequests + o.byoRequests, byoCostMicroUsd + o.byoCostMicroUsd, computeMs + o.computeMs);
+          byoRequests + o.byoRequests, byoCostMicroUsd + o.byoCostMicroUsd, computeMs + o.computeMs,
+          cacheWriteTokensIn + o.cacheWriteTokensIn);
     }
   }
 

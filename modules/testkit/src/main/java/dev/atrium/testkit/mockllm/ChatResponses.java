@@ -33,9 +33,11 @@ public final class ChatResponses {
     this.counters = counters;
   }
 
+  /** A JSON response; a status pekko-http has no name for (Anthropic's 529) gets one of its own. */
   public static HttpResponse json(int status, ByteString body) {
     return HttpResponse.create()
-        .withStatus(status)
+        .withStatus(org.apache.pekko.http.javadsl.model.StatusCodes.lookup(status).orElseGet(() ->
+            org.apache.pekko.http.javadsl.model.StatusCodes.custom(status, "Overloaded", "", false, true)))
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
   }
 
