@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.testkit.mockllm.OpenAiJson.BadRequest;
 import dev.atrium.testkit.mockllm.OpenAiJson.ChatCall;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
@@ -39,15 +38,7 @@ public final class AnthropicJson {
 
   /** A request body read; {@code cache} holds the prefixes seen (the mock's prompt cache). */
   public static MessagesCall parse(String body, Set<String> cache) throws BadRequest {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (IOException e) {
-      throw new BadRequest("The request body is not valid JSON.");
-    }
-    if (root == null || !root.isObject()) {
-      throw new BadRequest("The request body must be a JSON object.");
-    }
+    JsonNode root = OpenAiJson.object(body);
     if (!root.path("max_tokens").canConvertToInt() || root.path("max_tokens").asInt() < 1) {
       throw new BadRequest("max_tokens: Field required");
     }
@@ -172,11 +163,7 @@ public final class AnthropicJson {
   }
 
   private static ByteString bytes(JsonNode node) {
-    try {
-      return ByteString.fromArray(Json.MAPPER.writeValueAsBytes(node));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return OpenAiJson.bytes(node);
   }
 
   /** The events of one stream, each with its {@code event:} line, as Anthropic sends them. */

@@ -74,7 +74,7 @@ public final class OpenAiJson {
   }
 
   /** A request body that must be a JSON object. */
-  private static JsonNode object(String body) throws BadRequest {
+  static JsonNode object(String body) throws BadRequest {
     JsonNode root;
     try {
       root = Json.MAPPER.readTree(body);
@@ -201,7 +201,7 @@ public final class OpenAiJson {
     usage.put("total_tokens", prompt + completion);
   }
 
-  private static ByteString bytes(JsonNode node) {
+  static ByteString bytes(JsonNode node) {
     try {
       return ByteString.fromArray(Json.MAPPER.writeValueAsBytes(node));
     } catch (JsonProcessingException e) {
