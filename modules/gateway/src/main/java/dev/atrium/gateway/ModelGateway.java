@@ -13,11 +13,14 @@ import dev.atrium.gateway.budget.BudgetGate;
 import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.byok.ProviderKeys;
 import dev.atrium.gateway.cache.ResponseCache;
+import dev.atrium.gateway.guard.Guards;
 import dev.atrium.gateway.usage.PriceTable;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import dev.atrium.gateway.usage.UsageRecorder;
 import dev.atrium.gateway.usage.UsageStatus;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +40,7 @@ import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Inlet;
 import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
@@ -62,6 +66,7 @@ public final class ModelGateway {
   private final ProviderKeys providerKeys;
   private final BudgetGate budgets;
   private final ResponseCache cache;
+  private final Guards guards;
 
   /**
    * One step of a route: a provider and the upstream model name to ask it for; {@code byo}:
@@ -112,6 +117,13 @@ public final class ModelGateway {
   /** @param cache the response cache the metered calls go through first (the node's {@link ResponseCache#start}) */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
       UsageRecorder recorder, Budgets budgets, PriceTable prices, ResponseCache cache) {
+    this(system, tenants, environment, recorder, budgets, prices, cache, new SimpleMeterRegistry());
+  }
+
+  /** @param registry where the guardrails count their decisions (the node's Prometheus registry) */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
+      UsageRecorder recorder, Budgets budgets, PriceTable prices, ResponseCache cache, MeterRegistry registry) {
+    this.guards = new Guards(tenants, registry);
     this.cache = cache;
     this.system = system;
     this.tenants = tenants;
@@ -133,6 +145,39 @@ public final class ModelGateway {
   /** Where the callers of the gateway meter the calls they end themselves (a chat turn, a run's prompt). */
   public UsageRecorder usage() {
     return recorder;
+  }
+
+  /**
+   * Whether the calls of this tenant are screened by input guardrails before they go
+   * upstream: a refusal is then a 400 before any token, so a streaming door waits for it.
+   */
+  public boolean screensInput(String tenantId) {
+    return guards.screensInput(tenants.byId(tenantId).orElseThrow());
+  }
+
+  /**
+   * Refuses {@code text} that the tenant's input blocklists block, before a door stores or
+   * embeds it (a session's new message, a search query): a 400 {@code content_blocked}
+   * naming the rule, metered as a refused call of {@code operation} (no tokens, status failed).
+   */
+  public void screen(UsageContext context, String operation, String model, String text) {
+    TenantConfig tenant = tenants.byId(context.tenantId()).orElseThrow();
+    if (!guards.screensInput(tenant)) {
+      return;
+    }
+    Route route = resolve(tenant.id(), model).or(() -> resolve(tenant.id(), null)).orElseThrow();
+    UsageRecord.Call call = UsageRecord.start(context, operation, route);
+    try {
+      guards.screen(tenant, call, text);
+    } catch (ApiError blocked) {
+      throw refused(call, blocked);
+    }
+  }
+
+  /** A call the input guardrails refused: metered with its decision, no tokens; nothing went upstream. */
+  private ApiError refused(UsageRecord.Call call, ApiError blocked) {
+    recorder.record(call.end(UsageStatus.FAILED, new ChatEvent.Usage(0, 0), false));
+    return blocked;
   }
 
   /** Whether the calls of this tenant hold budgets before they go upstream (a refusal is then a 429 before any token). */
@@ -250,12 +295,24 @@ public final class ModelGateway {
    * that answered (a fallback's). Retries and fallbacks happen only while nothing has been
    * emitted; the events then flow through without a substream or any other asynchronous
    * boundary of the gateway's own. The response cache comes first: a hit is replayed, and
-   * neither budgets nor providers are asked.
+   * neither budgets nor providers are asked. The tenant's guardrails come before all of
+   * it (the messages as redacted are what is cached, budgeted and sent; a blocked input
+   * fails the stream with 400 {@code content_blocked} and goes nowhere) and after it (the
+   * answer, a cache hit's too, streams through the output guardrails).
    */
   public Source<ChatEvent, NotUsed> stream(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
-    return cache.stream(route, new ChatRequest(route.model(), messages, options, passages), call,
-        () -> upstream(route, messages, options, passages, call));
+    TenantConfig tenant = tenants.byId(call.context().tenantId()).orElseThrow();
+    List<ChatMessage> sent;
+    try {
+      sent = guards.input(tenant, call, messages);
+    } catch (ApiError blocked) {
+      return Source.failed(refused(call, blocked));
+    }
+    Source<ChatEvent, NotUsed> answer = cache.stream(route, new ChatRequest(route.model(), sent, options, passages),
+        call, () -> upstream(route, sent, options, passages, call));
+    Flow<ChatEvent, ChatEvent, NotUsed> output = guards.output(tenant, call);
+    return output == null ? answer : answer.via(output);
   }
 
   /** A cache miss's stream: its budgets held (when the tenant has any), then the route's attempts. */
@@ -351,12 +408,21 @@ public final class ModelGateway {
 
   /**
    * The whole answer from retrieved passages for a metered {@code call}, which is told each
-   * attempt as it is made; from the response cache on a hit.
+   * attempt as it is made; from the response cache on a hit. The guardrails apply as to
+   * {@link #stream}, the output ones to the whole text.
    */
   public CompletionStage<ChatResult> complete(Route route, List<ChatMessage> messages, ObjectNode options,
       List<Passage> passages, UsageRecord.Call call) {
-    return cache.complete(route, new ChatRequest(route.model(), messages, options, passages), call,
-        () -> upstreamWhole(route, messages, options, passages, call));
+    TenantConfig tenant = tenants.byId(call.context().tenantId()).orElseThrow();
+    List<ChatMessage> sent;
+    try {
+      sent = guards.input(tenant, call, messages);
+    } catch (ApiError blocked) {
+      return CompletableFuture.failedFuture(refused(call, blocked));
+    }
+    return cache.complete(route, new ChatRequest(route.model(), sent, options, passages), call,
+            () -> upstreamWhole(route, sent, options, passages, call))
+        .thenApply(result -> guards.output(tenant, call, result));
   }
 
   /** A cache miss's whole answer: its budgets held (when the tenant has any), then the route's attempts. */

@@ -42,6 +42,7 @@ public final class RagModule {
   final Retriever retriever;
   final SearchService search;
   final EmbeddingMeter meter;
+  final ModelGateway gateway;
   private final RunStarter runs;
   private final Duration askTimeout;
 
@@ -53,6 +54,7 @@ public final class RagModule {
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);
     this.meter = new EmbeddingMeter(gateway.usage());
+    this.gateway = gateway;
     this.ingest = new IngestRunType(system, tenants.registry(), database, embedders, meter);
     this.retriever = new Retriever(database, embedders, meter, Retriever.Reranker.NONE);
     this.search = new SearchService(database, retriever, gateway,

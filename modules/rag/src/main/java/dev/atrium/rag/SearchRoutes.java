@@ -13,6 +13,7 @@ import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.Tier;
 import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +45,7 @@ final class SearchRoutes {
     if (query.isEmpty()) {
       throw ApiError.badRequest("invalid_field", "query must be a non-empty string").withExtension("param", "query");
     }
-    int limit = module.tenant(principal.tenantId()).limits().maxPromptChars();
+    int limit = module.tenant(principal.tenantId()).maxPromptChars(RouteClass.SEARCH, principal.tier());
     if (query.length() > limit) {
       throw ApiError.badRequest("query_too_long", "The query has " + query.length()
           + " characters; this tenant's limit (max_prompt_chars) is " + limit + ".").withExtension("limit_chars", limit);
@@ -54,8 +55,10 @@ final class SearchRoutes {
       throw ApiError.badRequest("invalid_field", "top_k must be a number from 1 to 50").withExtension("param", "top_k");
     }
     Retriever.Filters filters = filters(body.path("filters"));
-    return onSuccess(module.search.search(UsageContext.request(principal, requestId, RouteClass.SEARCH), query, topK,
-        filters), result -> {
+    UsageContext usage = UsageContext.request(principal, requestId, RouteClass.SEARCH);
+    // Refused before the query is embedded or rewritten (the rewrite would fall back to the query as it is).
+    module.gateway.screen(usage, UsageRecord.SEARCH_ANSWER, null, query);
+    return onSuccess(module.search.search(usage, query, topK, filters), result -> {
       Map<String, Object> json = new LinkedHashMap<>();
       json.put("query", result.query());
       json.put("answer", result.answer());

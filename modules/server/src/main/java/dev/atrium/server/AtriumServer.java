@@ -99,7 +99,7 @@ public final class AtriumServer {
     RunTypes runTypes = new RunTypes();
     Jobs jobs = new Jobs();
     ModelGateway gateway = new ModelGateway(system, settings.tenants(), name -> Optional.ofNullable(System.getenv(name)),
-        usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs));
+        usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs), settings.metrics().registry());
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);
     UsageViews usageViews = UsageViews.start(system, tenants, jobs, settings.clock());

@@ -26,6 +26,7 @@ import dev.atrium.gateway.OpenAiMessages;
 import dev.atrium.gateway.byok.ProviderKey;
 import dev.atrium.gateway.cache.CacheDirective;
 import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -97,7 +98,8 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
             "The model `" + model + "` does not exist or you do not have access to it; this tenant's models are "
                 + turns.gateway().models(principal.tenantId()) + ".")
             .withExtension("param", "model"));
-    TurnRoutes.checkPromptSize(tenant, messages.stream().mapToInt(m -> m.text().length()).sum());
+    TurnRoutes.checkPromptSize(tenant, RouteClass.COMPLETIONS, principal.tier(),
+        messages.stream().mapToInt(m -> m.text().length()).sum());
     ObjectNode options = Json.MAPPER.createObjectNode();
     body.properties().forEach(e -> {
       if (PASSTHROUGH.contains(e.getKey())) {
@@ -148,6 +150,8 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
           "with x-session-id the last message must be the user's new message; the session holds the history")
           .withExtension("param", "messages");
     }
+    // A blocked message is refused before the session stores it.
+    turns.gateway().screen(call.usage(), UsageRecord.CHAT, route.model(), last.text());
     // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
     var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
         call.idempotencyKey().orElse(null), options, call.usage(), key.orElse(null), call.cache());

@@ -66,9 +66,9 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
     if (request.title() != null && request.title().length() > 200) {
       throw ApiError.badRequest("invalid_field", "title is longer than 200 characters").withExtension("param", "title");
     }
-    if (request.systemPrompt() != null && request.systemPrompt().length() > tenant.limits().maxPromptChars()) {
-      throw ApiError.payloadTooLarge("system_prompt is longer than this tenant's max_prompt_chars ("
-          + tenant.limits().maxPromptChars() + ")");
+    int limit = tenant.maxPromptChars(RouteClass.CHAT, principal.tier());
+    if (request.systemPrompt() != null && request.systemPrompt().length() > limit) {
+      throw ApiError.payloadTooLarge("system_prompt is longer than this tenant's max_prompt_chars (" + limit + ")");
     }
     String sessionId = "s_" + UUID.randomUUID().toString().replace("-", "");
     var created = access.<ChatSession.SessionView>ask(principal.tenantId(), sessionId,

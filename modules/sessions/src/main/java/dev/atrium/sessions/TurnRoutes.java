@@ -14,6 +14,7 @@ import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.core.tenant.Tier;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.CompletionChunks;
@@ -23,6 +24,7 @@ import dev.atrium.gateway.ProviderException;
 import dev.atrium.gateway.cache.CacheDirective;
 import dev.atrium.gateway.cache.CacheStatus;
 import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,19 +57,21 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     if (content == null || content.isBlank()) {
       throw ApiError.badRequest("empty_content", "content must be a non-empty string").withExtension("param", "content");
     }
-    checkPromptSize(tenant, content.length());
+    checkPromptSize(tenant, RouteClass.CHAT, principal.tier(), content.length());
     if (request.model() != null) {
       requireModel(turns.gateway(), tenant, request.model());
     }
     IdempotencyKey.checked(idempotencyKey);
+    UsageContext usage = UsageContext.request(principal, requestId, RouteClass.CHAT);
+    // A blocked message is refused before the session stores it (stored, it would block every later turn).
+    turns.gateway().screen(usage, UsageRecord.CHAT, request.model(), content);
     return turns.gateway().providerKeys().providerKey(tenant, key -> {
       if (key.isPresent() && request.model() != null) {
         // Refused now rather than once the session has started the turn (a session's own model is known only then).
         turns.gateway().resolve(tenant.id(), request.model(), key);
       }
       var turn = new ChatTurn.Request(caller, sessionId, ChatMessage.user(content), request.model(), request.rag(),
-          idempotencyKey.orElse(null), null, UsageContext.request(principal, requestId, RouteClass.CHAT),
-          key.orElse(null), cache);
+          idempotencyKey.orElse(null), null, usage, key.orElse(null), cache);
       boolean stream = request.stream() == null || request.stream();
       if (stream) {
         return tenants.streamSlot(principal, RouteClass.CHAT, slot -> begin(tenant, turn, slot, true));
@@ -86,13 +90,15 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       if (!stream) {
         return whole(tenant, request.sessionId(), turn);
       }
-      if (request.providerKey() == null && !turns.gateway().budgeted(tenant.id()) && !tenant.features().responseCache()) {
+      if (request.providerKey() == null && !turns.gateway().budgeted(tenant.id()) && !tenant.features().responseCache()
+          && !turns.gateway().screensInput(tenant.id())) {
         return says(tenant, turn, () -> streamed(request.sessionId(), turn, turn.answer()));
       }
       // On the caller's key the stream starts once the provider has answered: whether the
       // call fell back is then known for the header, and a refused key is a proper 401. A
       // budgeted call too: a refusal by its budget is then a proper 429. And for a tenant
       // with the response cache: whether the call was a hit is then known for x-atrium-cache.
+      // And one with input guardrails: a blocked input is then a proper 400 content_blocked.
       return onSuccess(turn.answered(),
           answer -> says(tenant, turn, () -> streamed(request.sessionId(), turn, answer)));
     });
@@ -218,10 +224,24 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     return json;
   }
 
-  /** The {@code error} event's body: the provider's code and message, or a generic one. */
+  /**
+   * The {@code error} event's body: the provider's code and message, the gateway's own
+   * refusal (an answer its guardrails blocked: {@code content_blocked} with the rule), or a
+   * generic one.
+   */
   static Map<String, Object> errorBody(Throwable error) {
-    if (dev.atrium.core.Futures.unwrap(error) instanceof ProviderException p) {
+    Throwable cause = dev.atrium.core.Futures.unwrap(error);
+    if (cause instanceof ProviderException p) {
       return Map.of("code", p.code(), "message", p.getMessage());
+    }
+    if (cause instanceof ApiError refused) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("code", refused.code());
+      body.put("message", refused.getMessage());
+      if (refused.extensions().get("rule") != null) {
+        body.put("rule", refused.extensions().get("rule"));
+      }
+      return body;
     }
     return Map.of("code", "internal_error", "message", "the answer could not be completed");
   }
@@ -234,10 +254,12 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     }
   }
 
-  static void checkPromptSize(TenantConfig tenant, int chars) {
-    if (chars > tenant.limits().maxPromptChars()) {
+  /** 413 for a prompt over the tenant's limit for the route class and tier ({@link TenantConfig#maxPromptChars}). */
+  static void checkPromptSize(TenantConfig tenant, RouteClass routeClass, Tier tier, int chars) {
+    int limit = tenant.maxPromptChars(routeClass, tier);
+    if (chars > limit) {
       throw ApiError.payloadTooLarge("The prompt has " + chars + " characters; this tenant's limit (max_prompt_chars) is "
-          + tenant.limits().maxPromptChars() + ".").withExtension("limit_chars", tenant.limits().maxPromptChars());
+          + limit + ".").withExtension("limit_chars", limit);
     }
   }
 

@@ -29,7 +29,8 @@ public record TenantConfig(
     Documents documents,
     Byok byok,
     BudgetSettings budgets,
-    ResponseCache responseCache) {
+    ResponseCache responseCache,
+    Guardrails guardrails) {
 
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
@@ -49,6 +50,28 @@ public record TenantConfig(
     byok = byok == null ? Byok.NONE : byok;
     budgets = budgets == null ? BudgetSettings.NONE : budgets;
     responseCache = responseCache == null ? ResponseCache.DEFAULTS : responseCache;
+    guardrails = guardrails == null ? Guardrails.NONE : guardrails;
+  }
+
+  /**
+   * The longest prompt (in characters) a request of {@code routeClass} and {@code tier} may
+   * send: the most specific {@code guardrails.prompt_chars} entry (class and tier, then
+   * class, then tier), else {@code limits.max_prompt_chars}. The one place that decides it:
+   * every door's check (413 on chat, 400 on search) asks here.
+   */
+  public int maxPromptChars(RouteClass routeClass, Tier tier) {
+    PromptChars best = null;
+    int bestRank = -1;
+    for (PromptChars entry : guardrails.promptChars()) {
+      boolean classFits = entry.routeClass() == null || entry.routeClass() == routeClass;
+      boolean tierFits = entry.tier() == null || entry.tier() == tier;
+      int rank = (entry.routeClass() != null ? 2 : 0) + (entry.tier() != null ? 1 : 0);
+      if (classFits && tierFits && rank > bestRank) {
+        best = entry;
+        bestRank = rank;
+      }
+    }
+    return best != null ? best.max() : limits.maxPromptChars();
   }
 
   /** The trusted proxies as networks (validated when the file is loaded). */
@@ -339,6 +362,70 @@ public record TenantConfig(
 
     public ResponseCache {
       ttlSeconds = ttlSeconds == null ? 3600 : ttlSeconds;
+    }
+  }
+
+  /**
+   * Safety filters on the tenant's model calls (docs/tenancy.md#guardrails): prompt-length
+   * overrides ({@link #maxPromptChars}), blocklists on input and output, PII redaction.
+   */
+  public record Guardrails(List<PromptChars> promptChars, List<BlockRule> blocklists, Pii pii) {
+    static final Guardrails NONE = new Guardrails(null, null, null);
+
+    public Guardrails {
+      promptChars = promptChars == null ? List.of() : List.copyOf(promptChars);
+      blocklists = blocklists == null ? List.of() : List.copyOf(blocklists);
+    }
+
+    /** Whether anything looks at a call's messages before it goes upstream. */
+    public boolean screensInput() {
+      return blocklists.stream().anyMatch(r -> r.applyTo().contains(Direction.INPUT)) || pii != null && pii.input();
+    }
+
+    /** Whether anything looks at a call's answer. */
+    public boolean screensOutput() {
+      return blocklists.stream().anyMatch(r -> r.applyTo().contains(Direction.OUTPUT)) || pii != null && pii.output();
+    }
+  }
+
+  /** A prompt-length override for a route class, a tier, or both (null: any). */
+  public record PromptChars(RouteClass routeClass, Tier tier, int max) {}
+
+  /** Where a guardrail looks: the messages sent, or the answer. */
+  public enum Direction {
+    @com.fasterxml.jackson.annotation.JsonProperty("input") INPUT,
+    @com.fasterxml.jackson.annotation.JsonProperty("output") OUTPUT;
+
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A blocklist rule: its reason {@code code} (what a refusal, the metrics and the usage row
+   * say; never the matched text), literal {@code terms} (whole words, case-insensitive),
+   * regular-expression {@code patterns} (case-insensitive), and where it applies (default both).
+   */
+  public record BlockRule(String code, List<String> terms, List<String> patterns, Set<Direction> applyTo) {
+    public BlockRule {
+      terms = terms == null ? List.of() : List.copyOf(terms);
+      patterns = patterns == null ? List.of() : List.copyOf(patterns);
+      applyTo = applyTo == null || applyTo.isEmpty() ? Set.of(Direction.INPUT, Direction.OUTPUT) : Set.copyOf(applyTo);
+    }
+  }
+
+  /**
+   * PII redaction: the redactor by name ({@code pattern}, built in), the kinds it redacts
+   * (default all of the built-in's: email, phone, card, iban), on input (default) and on output.
+   */
+  public record Pii(String redactor, List<String> kinds, Boolean input, Boolean output) {
+    public static final List<String> BUILT_IN_KINDS = List.of("email", "phone", "card", "iban");
+
+    public Pii {
+      redactor = redactor == null ? "pattern" : redactor;
+      kinds = kinds == null ? BUILT_IN_KINDS : List.copyOf(kinds);
+      input = input == null || input;
+      output = output != null && output;
     }
   }
 }

@@ -214,12 +214,35 @@ public final class TenantRegistry {
     if (documents.embedder().equals("local") && documents.chunkTokens() > 256) {
       problems.add(file + ": field 'documents.chunk_tokens': the local embedder reads at most 256 word-pieces");
     }
+    checkGuardrails(file, t.guardrails(), problems);
     Map<String, Integer> keyIds = new HashMap<>();
     for (int i = 0; i < t.apiKeys().size(); i++) {
       Integer earlier = keyIds.putIfAbsent(t.apiKeys().get(i).id(), i);
       if (earlier != null) {
         problems.add(file + ": field 'api_keys[" + i + "].id': '" + t.apiKeys().get(i).id()
             + "' is already the id of api_keys[" + earlier + "]");
+      }
+    }
+  }
+
+  /** Every blocklist pattern compiles (as the gateway compiles it: case-insensitive); rule codes are unique. */
+  private static void checkGuardrails(String file, TenantConfig.Guardrails guardrails, List<String> problems) {
+    Map<String, Integer> codes = new HashMap<>();
+    for (int i = 0; i < guardrails.blocklists().size(); i++) {
+      TenantConfig.BlockRule rule = guardrails.blocklists().get(i);
+      Integer earlier = codes.putIfAbsent(rule.code(), i);
+      if (earlier != null) {
+        problems.add(file + ": field 'guardrails.blocklists[" + i + "].code': '" + rule.code()
+            + "' is already the code of guardrails.blocklists[" + earlier + "]");
+      }
+      for (int j = 0; j < rule.patterns().size(); j++) {
+        try {
+          java.util.regex.Pattern.compile(rule.patterns().get(j),
+              java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.UNICODE_CASE);
+        } catch (java.util.regex.PatternSyntaxException e) {
+          problems.add(file + ": field 'guardrails.blocklists[" + i + "].patterns[" + j
+              + "]': not a valid regular expression: " + e.getDescription() + " near index " + e.getIndex());
+        }
       }
     }
   }

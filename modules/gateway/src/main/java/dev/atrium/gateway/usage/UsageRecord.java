@@ -21,11 +21,28 @@ import java.util.List;
  * {@code tokensIn} is the whole prompt; {@code cachedTokensIn} the part of it read from the
  * provider's prompt cache, {@code cacheWriteTokensIn} the part written to it (Anthropic's
  * cache writes, migration V15), each priced apart ({@link PriceTable}).
+ * {@code guardrails}: what the tenant's guardrails decided for the call
+ * ({@code block:input:<rule>}, {@code redact:output:<kind>}, ...; migration V16), never the text.
  */
 public record UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
     String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, int cacheWriteTokensIn,
     boolean tokensCounted, String unitIn, Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd,
-    Integer firstTokenMs, int totalMs, UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
+    Integer firstTokenMs, int totalMs, UsageStatus status, boolean cacheHit, Budgets.Granted reservation,
+    List<String> guardrails) {
+
+  public UsageRecord {
+    guardrails = guardrails == null ? List.of() : List.copyOf(guardrails);
+  }
+
+  /** A record without guardrail decisions. */
+  public UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
+      String upstreamModel, int tokensIn, int tokensOut, int cachedTokensIn, int cacheWriteTokensIn,
+      boolean tokensCounted, String unitIn, Long unitsIn, String unitOut, Double unitsOut, Long costMicroUsd,
+      Integer firstTokenMs, int totalMs, UsageStatus status, boolean cacheHit, Budgets.Granted reservation) {
+    this(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
+        cacheWriteTokensIn, tokensCounted, unitIn, unitsIn, unitOut, unitsOut, costMicroUsd, firstTokenMs, totalMs,
+        status, cacheHit, reservation, List.of());
+  }
 
   /** A record without prompt-cache writes. */
   public UsageRecord(Instant at, UsageContext context, String operation, String provider, String model,
@@ -47,7 +64,8 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
 
   UsageRecord withCost(Long micros) {
     return new UsageRecord(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
-        cacheWriteTokensIn, tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit, reservation);
+        cacheWriteTokensIn, tokensCounted, unitIn, unitsIn, unitOut, unitsOut, micros, firstTokenMs, totalMs, status, cacheHit, reservation,
+        guardrails);
   }
 
   /** A call to the first provider of {@code route}, starting now. */
@@ -84,6 +102,8 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
     private volatile boolean attempted;
     private volatile CacheDirective cacheDirective = CacheDirective.USE;
     private volatile CacheStatus cacheStatus = CacheStatus.NOT_ELIGIBLE;
+    /** The guardrails' decisions, each once; null until the first (most calls have none). */
+    private List<String> guardrails;
 
     private Call(UsageContext context, String operation, String provider, String model, String upstreamModel) {
       this.context = context;
@@ -158,6 +178,22 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       return cacheStatus;
     }
 
+    /** A guardrail decided {@code decision} for the call; false when it had already (it is recorded once). */
+    public synchronized boolean guardrail(String decision) {
+      if (guardrails == null) {
+        guardrails = new java.util.ArrayList<>(2);
+      } else if (guardrails.contains(decision)) {
+        return false;
+      }
+      guardrails.add(decision);
+      return true;
+    }
+
+    /** The guardrails' decisions so far, in the order they were made. */
+    public synchronized List<String> guardrails() {
+      return guardrails == null ? List.of() : List.copyOf(guardrails);
+    }
+
     /** The attempt made last ran on the caller's own provider key. */
     public boolean byo() {
       return byo;
@@ -180,7 +216,8 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
       long first = firstToken != 0 ? firstToken : usage.completionTokens() > 0 ? total : -1;
       return new UsageRecord(at, byo == context.byo() ? context : context.withByo(byo), operation, provider, model, upstreamModel, usage.promptTokens(),
           usage.completionTokens(), usage.cachedPromptTokens(), usage.cacheWritePromptTokens(), counted, null, null, null, null, null,
-          first < 0 ? null : millis(first), millis(total), status, cacheStatus == CacheStatus.HIT, reservation);
+          first < 0 ? null : millis(first), millis(total), status, cacheStatus == CacheStatus.HIT, reservation,
+          guardrails());
     }
 
     /**

@@ -49,19 +49,25 @@ final class UsageTable {
   static final Field<Boolean> BYO = bool("byo");
   static final Field<String> TIER = text("tier");
   static final Field<Boolean> CACHE_HIT = bool("cache_hit");
+  /**
+   * The guardrails' decisions (V16), a {@code text[]} column: bound as one text per row
+   * (the decisions joined by commas, which no rule code or kind contains) and split by the
+   * insert, since {@code unnest} flattens an array of arrays.
+   */
+  static final Field<String> GUARDRAILS = text("guardrails");
 
   private static final List<Field<?>> COLUMNS = List.of(USAGE_ID, CREATED_AT, TENANT_ID, ACCOUNT_ID, USER_ID, KEY_ID,
       REQUEST_ID, RUN_ID, STEP, SESSION_ID, OPERATION, ROUTE_CLASS, PROVIDER, MODEL, UPSTREAM_MODEL, TOKENS_IN,
       TOKENS_OUT, CACHED_TOKENS_IN, TOKENS_COUNTED, UNIT_IN, UNITS_IN, UNIT_OUT, UNITS_OUT, COST_MICRO_USD,
-      FIRST_TOKEN_MS, TOTAL_MS, STATUS, BYO, TIER, CACHE_HIT, CACHE_WRITE_TOKENS_IN);
+      FIRST_TOKEN_MS, TOTAL_MS, STATUS, BYO, TIER, CACHE_HIT, CACHE_WRITE_TOKENS_IN, GUARDRAILS);
 
   /** A recorded row: the recorder's id for it (a retried batch inserts nothing twice) and the record. */
   record Row(UUID id, UsageRecord record) {}
 
   /**
-   * Inserts {@code rows} as one statement of one row per element of 31 arrays
-   * ({@code INSERT ... SELECT * FROM unnest(?, ?, ...)}): 31 bind values for the whole
-   * batch, where a JDBC batch (even rewritten into multi-row inserts) binds 31 per row and
+   * Inserts {@code rows} as one statement of one row per element of 32 arrays
+   * ({@code INSERT ... SELECT u.* FROM unnest(?, ?, ...) u}): 32 bind values for the whole
+   * batch, where a JDBC batch (even rewritten into multi-row inserts) binds 32 per row and
    * cost the node ~5 % of its CPU under load. The statement text is the same for every
    * batch, so PostgreSQL plans it once per connection. Rows already there (a retry after a
    * lost acknowledgement) are skipped.
@@ -82,8 +88,14 @@ final class UsageTable {
     for (int c = 0; c < columns.length; c++) {
       arrays.add(array(COLUMNS.get(c), columns[c]));
     }
+    List<Field<?>> selected = new ArrayList<>(columns.length);
+    for (Field<?> column : COLUMNS) {
+      Field<?> value = DSL.field(DSL.name("u", column.getName()), column.getDataType());
+      selected.add(column == GUARDRAILS ? DSL.field("string_to_array({0}, ',')", String[].class, value) : value);
+    }
+    String[] names = COLUMNS.stream().map(Field::getName).toArray(String[]::new);
     dsl.insertInto(USAGE_EVENTS).columns(COLUMNS)
-        .select(DSL.select(DSL.asterisk()).from(DSL.table("unnest({0})", DSL.list(arrays))))
+        .select(DSL.select(selected).from(DSL.table("unnest({0})", DSL.list(arrays)).as("u", names)))
         .onConflictDoNothing()
         .execute();
   }
@@ -101,7 +113,7 @@ final class UsageTable {
         c.userId(), c.keyId(), c.requestId(), c.runId(), c.step(), c.sessionId(), r.operation(), c.routeClass(),
         r.provider(), r.model(), r.upstreamModel(), r.tokensIn(), r.tokensOut(), r.cachedTokensIn(), r.tokensCounted(),
         r.unitIn(), r.unitsIn(), r.unitOut(), r.unitsOut(), r.costMicroUsd(), r.firstTokenMs(), r.totalMs(),
-        r.status().wireName(), c.byo(), c.tier(), r.cacheHit(), r.cacheWriteTokensIn()};
+        r.status().wireName(), c.byo(), c.tier(), r.cacheHit(), r.cacheWriteTokensIn(), String.join(",", r.guardrails())};
   }
 
   private static Field<String> text(String name) {
