@@ -349,11 +349,12 @@ public final class MockLlm implements AutoCloseable {
    * after that many content chunks (non-streaming answers are not dropped).
    */
   public record Behaviour(int chunks, Duration chunkDelay, Duration firstTokenDelay,
-      int failStatus, int failFirstRequests, int dropAfterChunks) {
+      int failStatus, int failFirstRequests, int dropAfterChunks, List<String> script) {
 
     public Behaviour {
       Objects.requireNonNull(chunkDelay, "chunkDelay");
       Objects.requireNonNull(firstTokenDelay, "firstTokenDelay");
+      script = script == null ? List.of() : List.copyOf(script);
       if (chunks < 0) {
         throw new IllegalArgumentException("chunks must be >= 0: " + chunks);
       }
@@ -371,28 +372,43 @@ public final class MockLlm implements AutoCloseable {
       }
     }
 
+    public Behaviour(int chunks, Duration chunkDelay, Duration firstTokenDelay, int failStatus, int failFirstRequests,
+        int dropAfterChunks) {
+      this(chunks, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks, List.of());
+    }
+
     public static Behaviour defaults() {
       return new Behaviour(8, Duration.ZERO, Duration.ZERO, 0, 0, -1);
     }
 
     public Behaviour withChunks(int n) {
-      return new Behaviour(n, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks);
+      return new Behaviour(n, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks, script);
     }
 
     public Behaviour withChunkDelay(Duration d) {
-      return new Behaviour(chunks, d, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks);
+      return new Behaviour(chunks, d, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks, script);
     }
 
     public Behaviour withFirstTokenDelay(Duration d) {
-      return new Behaviour(chunks, chunkDelay, d, failStatus, failFirstRequests, dropAfterChunks);
+      return new Behaviour(chunks, chunkDelay, d, failStatus, failFirstRequests, dropAfterChunks, script);
     }
 
     public Behaviour failing(int status, int firstRequests) {
-      return new Behaviour(chunks, chunkDelay, firstTokenDelay, status, firstRequests, dropAfterChunks);
+      return new Behaviour(chunks, chunkDelay, firstTokenDelay, status, firstRequests, dropAfterChunks, script);
     }
 
     public Behaviour droppingAfter(int k) {
-      return new Behaviour(chunks, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, k);
+      return new Behaviour(chunks, chunkDelay, firstTokenDelay, failStatus, failFirstRequests, k, script);
+    }
+
+    /**
+     * Answers with these pieces of text, one chunk each (a whole answer: joined), instead of
+     * {@code "t0 t1 ..."}: a test chooses where the chunk boundaries fall. {@code chunks} is
+     * then the number of pieces.
+     */
+    public Behaviour withScript(List<String> pieces) {
+      return new Behaviour(pieces.size(), chunkDelay, firstTokenDelay, failStatus, failFirstRequests, dropAfterChunks,
+          pieces);
     }
   }
 

@@ -71,7 +71,9 @@ public final class ChatResponses {
     return call.stream()
         ? CompletableFuture.completedFuture(stream(openAi(new StreamFrames(id, created, call), call, behaviour),
             call.chunks(behaviour.chunks()), behaviour))
-        : complete(call, behaviour, n -> OpenAiJson.completion(id, created, call, n, call.finishReason(behaviour.chunks())));
+        : complete(call, behaviour, n -> behaviour.script().isEmpty()
+            ? OpenAiJson.completion(id, created, call, n, call.finishReason(behaviour.chunks()))
+            : OpenAiJson.completion(id, created, call, String.join("", behaviour.script()), n, "stop"));
   }
 
   /** An answer in Anthropic's Messages protocol ({@link AnthropicJson}). */
@@ -92,7 +94,10 @@ public final class ChatResponses {
 
       @Override
       public ByteString piece(int index, int pieces) {
-        return call.tool() == null ? frames.content(index) : frames.toolCall(call.tool(), index, pieces);
+        if (call.tool() != null) {
+          return frames.toolCall(call.tool(), index, pieces);
+        }
+        return behaviour.script().isEmpty() ? frames.content(index) : frames.text(behaviour.script().get(index));
       }
 
       @Override

@@ -126,6 +126,12 @@ public final class OpenAiJson {
   }
 
   public static ByteString completion(String id, long created, ChatCall call, int chunks, String finishReason) {
+    return completion(id, created, call, fullText(chunks), chunks, finishReason);
+  }
+
+  /** A whole answer of {@code text} ({@code chunks} completion tokens). */
+  public static ByteString completion(String id, long created, ChatCall call, String text, int chunks,
+      String finishReason) {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.put("id", id);
     root.put("object", "chat.completion");
@@ -135,7 +141,7 @@ public final class OpenAiJson {
     choice.put("index", 0);
     ObjectNode message = choice.putObject("message");
     message.put("role", "assistant");
-    message.put("content", fullText(chunks));
+    message.put("content", text);
     message.putNull("refusal");
     choice.putNull("logprobs");
     choice.put("finish_reason", finishReason);
@@ -238,6 +244,15 @@ public final class OpenAiJson {
 
     public ByteString content(int index) {
       return choice("{\"content\":\"" + piece(index) + "\"}", "null");
+    }
+
+    /** A content chunk of any {@code text} (a scripted answer), JSON-escaped. */
+    public ByteString text(String text) {
+      try {
+        return choice("{\"content\":" + Json.MAPPER.writeValueAsString(text) + "}", "null");
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
     }
 
     /** The last piece's chunk: {@code reason} is {@code stop}, or {@code length} for an answer cut short. */
