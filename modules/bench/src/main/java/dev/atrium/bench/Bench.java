@@ -33,6 +33,7 @@ public final class Bench {
         case "rag" -> BenchOptions.parse(args, 1, RagScenario.OPTIONS);
         case "ingest" -> BenchOptions.parse(args, 1, IngestScenario.OPTIONS);
         case "cache" -> BenchOptions.parse(args, 1, CacheScenario.OPTIONS);
+        case "guardrails" -> BenchOptions.parse(args, 1, GuardrailsScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -55,6 +56,7 @@ public final class Bench {
         case "rag" -> new RagScenario(options, http, fleet, root, runDir).run(report);
         case "ingest" -> new IngestScenario(options, http, fleet, runDir).run(report);
         case "cache" -> new CacheScenario(options, http, fleet, runDir).run(report);
+        case "guardrails" -> new GuardrailsScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

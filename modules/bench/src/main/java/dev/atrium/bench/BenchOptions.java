@@ -62,6 +62,12 @@ final class BenchOptions {
                     [--concurrency 16] [--duration 20s] [--warmup 20s] [--window 5s]
                     [--chunks 20] [--chunk-delay-ms 5] [--requests 1000] [--prompts 200]
                     [--zipf 1.0] [--replay-concurrency 8]
+        guardrails streamed calls of two tenants on one node, interleaved: one with guardrails
+                  (a --terms blocklist and the pattern redactor on input and output), one
+                  without: node CPU per streamed chunk of each and their ratio, added TTFT,
+                  PostgreSQL CPU per call
+                    [--concurrency 16] [--duration 40s] [--warmup 20s] [--window 5s]
+                    [--chunks 50] [--terms 50]
 
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).
