@@ -111,7 +111,9 @@ public final class BatchRunType implements RunType {
         })
         .exceptionally(error -> {
           // The tenant's budget refused the call: retrying will not help before its period resets.
-          if (Futures.unwrap(error) instanceof ApiError refused && refused.code().equals("budget_exceeded")) {
+          // Nor when its guardrails blocked the prompt or the answer: the same prompt is blocked again.
+          if (Futures.unwrap(error) instanceof ApiError refused
+              && (refused.code().equals("budget_exceeded") || refused.code().equals("content_blocked"))) {
             throw RunFailure.business(refused.getMessage());
           }
           throw Futures.rethrow(error);

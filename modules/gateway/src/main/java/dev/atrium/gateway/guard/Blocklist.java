@@ -30,6 +30,16 @@ final class Blocklist {
         continue;
       }
       List<String> alternatives = new ArrayList<>();
+      StringBuilder starts = new StringBuilder();
+      for (String term : rule.terms()) {
+        char first = term.charAt(0);
+        starts.append(Character.toLowerCase(first)).append(Character.toUpperCase(first));
+        if (first >= 128 || !Character.isLetterOrDigit(first)) {
+          // Case folding of non-ASCII letters, or a term starting with punctuation: try every position.
+          starts = null;
+          break;
+        }
+      }
       if (!rule.terms().isEmpty()) {
         // Longer terms first, so "nerve agent" is found whole where "nerve" is a term too.
         List<String> quoted = rule.terms().stream().sorted((a, b) -> b.length() - a.length())
@@ -37,7 +47,8 @@ final class Blocklist {
         alternatives.add("(?<![\\w])(?:" + String.join("|", quoted) + ")(?![\\w])");
       }
       rule.patterns().forEach(p -> alternatives.add("(?:" + p + ")"));
-      entries.add(new Scanner.Entry(String.join("|", alternatives), null));
+      entries.add(new Scanner.Entry(String.join("|", alternatives), null,
+          rule.patterns().isEmpty() && starts != null ? starts.toString() : null));
       codes.add(rule.code());
     }
     if (entries.isEmpty()) {

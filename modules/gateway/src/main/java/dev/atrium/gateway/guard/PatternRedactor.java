@@ -17,22 +17,25 @@ import java.util.regex.Matcher;
  * alternation, scanned once ({@link Scanner}).
  */
 public final class PatternRedactor implements Redactor {
+  private static final String UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  private static final String DIGITS = "0123456789";
   /** The shapes by kind, in the order they are tried at a position. */
   private static final Map<String, Scanner.Entry> SHAPES = new LinkedHashMap<>();
 
   static {
     SHAPES.put("iban", new Scanner.Entry(
-        "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", PatternRedactor::ibanValid));
+        "(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", PatternRedactor::ibanValid, UPPER));
     SHAPES.put("email", new Scanner.Entry(
         "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])",
-        null));
-    SHAPES.put("card", new Scanner.Entry("(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", PatternRedactor::luhnValid));
+        null, UPPER + UPPER.toLowerCase(java.util.Locale.ROOT) + DIGITS + "._%+-"));
+    SHAPES.put("card", new Scanner.Entry("(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", PatternRedactor::luhnValid,
+        DIGITS));
     SHAPES.put("phone", new Scanner.Entry("(?<![A-Za-z0-9+(.-])(?:"
         + "\\+[0-9]{1,3}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,5}"
         + "|\\([0-9]{2,5}\\)[ .-]?[0-9]{3,4}[ .-]?[0-9]{3,4}"
         + "|[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}"
         + "|0[0-9]{1,4}[ -][0-9]{3,4}[ -]?[0-9]{3,4}"
-        + ")(?![A-Za-z0-9-])", PatternRedactor::phoneDigits));
+        + ")(?![A-Za-z0-9-])", PatternRedactor::phoneDigits, DIGITS + "+("));
   }
 
   /** The kinds this redactor knows. */

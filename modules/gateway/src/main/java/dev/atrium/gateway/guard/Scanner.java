@@ -33,12 +33,22 @@ final class Scanner {
     boolean hit(int label, int start, int end);
   }
 
-  /** One labelled expression: its regex and its check (null: none). */
-  record Entry(String regex, Check check) {}
+  /**
+   * One labelled expression: its regex, its check (null: none), and the ASCII characters a
+   * match can start with ({@code startChars}; null: any), so that the scan does not try
+   * positions no match can start at (a 50-term blocklist is 50 alternatives at each one).
+   */
+  record Entry(String regex, Check check, String startChars) {
+    Entry(String regex, Check check) {
+      this(regex, check, null);
+    }
+  }
 
   private final Pattern pattern;
   private final int[] groups;
   private final Check[] checks;
+  /** Per ASCII character: a match may start with it; null: at any character. */
+  private final boolean[] starts;
 
   /** @param flags {@link Pattern} flags of the whole alternation */
   Scanner(List<Entry> entries, int flags) {
@@ -57,6 +67,18 @@ final class Scanner {
       group += 1 + Pattern.compile(entries.get(i).regex(), flags).matcher("").groupCount();
     }
     pattern = Pattern.compile(regex.toString(), flags);
+    boolean any = entries.stream().anyMatch(e -> e.startChars() == null);
+    boolean[] table = any ? null : new boolean[128];
+    if (!any) {
+      for (Entry e : entries) {
+        for (char c : e.startChars().toCharArray()) {
+          if (c < 128) {
+            table[c] = true;
+          }
+        }
+      }
+    }
+    starts = table;
   }
 
   /** A matcher to reuse over one buffer (a stream's window); not thread-safe, as a stream stage is not. */
@@ -74,6 +96,11 @@ final class Scanner {
     int n = text.length();
     int s = 0;
     while (s < n) {
+      char c = text.charAt(s);
+      if (starts != null && c < 128 && !starts[c]) {
+        s++;
+        continue;
+      }
       m.region(s, n);
       boolean matched = m.lookingAt();
       boolean pending = more && m.hitEnd() && n - s <= MAX_HOLD;
