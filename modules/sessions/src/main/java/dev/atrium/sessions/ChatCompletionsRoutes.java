@@ -2,38 +2,25 @@ package dev.atrium.sessions;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
-import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
-import static org.apache.pekko.http.javadsl.server.Directives.path;
-import static org.apache.pekko.http.javadsl.server.Directives.post;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
-import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
-import dev.atrium.core.http.TenantDirectives;
-import dev.atrium.core.limits.StreamSlot;
-import dev.atrium.core.tenant.Principal;
-import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.CompletionChunks;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.OpenAiMessages;
-import dev.atrium.gateway.byok.ProviderKey;
-import dev.atrium.gateway.cache.CacheDirective;
-import dev.atrium.gateway.usage.UsageContext;
-import dev.atrium.gateway.usage.UsageRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -53,10 +40,9 @@ import org.apache.pekko.util.ByteString;
  * {@code chat.completion}; errors in OpenAI's shape. Messages reach the provider as the
  * client sent them ({@link OpenAiMessages}), standard request fields pass through. With
  * {@code x-session-id} the call is a turn of that session: the last user message is the new
- * turn and the stored history is the context. {@link ChatTurn} runs the call; this renders it.
+ * turn and the stored history is the context. {@link ChatDoor} and {@link ChatTurn} run the call; this renders it.
  */
-record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Settings turns,
-    Duration heartbeat) {
+record ChatCompletionsRoutes(ChatDoor door, Duration heartbeat) {
   /** Request fields passed to the provider as they are. */
   static final Set<String> PASSTHROUGH = Set.of("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop",
       "seed", "response_format", "tools", "tool_choice", "parallel_tool_calls", "presence_penalty", "frequency_penalty",
@@ -67,53 +53,41 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
   record Completion(String id, long created, String model, boolean stream, boolean includeUsage) {}
 
   Route route() {
-    return path(PathMatchers.segment("v1").slash("chat").slash("completions"), () -> post(() ->
-        tenants.principal(RouteClass.COMPLETIONS, principal -> TenantDirectives.requestId(requestId ->
-            optionalHeaderValueByName("x-session-id", sessionId ->
-                optionalHeaderValueByName(IdempotencyKey.HEADER, idempotencyKey ->
-                    TurnRoutes.cacheDirective(cache -> JsonRoutes.body(ObjectNode.class, body -> handle(principal,
-                        new CallHeaders(UsageContext.request(principal, requestId, RouteClass.COMPLETIONS), sessionId,
-                            idempotencyKey, cache), body)))))))));
+    return door.route(PathMatchers.segment("v1").slash("chat").slash("completions"), this::handle);
   }
 
-  /** What the headers say of a call: for whom it is metered, its session, Idempotency-Key and cache-control. */
-  private record CallHeaders(UsageContext usage, Optional<String> sessionId, Optional<String> idempotencyKey,
-      CacheDirective cache) {}
-
-  private Route handle(Principal principal, CallHeaders call, ObjectNode body) {
-    TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
-    IdempotencyKey.checked(call.idempotencyKey());
-    return turns.gateway().providerKeys().providerKey(tenant, key -> handle(tenant, principal, call, body, key));
-  }
-
-  private Route handle(TenantConfig tenant, Principal principal, CallHeaders call, ObjectNode body, Optional<ProviderKey> key) {
+  private Route handle(ChatDoor.Call call) {
+    ObjectNode body = call.body();
     JsonNode modelNode = body.path("model");
     if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw ApiError.badRequest("invalid_request", "you must provide a model parameter").withExtension("param", "model");
     }
     String model = modelNode.asText();
     List<ChatMessage> messages = messages(body.path("messages"));
-    ModelGateway.Route route = turns.gateway().resolve(principal.tenantId(), model, key)
-        .orElseThrow(() -> new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
-            "The model `" + model + "` does not exist or you do not have access to it; this tenant's models are "
-                + turns.gateway().models(principal.tenantId()) + ".")
-            .withExtension("param", "model"));
-    TurnRoutes.checkPromptSize(tenant, RouteClass.COMPLETIONS, principal.tier(),
-        messages.stream().mapToInt(m -> m.text().length()).sum());
+    ModelGateway.Route route = door.resolve(call, model, () -> new ApiError(StatusCodes.NOT_FOUND, "model_not_found",
+        "The model `" + model + "` does not exist or you do not have access to it; this tenant's models are "
+            + door.turns().gateway().models(call.principal().tenantId()) + ".")
+        .withExtension("param", "model"));
     ObjectNode options = Json.MAPPER.createObjectNode();
     body.properties().forEach(e -> {
       if (PASSTHROUGH.contains(e.getKey())) {
         options.set(e.getKey(), e.getValue());
       }
     });
-    Completion completion = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
+    Completion c = new Completion("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""),
         Instant.now().getEpochSecond(), route.model(), body.path("stream").asBoolean(false),
         body.path("stream_options").path("include_usage").asBoolean(false));
-    if (completion.stream()) {
-      return tenants.streamSlot(principal, RouteClass.COMPLETIONS,
-          slot -> dispatch(tenant, principal, call, route, key, messages, options, completion, slot));
-    }
-    return dispatch(tenant, principal, call, route, key, messages, options, completion, StreamSlot.UNLIMITED);
+    return door.dispatch(call, route, messages, options, c.stream(), new ChatDoor.Rendering() {
+      @Override
+      public Route render(ChatTurn turn) {
+        return ChatCompletionsRoutes.this.render(call.tenant(), turn, c);
+      }
+
+      @Override
+      public Route replay(ChatSession.Replay replay) {
+        return ChatCompletionsRoutes.this.replay(replay, c);
+      }
+    });
   }
 
   private static List<ChatMessage> messages(JsonNode node) {
@@ -135,30 +109,6 @@ record ChatCompletionsRoutes(TenantDirectives tenants, SessionAccess access, Cha
       }
     }
     return messages;
-  }
-
-  private Route dispatch(TenantConfig tenant, Principal principal, CallHeaders call, ModelGateway.Route route,
-      Optional<ProviderKey> key, List<ChatMessage> messages, ObjectNode options, Completion c, StreamSlot slot) {
-    Optional<String> sessionId = call.sessionId();
-    if (sessionId.isEmpty()) {
-      return render(tenant, ChatTurn.stateless(turns, call.usage(), route, messages, options, slot, call.cache()), c);
-    }
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
-    ChatMessage last = messages.get(messages.size() - 1);
-    if (!"user".equals(last.role()) || last.text().isBlank()) {
-      throw ApiError.badRequest("invalid_request",
-          "with x-session-id the last message must be the user's new message; the session holds the history")
-          .withExtension("param", "messages");
-    }
-    // A blocked message is refused before the session stores it.
-    turns.gateway().screen(call.usage(), UsageRecord.CHAT, route.model(), last.text());
-    // The OpenAI door sends what the client sent: no retrieval of the tenant's documents.
-    var request = new ChatTurn.Request(caller, sessionId.get(), last, route.model(), false,
-        call.idempotencyKey().orElse(null), options, call.usage(), key.orElse(null), call.cache());
-    var session = access.session(principal.tenantId(), sessionId.get());
-    return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
-        ? replay(r.replay(), c)
-        : render(tenant, ((ChatTurn.Go) begun).turn(), c));
   }
 
   private Route render(TenantConfig tenant, ChatTurn turn, Completion c) {

@@ -245,6 +245,11 @@ final class ChatTurn {
     return route.model();
   }
 
+  /** The prompt's tokens as counted before the call: the session's figure, else the messages' own. */
+  int countedPromptTokens() {
+    return promptTokens != UNCOUNTED ? promptTokens : Tokens.countMessages(context);
+  }
+
   /**
    * The tenant's own provider answered (or is answering) a caller of a tenant that takes
    * provider keys: the call carried none, or the caller's key failed before the first token

@@ -14,7 +14,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The sessions module, wired: the ChatSession entity and its projection, the native session
- * and chat routes, the OpenAI-compatible {@code /v1/chat/completions}, and the admin routes.
+ * and chat routes, the OpenAI-compatible {@code /v1/chat/completions}, the Anthropic-compatible
+ * {@code /v1/messages}, and the admin routes.
  * A chat turn's orchestration is {@link ChatTurn}'s; the routes render its framing.
  */
 public final class SessionsModule {
@@ -40,9 +41,11 @@ public final class SessionsModule {
     SessionQueries queries = new SessionQueries(DatabaseExtension.get(system).database());
     ChatTurn.Settings turns = new ChatTurn.Settings(system, gateway, retriever, tenants.registry(), askTimeout,
         sessions.getDuration("lease-renewal-interval"));
+    ChatDoor door = new ChatDoor(tenants, access, turns);
     Route publicRoutes = concat(
         new SessionRoutes(tenants, access, queries, gateway, new TurnRoutes(tenants, access, turns, heartbeat)).route(),
-        new ChatCompletionsRoutes(tenants, access, turns, heartbeat).route());
+        new ChatCompletionsRoutes(door, heartbeat).route(),
+        new MessagesRoutes(door, heartbeat).route());
     return new SessionsModule(publicRoutes, new SessionAdminRoutes(tenants.registry(), access, queries).route());
   }
 

@@ -34,12 +34,13 @@ import org.slf4j.LoggerFactory;
 /**
  * What every request passes through first, on every port: a request id (accepted from
  * {@code x-request-id} when it is 1-128 visible characters, generated otherwise, echoed on
- * every response), errors and rejections written as problem+json or OpenAI's shape, and one
+ * every response), errors and rejections written as problem+json, OpenAI's or Anthropic's shape, and one
  * structured access-log line and metrics sample per request. Bodies, keys and tokens are
  * never logged.
  */
 public final class Edge {
   public static final String REQUEST_ID_HEADER = "x-request-id";
+  public static final String ANTHROPIC_REQUEST_ID_HEADER = "request-id";
   private static final Pattern VALID_REQUEST_ID = Pattern.compile("[\\x21-\\x7E]{1,128}");
   private static final Logger ACCESS = LoggerFactory.getLogger("atrium.access");
   private static final Logger LOG = LoggerFactory.getLogger(Edge.class);
@@ -97,7 +98,11 @@ public final class Edge {
         StructuredArguments.keyValue("route_class", routeClass),
         StructuredArguments.keyValue("port", port),
         StructuredArguments.keyValue("latency_ms", nanos / 1_000_000.0));
-    return response.addHeader(RawHeader.create(REQUEST_ID_HEADER, info.requestId()));
+    HttpResponse identified = response.addHeader(RawHeader.create(REQUEST_ID_HEADER, info.requestId()));
+    // Anthropic's API names the request in request-id; its SDKs read it from there.
+    return info.shape() == ErrorShape.ANTHROPIC
+        ? identified.addHeader(RawHeader.create(ANTHROPIC_REQUEST_ID_HEADER, info.requestId()))
+        : identified;
   }
 
   private static ExceptionHandler exceptionHandler(RequestInfo info, HttpRequest request) {

@@ -62,6 +62,25 @@ public final class ErrorResponses {
     };
   }
 
+  /**
+   * Anthropic's {@code error.type} for a status: the types its API documents, so an SDK
+   * raises the exception it raises for Anthropic's own API. A 503 (no capacity, a provider
+   * down) is {@code overloaded_error}, what Anthropic says when it cannot take the call now.
+   */
+  public static String anthropicType(int status) {
+    if (status >= 500) {
+      return status == 503 || status == 529 ? "overloaded_error" : "api_error";
+    }
+    return switch (status) {
+      case 401 -> "authentication_error";
+      case 403 -> "permission_error";
+      case 404 -> "not_found_error";
+      case 413 -> "request_too_large";
+      case 429 -> "rate_limit_error";
+      default -> "invalid_request_error";
+    };
+  }
+
   public static HttpResponse render(
       ErrorShape shape, StatusCode status, String code, String message, String requestId, String path,
       Map<String, Object> extensions, List<HttpHeader> headers) {
@@ -74,6 +93,11 @@ public final class ErrorResponses {
       error.put("param", extensions.getOrDefault("param", null));
       error.put("code", code);
       body.put("error", error);
+      contentType = ContentTypes.APPLICATION_JSON;
+    } else if (shape == ErrorShape.ANTHROPIC) {
+      body.put("type", "error");
+      body.put("error", Map.of("type", anthropicType(status.intValue()), "message", message));
+      body.put("request_id", requestId);
       contentType = ContentTypes.APPLICATION_JSON;
     } else {
       body.put("type", "urn:atrium:problem:" + code);
