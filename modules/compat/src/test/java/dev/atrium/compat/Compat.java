@@ -28,18 +28,23 @@ final class Compat {
    * retries, so they test the clients, not that cold start.
    */
   static void awaitServing(ServerProcess node) {
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    String completion = "{\"model\": \"" + MODEL + "\", \"messages\": [{\"role\": \"user\", \"content\": \"warm up\"}]";
-    awaitOk(http, request(node, "/v1/chat/completions").POST(HttpRequest.BodyPublishers.ofString(completion + "}")));
-    awaitOk(http, request(node, "/v1/chat/completions")
-        .POST(HttpRequest.BodyPublishers.ofString(completion + ", \"stream\": true}")));
-    awaitOk(http, request(node, "/v1/chat/sessions").GET());
+    awaitServing(node, API_KEY, MODEL);
   }
 
-  private static HttpRequest.Builder request(ServerProcess node, String path) {
+  /** The same for another tenant's key and model. */
+  static void awaitServing(ServerProcess node, String apiKey, String model) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    String completion = "{\"model\": \"" + model + "\", \"messages\": [{\"role\": \"user\", \"content\": \"warm up\"}]";
+    awaitOk(http, request(node, "/v1/chat/completions", apiKey).POST(HttpRequest.BodyPublishers.ofString(completion + "}")));
+    awaitOk(http, request(node, "/v1/chat/completions", apiKey)
+        .POST(HttpRequest.BodyPublishers.ofString(completion + ", \"stream\": true}")));
+    awaitOk(http, request(node, "/v1/chat/sessions", apiKey).GET());
+  }
+
+  private static HttpRequest.Builder request(ServerProcess node, String path, String apiKey) {
     return HttpRequest.newBuilder(node.baseUrl().resolve(path))
         .timeout(Duration.ofSeconds(30))
-        .header("Authorization", "Bearer " + API_KEY)
+        .header("Authorization", "Bearer " + apiKey)
         .header("Content-Type", "application/json");
   }
 
