@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
@@ -84,7 +83,7 @@ record ChatCompletionsRoutes(ChatDoor door, Duration heartbeat) {
       }
 
       @Override
-      public Route replay(ChatSession.Replay replay) {
+      public Route replay(ChatDoor.Replayed replay) {
         return ChatCompletionsRoutes.this.replay(replay, c);
       }
     });
@@ -129,17 +128,11 @@ record ChatCompletionsRoutes(ChatDoor door, Duration heartbeat) {
   }
 
   /** The earlier answer of the same Idempotency-Key, as the same call would have given it. */
-  private Route replay(ChatSession.Replay replay, Completion c) {
-    ChatMessage answer = replay.assistantMessage().message();
-    ChatEvent.Usage usage = new ChatEvent.Usage(replay.userMessage().tokens(), replay.assistantMessage().tokens());
+  private Route replay(ChatDoor.Replayed replay, Completion c) {
     if (!c.stream()) {
-      return JsonRoutes.json(completionJson(c, answer, "stop", usage));
+      return JsonRoutes.json(completionJson(c, replay.answer(), "stop", replay.usage()));
     }
-    Source<ChatEvent, NotUsed> events = Source.from(List.of(ChatEvent.Delta.text(answer.text()),
-        new ChatEvent.Finish("stop")));
-    var recorded = new ChatTurn.Recorded(replay.assistantMessage(), answer, usage, "stop", ChatTurn.Ending.COMPLETED,
-        null);
-    return complete(Sse.response(chunks(events, () -> CompletableFuture.completedFuture(recorded), c)));
+    return complete(Sse.response(chunks(replay.events(), replay::recorded, c)));
   }
 
   /**

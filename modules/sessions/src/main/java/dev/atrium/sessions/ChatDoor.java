@@ -14,6 +14,7 @@ import dev.atrium.core.limits.StreamSlot;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
+import dev.atrium.gateway.ChatEvent;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.byok.ProviderKey;
@@ -22,10 +23,14 @@ import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.usage.UsageRecord;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.server.PathMatcher0;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * What the provider-compatible chat doors ({@code /v1/chat/completions}, {@code /v1/messages})
@@ -46,7 +51,27 @@ record ChatDoor(TenantDirectives tenants, SessionAccess access, ChatTurn.Setting
   interface Rendering {
     Route render(ChatTurn turn);
 
-    Route replay(ChatSession.Replay replay);
+    Route replay(Replayed replay);
+  }
+
+  /**
+   * An earlier turn of the same Idempotency-Key as a door renders it: its stored answer and
+   * usage, and as a finished stream (the answer in one delta, "stop") with its record.
+   */
+  record Replayed(ChatMessage answer, ChatEvent.Usage usage) {
+    static Replayed of(ChatSession.Replay replay) {
+      return new Replayed(replay.assistantMessage().message(),
+          new ChatEvent.Usage(replay.userMessage().tokens(), replay.assistantMessage().tokens()));
+    }
+
+    Source<ChatEvent, NotUsed> events() {
+      return Source.from(List.of(ChatEvent.Delta.text(answer.text()), new ChatEvent.Finish("stop")));
+    }
+
+    CompletionStage<ChatTurn.Recorded> recorded() {
+      return CompletableFuture.completedFuture(
+          new ChatTurn.Recorded(null, answer, usage, "stop", ChatTurn.Ending.COMPLETED, null));
+    }
   }
 
   /** {@code POST path} with a JSON object body, for a caller of route class completions. */
@@ -104,7 +129,7 @@ record ChatDoor(TenantDirectives tenants, SessionAccess access, ChatTurn.Setting
         false, call.idempotencyKey().orElse(null), options, call.usage(), call.key().orElse(null), call.cache());
     var session = access.session(call.principal().tenantId(), sessionId);
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r
-        ? rendering.replay(r.replay())
+        ? rendering.replay(Replayed.of(r.replay()))
         : rendering.render(((ChatTurn.Go) begun).turn()));
   }
 }

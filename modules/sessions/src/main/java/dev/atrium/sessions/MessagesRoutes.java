@@ -10,15 +10,12 @@ import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ChatEvent;
-import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.anthropic.AnthropicRequests;
 import dev.atrium.gateway.anthropic.AnthropicResponses;
 import dev.atrium.gateway.anthropic.AnthropicStream;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
@@ -57,7 +54,7 @@ record MessagesRoutes(ChatDoor door, Duration heartbeat) {
       }
 
       @Override
-      public Route replay(ChatSession.Replay replay) {
+      public Route replay(ChatDoor.Replayed replay) {
         return MessagesRoutes.this.replay(replay, id, route.model(), request.stream());
       }
     });
@@ -93,18 +90,12 @@ record MessagesRoutes(ChatDoor door, Duration heartbeat) {
   }
 
   /** The earlier answer of the same Idempotency-Key, as the same call would have given it. */
-  private Route replay(ChatSession.Replay replay, String id, String model, boolean stream) {
-    ChatMessage answer = replay.assistantMessage().message();
-    ChatEvent.Usage usage = new ChatEvent.Usage(replay.userMessage().tokens(), replay.assistantMessage().tokens());
+  private Route replay(ChatDoor.Replayed replay, String id, String model, boolean stream) {
     if (!stream) {
-      return JsonRoutes.json(AnthropicResponses.message(id, model, answer, "stop", usage));
+      return JsonRoutes.json(AnthropicResponses.message(id, model, replay.answer(), "stop", replay.usage()));
     }
-    Source<ChatEvent, NotUsed> events = Source.from(List.of(ChatEvent.Delta.text(answer.text()),
-        new ChatEvent.Finish("stop")));
-    var recorded = new ChatTurn.Recorded(replay.assistantMessage(), answer, usage, "stop", ChatTurn.Ending.COMPLETED,
-        null);
-    return complete(Sse.response(frames(events, () -> CompletableFuture.completedFuture(recorded),
-        new AnthropicStream(id, model, usage.promptTokens()))));
+    return complete(Sse.response(frames(replay.events(), replay::recorded,
+        new AnthropicStream(id, model, replay.usage().promptTokens()))));
   }
 
   /**
