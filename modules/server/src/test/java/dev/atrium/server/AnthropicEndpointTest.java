@@ -49,7 +49,7 @@ class AnthropicEndpointTest {
                          "completions": {"paid": {"capacity": 1, "refill_per_second": 0.01}}}}
         """.formatted(ApiKeys.sha256(GAMMA_KEY)));
     node = TestNode.start("anthropic", TestDatabase.fresh("anthropic_endpoint"), TenantRegistry.load(tenantsDir, false),
-        Map.of());
+        Map.of("atrium.sessions.heartbeat-interval", "200ms"));
     http = node.publicHttp();
   }
 
@@ -91,7 +91,7 @@ class AnthropicEndpointTest {
     List<String> expected = new java.util.ArrayList<>(List.of("message_start", "ping", "content_block_start"));
     expected.addAll(java.util.Collections.nCopies(8, "content_block_delta"));
     expected.addAll(List.of("content_block_stop", "message_delta", "message_stop"));
-    assertThat(events.types()).isEqualTo(expected);
+    assertThat(withoutHeartbeats(events.types())).isEqualTo(expected);
     events.events().forEach(e -> assertThat(e.json().path("type").asText()).isEqualTo(e.type()));
 
     JsonNode start = events.first("message_start").json().path("message");
@@ -128,6 +128,23 @@ class AnthropicEndpointTest {
     assertThat(upstream.path("model").asText()).isEqualTo("mock-model");
   }
 
+  /** The types with the pings after the first left out: a heartbeat may fall anywhere on a slow machine. */
+  static List<String> withoutHeartbeats(List<String> types) {
+    List<String> kept = new java.util.ArrayList<>(types.subList(0, 2));
+    types.subList(2, types.size()).stream().filter(t -> !t.equals("ping")).forEach(kept::add);
+    return kept;
+  }
+
+  @Test
+  void pingsAreTheHeartbeatWhileTheModelIsSilent() {
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(3).withChunkDelay(java.time.Duration.ofMillis(700)));
+    var r = messages(HELLO + ", \"stream\": true}");
+    List<String> types = SseEvents.parse(r.body()).types();
+    int firstDelta = types.indexOf("content_block_delta");
+    assertThat(types.subList(firstDelta, types.size())).contains("ping");
+    assertThat(types).endsWith("message_delta", "message_stop");
+  }
+
   @Test
   void streamsAToolCallAsAToolUseBlockWithInputJsonDeltas() {
     var r = messages("""
@@ -136,7 +153,7 @@ class AnthropicEndpointTest {
          "messages": [{"role": "user", "content": "Look it up"}]}""");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     SseEvents events = SseEvents.parse(r.body());
-    assertThat(events.types()).startsWith("message_start", "ping", "content_block_start")
+    assertThat(withoutHeartbeats(events.types())).startsWith("message_start", "ping", "content_block_start")
         .endsWith("content_block_stop", "message_delta", "message_stop");
     JsonNode block = events.first("content_block_start").json();
     assertThat(block.path("index").asInt()).isZero();
@@ -282,7 +299,7 @@ class AnthropicEndpointTest {
     var r = messages(HELLO + ", \"stream\": true}");
     assertThat(r.statusCode()).isEqualTo(200);
     SseEvents events = SseEvents.parse(r.body());
-    assertThat(events.types()).startsWith("message_start", "ping", "content_block_start", "content_block_delta")
+    assertThat(withoutHeartbeats(events.types())).startsWith("message_start", "ping", "content_block_start", "content_block_delta")
         .endsWith("error").doesNotContain("message_stop", "message_delta");
     JsonNode error = events.first("error").json();
     assertThat(error.path("type").asText()).isEqualTo("error");
@@ -336,6 +353,14 @@ class AnthropicEndpointTest {
     var again = messages("{\"model\": \"mock\", \"max_tokens\": 50, \"messages\": [{\"role\": \"user\", \"content\": \"third\"}]}",
         "x-session-id", sessionId, "Idempotency-Key", "t-3");
     assertThat(TestHttp.json(again).path("content")).isEqualTo(TestHttp.json(replayed).path("content"));
+    var streamedAgain = messages("{\"model\": \"mock\", \"max_tokens\": 50, \"stream\": true,"
+        + " \"messages\": [{\"role\": \"user\", \"content\": \"third\"}]}",
+        "x-session-id", sessionId, "Idempotency-Key", "t-3");
+    SseEvents replay = SseEvents.parse(streamedAgain.body());
+    assertThat(withoutHeartbeats(replay.types())).containsExactly("message_start", "ping", "content_block_start",
+        "content_block_delta", "content_block_stop", "message_delta", "message_stop");
+    assertThat(replay.first("content_block_delta").json().path("delta").path("text").asText())
+        .isEqualTo(ChatApiTest.expectedText(8));
     assertThat(mock.stats().requests()).isEqualTo(3);
 
     var notLastUser = messages("{\"model\": \"mock\", \"max_tokens\": 50, \"messages\": [{\"role\": \"assistant\", \"content\": \"x\"}]}",
