@@ -27,7 +27,7 @@ import java.util.List;
  *       {@code input_json_delta} a fragment of its tool call's arguments; thinking and
  *       signature deltas are skipped;
  *   <li>{@code message_delta}: its {@code stop_reason} is the {@link ChatEvent.Finish}
- *       ({@link #finishReason}), its usage updates the kept one;
+ *       ({@link AnthropicStopReasons#toCanonical}), its usage updates the kept one;
  *   <li>{@code message_stop} ends the answer, with the {@link ChatEvent.Usage}: the prompt is
  *       {@code input_tokens} + {@code cache_creation_input_tokens} +
  *       {@code cache_read_input_tokens} (Anthropic's input tokens leave the cached ones out),
@@ -46,21 +46,6 @@ public final class AnthropicEvents extends SseEvents {
   /** With the gateway's drain grace. */
   public AnthropicEvents(int maxEventSize) {
     this(maxEventSize, ProviderHttp.DRAIN_GRACE);
-  }
-
-  /**
-   * Anthropic's {@code stop_reason} as OpenAI's finish reason: {@code end_turn},
-   * {@code stop_sequence} and {@code pause_turn} are {@code stop}, {@code max_tokens} (and a
-   * full context window) {@code length}, {@code tool_use} {@code tool_calls}, {@code refusal}
-   * {@code content_filter}; a reason this gateway does not know is {@code stop}.
-   */
-  public static String finishReason(String stopReason) {
-    return switch (stopReason) {
-      case "max_tokens", "model_context_window_exceeded" -> "length";
-      case "tool_use" -> "tool_calls";
-      case "refusal" -> "content_filter";
-      default -> "stop";
-    };
   }
 
   /**
@@ -162,7 +147,7 @@ public final class AnthropicEvents extends SseEvents {
         }
         case "message_delta" -> {
           if (stopReason != null) {
-            out.add(new ChatEvent.Finish(finishReason(stopReason)));
+            out.add(new ChatEvent.Finish(AnthropicStopReasons.toCanonical(stopReason)));
           }
         }
         case "message_stop" -> {

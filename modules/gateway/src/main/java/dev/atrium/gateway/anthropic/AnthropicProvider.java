@@ -118,7 +118,7 @@ public final class AnthropicProvider implements ModelProvider {
     ChatMessage answer = new ChatMessage("assistant", text.isEmpty() && !calls.isEmpty() ? null : text.toString(), null,
         calls, null, null);
     String stop = message.path("stop_reason").asText("end_turn");
-    return new ChatResult(answer, AnthropicEvents.finishReason(stop), usage.isObject()
+    return new ChatResult(answer, AnthropicStopReasons.toCanonical(stop), usage.isObject()
         ? new ChatEvent.Usage(usage.path("input_tokens").asInt(0) + cacheWrite + cacheRead,
             usage.path("output_tokens").asInt(0), cacheRead, cacheWrite) : null);
   }

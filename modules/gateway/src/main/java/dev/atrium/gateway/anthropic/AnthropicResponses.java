@@ -45,14 +45,19 @@ public final class AnthropicResponses {
   }
 
   /**
-   * Usage in Anthropic's terms: {@code input_tokens} are the prompt's tokens not read from
-   * the provider's prompt cache (OpenAI counts those in its prompt tokens, Anthropic apart),
-   * {@code cache_read_input_tokens} the ones that were, when any were.
+   * Usage in Anthropic's terms: {@code input_tokens} are the prompt's tokens neither read
+   * from nor written to the provider's prompt cache (the canonical prompt tokens count the
+   * whole prompt, Anthropic counts those apart), {@code cache_read_input_tokens} and
+   * {@code cache_creation_input_tokens} the others, each when there were any.
    */
   static ObjectNode usage(ChatEvent.Usage usage) {
     ObjectNode json = Json.MAPPER.createObjectNode()
-        .put("input_tokens", Math.max(0, usage.promptTokens() - usage.cachedPromptTokens()))
+        .put("input_tokens",
+            Math.max(0, usage.promptTokens() - usage.cachedPromptTokens() - usage.cacheWritePromptTokens()))
         .put("output_tokens", usage.completionTokens());
+    if (usage.cacheWritePromptTokens() > 0) {
+      json.put("cache_creation_input_tokens", usage.cacheWritePromptTokens());
+    }
     if (usage.cachedPromptTokens() > 0) {
       json.put("cache_read_input_tokens", usage.cachedPromptTokens());
     }

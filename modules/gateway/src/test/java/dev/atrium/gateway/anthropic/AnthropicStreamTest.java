@@ -48,7 +48,7 @@ class AnthropicStreamTest {
     out.addAll(stream.frames(new ChatEvent.Delta("", List.of(
         new ChatEvent.ToolCallDelta(1, null, null, null, "{}")), null)));
     out.addAll(stream.frames(new ChatEvent.Finish("tool_calls")));
-    out.addAll(stream.end("tool_calls", new ChatEvent.Usage(30, 7, 10)));
+    out.addAll(stream.end("tool_calls", new ChatEvent.Usage(34, 7, 10, 4)));
     List<Frame> frames = parse(out);
 
     assertThat(frames).extracting(Frame::event).containsExactly("message_start", "ping",
@@ -74,7 +74,8 @@ class AnthropicStreamTest {
     assertThat(delta.path("delta").path("stop_reason").asText()).isEqualTo("tool_use");
     assertThat(delta.path("delta").path("stop_sequence").isNull()).isTrue();
     assertThat(delta.path("usage")).isEqualTo(Json.MAPPER.readTree(
-        "{\"input_tokens\": 20, \"output_tokens\": 7, \"cache_read_input_tokens\": 10}"));
+        "{\"input_tokens\": 20, \"output_tokens\": 7, \"cache_creation_input_tokens\": 4,"
+            + " \"cache_read_input_tokens\": 10}"));
   }
 
   @Test
@@ -112,9 +113,10 @@ class AnthropicStreamTest {
   void stopReasonsMapBothWays() {
     assertThat(List.of("stop", "length", "tool_calls", "content_filter")).extracting(AnthropicStopReasons::toAnthropic)
         .containsExactly("end_turn", "max_tokens", "tool_use", "refusal");
-    assertThat(List.of("end_turn", "max_tokens", "tool_use", "refusal", "stop_sequence"))
+    assertThat(List.of("end_turn", "max_tokens", "tool_use", "refusal", "stop_sequence", "pause_turn",
+        "model_context_window_exceeded", "something_new"))
         .extracting(AnthropicStopReasons::toCanonical)
-        .containsExactly("stop", "length", "tool_calls", "content_filter", "stop");
+        .containsExactly("stop", "length", "tool_calls", "content_filter", "stop", "stop", "length", "stop");
     assertThat(AnthropicStopReasons.toAnthropic(null)).isEqualTo("end_turn");
   }
 }
