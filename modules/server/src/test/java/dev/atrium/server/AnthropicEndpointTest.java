@@ -31,15 +31,29 @@ class AnthropicEndpointTest {
   /** A tenant whose completions allow one call, then 429. */
   static final String GAMMA_KEY = "gamma-key-" + java.util.UUID.randomUUID();
 
+  static final String DELTA_KEY = "delta-key-" + java.util.UUID.randomUUID();
+
   @TempDir static Path tenantsDir;
   static MockLlm mock;
+  /** The mock on Anthropic's Messages protocol, for the tenant whose model is an Anthropic provider. */
+  static MockLlm claudeMock;
   static TestNode node;
   static TestHttp http;
 
   @BeforeAll
   static void start() throws IOException {
     mock = MockLlm.startLocal();
+    claudeMock = MockLlm.startLocal();
     ChatTestTenants.write(tenantsDir, mock.baseUrl());
+    Files.writeString(tenantsDir.resolve("delta.json"), """
+        {"id": "delta", "display_name": "Delta",
+         "api_keys": [{"id": "k_delta", "sha256": "%s", "tier": "PAID"}],
+         "models": {"default_model": "claude",
+                    "models": {"claude": {"provider": "anthropic", "upstream_model": "claude-mock"}},
+                    "providers": {"anthropic": {"type": "anthropic", "base_url": "%s", "timeout_ms": 5000,
+                                                "max_retries": 0, "api_key_env": "ATRIUM_TEST_ANTHROPIC_KEY"}}},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+        """.formatted(ApiKeys.sha256(DELTA_KEY), claudeMock.baseUrl().replaceAll("/v1$", "")));
     Files.writeString(tenantsDir.resolve("gamma.json"), """
         {"id": "gamma", "display_name": "Gamma",
          "api_keys": [{"id": "k_gamma", "sha256": "%s", "tier": "PAID"}],
@@ -57,6 +71,7 @@ class AnthropicEndpointTest {
   static void stop() {
     node.close();
     mock.close();
+    claudeMock.close();
   }
 
   @BeforeEach
@@ -295,7 +310,9 @@ class AnthropicEndpointTest {
 
   @Test
   void aFailureAfterTheFirstTokenIsAnErrorEventThatEndsTheStream() {
-    mock.configure(MockLlm.Behaviour.defaults().withChunks(10).droppingAfter(3));
+    // Chunks apart in time: the mock's dropped connection could otherwise take unread chunks with it.
+    mock.configure(MockLlm.Behaviour.defaults().withChunks(10).withChunkDelay(java.time.Duration.ofMillis(100))
+        .droppingAfter(3));
     var r = messages(HELLO + ", \"stream\": true}");
     assertThat(r.statusCode()).isEqualTo(200);
     SseEvents events = SseEvents.parse(r.body());
@@ -370,6 +387,31 @@ class AnthropicEndpointTest {
     var foreign = messages(HELLO + "}", "x-session-id", "s_nope");
     assertThat(foreign.statusCode()).isEqualTo(404);
     assertThat(TestHttp.json(foreign).path("error").path("type").asText()).isEqualTo("not_found_error");
+  }
+
+  @Test
+  void anAnthropicProviderBehindTheDoorGetsTheCacheBreakpointsAndReportsCacheUsage() {
+    // Six words behind a breakpoint, two after it (the mock counts words).
+    String body = """
+        {"model": "claude", "max_tokens": 100,
+         "system": [{"type": "text", "text": "You count words for us today", "cache_control": {"type": "ephemeral"}}],
+         "messages": [{"role": "user", "content": "Hello there"}]%s}""";
+    var first = http.postJson("/v1/messages", body.formatted(""), "x-api-key", DELTA_KEY);
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+    assertThat(TestHttp.json(first).path("usage")).isEqualTo(readTree(
+        "{\"input_tokens\": 2, \"output_tokens\": 8, \"cache_creation_input_tokens\": 6}"));
+    assertThat(readTree(claudeMock.stats().lastRequestBody()).path("system")).isEqualTo(readTree(
+        "[{\"type\": \"text\", \"text\": \"You count words for us today\", \"cache_control\": {\"type\": \"ephemeral\"}}]"));
+
+    var second = http.postJson("/v1/messages", body.formatted(", \"stream\": true"), "x-api-key", DELTA_KEY);
+    SseEvents events = SseEvents.parse(second.body());
+    assertThat(withoutHeartbeats(events.types())).startsWith("message_start", "ping", "content_block_start")
+        .endsWith("content_block_stop", "message_delta", "message_stop");
+    assertThat(events.first("message_delta").json().path("usage")).isEqualTo(readTree(
+        "{\"input_tokens\": 2, \"output_tokens\": 8, \"cache_read_input_tokens\": 6}"));
+    StringBuilder text = new StringBuilder();
+    events.ofType("content_block_delta").forEach(d -> text.append(d.json().path("delta").path("text").asText()));
+    assertThat(text.toString()).isEqualTo(ChatApiTest.expectedText(8));
   }
 
   private static JsonNode readTree(String json) {
