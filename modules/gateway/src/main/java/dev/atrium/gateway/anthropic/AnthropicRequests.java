@@ -214,10 +214,10 @@ public final class AnthropicRequests {
       JsonNode content = m.path("content");
       if (content.isTextual()) {
         messages.add(ChatMessage.of(role, content.asText()));
-      } else if (content.isArray()) {
+      } else if (content.isArray() && !content.isEmpty()) {
         blocks(role, content, path + ".content", messages);
       } else {
-        throw invalid(path + ".content", "must be a string or an array of content blocks");
+        throw invalid(path + ".content", "must be a string or a non-empty array of content blocks");
       }
     }
   }

@@ -82,6 +82,10 @@ class AnthropicRequestsTest {
         "max_tokens: must be a positive integer");
     assertInvalid("{\"max_tokens\": 5, \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "model: Field required");
     assertInvalid("{\"model\": \"m\", \"max_tokens\": 5, \"messages\": []}", "messages: must be a non-empty array");
+    assertInvalid("{\"model\": \"m\", \"max_tokens\": 5, \"messages\": [{\"role\": \"user\", \"content\": []}]}",
+        "messages.0.content: must be a string or a non-empty array");
+    assertInvalid("{\"model\": \"m\", \"max_tokens\": 5, \"messages\": [{\"role\": \"user\", \"content\": []}]}",
+        "messages.0.content: must be a string or a non-empty array");
     for (String field : AnthropicRequests.UNSUPPORTED) {
       assertInvalid("{" + ok + ", \"" + field + "\": {}}", field + ": not supported");
     }
