@@ -22,14 +22,10 @@ import java.util.Set;
  * believes a feature took effect that did not. Every error names the path as Anthropic's
  * do ({@code messages.2.content.0.type: ...}).
  *
- * <p>A {@code tool_result} becomes a {@code tool} message; {@code is_error: true} prefixes
- * its text with {@link #TOOL_ERROR_PREFIX} (an OpenAI tool message has no such flag, and
- * the prefix reaches the model whatever the upstream).
+ * <p>The top-level fields, the tools and the tool choice are read here; {@code system} and
+ * the messages' content blocks by {@link AnthropicContent}.
  */
 public final class AnthropicRequests {
-  /** What an erroneous tool result's text starts with upstream. */
-  public static final String TOOL_ERROR_PREFIX = "Error: ";
-
   /** Fields of Anthropic's API the gateway does not carry: named in the 400. */
   public static final Set<String> UNSUPPORTED = Set.of("top_k", "thinking", "mcp_servers", "container",
       "context_management", "output_format", "output_config", "inference_geo");
@@ -115,8 +111,8 @@ public final class AnthropicRequests {
       throw invalid("model", "must be a non-empty string");
     }
     List<ChatMessage> messages = new ArrayList<>();
-    system(body.path("system"), messages);
-    messages(body.path("messages"), messages);
+    AnthropicContent.system(body.path("system"), messages);
+    AnthropicContent.messages(body.path("messages"), messages);
     int toolTokens = tools(body.path("tools"), body.path("tool_choice"), options);
     return new Translated(model.asText(), stream, messages, options, toolTokens);
   }
@@ -164,142 +160,6 @@ public final class AnthropicRequests {
     }
   }
 
-  /** {@code system}: a string or text blocks, the conversation's leading system message. */
-  private static void system(JsonNode system, List<ChatMessage> messages) {
-    if (system.isMissingNode() || system.isNull()) {
-      return;
-    }
-    if (system.isTextual()) {
-      messages.add(ChatMessage.system(system.asText()));
-      return;
-    }
-    if (!system.isArray()) {
-      throw invalid("system", "must be a string or an array of text blocks");
-    }
-    Parts parts = new Parts();
-    for (int i = 0; i < system.size(); i++) {
-      JsonNode block = system.get(i);
-      String path = "system." + i;
-      if (!"text".equals(block.path("type").asText(null))) {
-        throw invalid(path + ".type", "system blocks must be of type text");
-      }
-      parts.text(block, path);
-    }
-    messages.add(parts.message("system", List.of()));
-  }
-
-  private static void messages(JsonNode node, List<ChatMessage> messages) {
-    if (node.isMissingNode()) {
-      throw invalid("messages", "Field required");
-    }
-    if (!node.isArray() || node.isEmpty()) {
-      throw invalid("messages", "must be a non-empty array");
-    }
-    for (int i = 0; i < node.size(); i++) {
-      JsonNode m = node.get(i);
-      String path = "messages." + i;
-      if (!m.isObject()) {
-        throw invalid(path, "must be an object");
-      }
-      for (Iterator<String> names = m.fieldNames(); names.hasNext(); ) {
-        String name = names.next();
-        if (!name.equals("role") && !name.equals("content")) {
-          throw invalid(path + "." + name, "Extra inputs are not permitted");
-        }
-      }
-      String role = m.path("role").asText("");
-      if (!role.equals("user") && !role.equals("assistant")) {
-        throw invalid(path + ".role", "must be \"user\" or \"assistant\"");
-      }
-      JsonNode content = m.path("content");
-      if (content.isTextual()) {
-        messages.add(ChatMessage.of(role, content.asText()));
-      } else if (content.isArray() && !content.isEmpty()) {
-        blocks(role, content, path + ".content", messages);
-      } else {
-        throw invalid(path + ".content", "must be a string or a non-empty array of content blocks");
-      }
-    }
-  }
-
-  /**
-   * A message's content blocks: a user's {@code tool_result}s become {@code tool} messages
-   * ahead of its other blocks (Anthropic puts them first, OpenAI answers each call with
-   * its own message); an assistant's {@code tool_use}s become its tool calls.
-   */
-  private static void blocks(String role, JsonNode content, String path, List<ChatMessage> messages) {
-    Parts parts = new Parts();
-    List<ChatMessage.ToolCall> calls = new ArrayList<>();
-    for (int j = 0; j < content.size(); j++) {
-      JsonNode block = content.get(j);
-      String at = path + "." + j;
-      if (!block.isObject()) {
-        throw invalid(at, "must be a content block object");
-      }
-      String type = block.path("type").asText("");
-      switch (type) {
-        case "text" -> parts.text(block, at);
-        case "image" -> {
-          if (!role.equals("user")) {
-            throw invalid(at + ".type", "image blocks belong in user messages");
-          }
-          parts.image(block, at);
-        }
-        case "tool_use" -> {
-          if (!role.equals("assistant")) {
-            throw invalid(at + ".type", "tool_use blocks belong in assistant messages");
-          }
-          calls.add(toolUse(block, at));
-        }
-        case "tool_result" -> {
-          if (!role.equals("user")) {
-            throw invalid(at + ".type", "tool_result blocks belong in user messages");
-          }
-          messages.add(toolResult(block, at));
-        }
-        default -> throw invalid(at + ".type", type.isEmpty() ? "a content block needs a type"
-            : "content blocks of type '" + type + "' are not supported by this gateway");
-      }
-    }
-    if (!parts.isEmpty() || !calls.isEmpty()) {
-      messages.add(parts.message(role, calls));
-    }
-  }
-
-  private static ChatMessage.ToolCall toolUse(JsonNode block, String at) {
-    String id = string(block, "id", at);
-    String name = string(block, "name", at);
-    JsonNode input = block.path("input");
-    if (!input.isObject()) {
-      throw invalid(at + ".input", "must be an object");
-    }
-    return new ChatMessage.ToolCall(id, "function", name, input.toString());
-  }
-
-  private static ChatMessage toolResult(JsonNode block, String at) {
-    String id = string(block, "tool_use_id", at);
-    JsonNode content = block.path("content");
-    StringBuilder text = new StringBuilder();
-    if (content.isTextual()) {
-      text.append(content.asText());
-    } else if (content.isArray()) {
-      for (int k = 0; k < content.size(); k++) {
-        JsonNode part = content.get(k);
-        if (!"text".equals(part.path("type").asText(null))) {
-          throw invalid(at + ".content." + k + ".type", "tool results carry text blocks only here");
-        }
-        text.append(string(part, "text", at + ".content." + k));
-      }
-    } else if (!content.isMissingNode()) {
-      throw invalid(at + ".content", "must be a string or an array of text blocks");
-    }
-    JsonNode isError = block.path("is_error");
-    if (!isError.isMissingNode() && !isError.isBoolean()) {
-      throw invalid(at + ".is_error", "must be a boolean");
-    }
-    String result = isError.asBoolean(false) ? TOOL_ERROR_PREFIX + text : text.toString();
-    return new ChatMessage("tool", result, null, List.of(), id, null, cacheControl(block, at));
-  }
 
   /** {@code tools} in OpenAI's function shape, and {@code tool_choice}; returns the tools' token cost. */
   private static int tools(JsonNode tools, JsonNode choice, ObjectNode options) {
@@ -365,7 +225,7 @@ public final class AnthropicRequests {
     }
   }
 
-  private static String string(JsonNode node, String field, String at) {
+  static String string(JsonNode node, String field, String at) {
     JsonNode value = node.path(field);
     if (!value.isTextual()) {
       throw invalid(at + "." + field, value.isMissingNode() ? "Field required" : "must be a string");
@@ -373,7 +233,7 @@ public final class AnthropicRequests {
     return value.asText();
   }
 
-  private static ChatMessage.CacheControl cacheControl(JsonNode block, String at) {
+  static ChatMessage.CacheControl cacheControl(JsonNode block, String at) {
     try {
       return OpenAiMessages.cacheControl(block.path("cache_control"));
     } catch (IllegalArgumentException e) {
@@ -381,60 +241,9 @@ public final class AnthropicRequests {
     }
   }
 
-  /**
-   * The text and image blocks of one message, as OpenAI content parts: a lone text block is
-   * the plain content string. The last block's {@code cache_control} (Anthropic marks the
-   * end of the cached prefix) is the message's.
-   */
-  private static final class Parts {
-    private final ArrayNode parts = Json.MAPPER.createArrayNode();
-    private final StringBuilder text = new StringBuilder();
-    private boolean images;
-    private ChatMessage.CacheControl cacheControl;
 
-    void text(JsonNode block, String at) {
-      String value = string(block, "text", at);
-      text.append(value);
-      parts.addObject().put("type", "text").put("text", value);
-      mark(block, at);
-    }
-
-    void image(JsonNode block, String at) {
-      JsonNode source = block.path("source");
-      String url = switch (source.path("type").asText("")) {
-        case "base64" -> "data:" + string(source, "media_type", at + ".source") + ";base64,"
-            + string(source, "data", at + ".source");
-        case "url" -> string(source, "url", at + ".source");
-        default -> throw invalid(at + ".source.type", "must be base64 or url");
-      };
-      parts.addObject().put("type", "image_url").putObject("image_url").put("url", url);
-      images = true;
-      mark(block, at);
-    }
-
-    private void mark(JsonNode block, String at) {
-      ChatMessage.CacheControl hint = cacheControl(block, at);
-      if (hint != null) {
-        cacheControl = hint;
-      }
-    }
-
-    boolean isEmpty() {
-      return parts.isEmpty();
-    }
-
-    ChatMessage message(String role, List<ChatMessage.ToolCall> calls) {
-      ObjectNode extra = null;
-      if (images || parts.size() > 1) {
-        extra = Json.MAPPER.createObjectNode();
-        extra.set("content", parts);
-      }
-      String content = parts.isEmpty() && role.equals("assistant") ? null : text.toString();
-      return new ChatMessage(role, content, null, calls, null, extra, cacheControl);
-    }
-  }
-
-  private static ApiError invalid(String path, String message) {
+  /** A 400 naming the path, as Anthropic's API words them. */
+  static ApiError invalid(String path, String message) {
     return ApiError.badRequest("invalid_request", path + ": " + message).withExtension("param", path);
   }
 }

@@ -69,7 +69,7 @@ class AnthropicRequestsTest {
     assertThat(m.get(2).content()).isNull();
     assertThat(m.get(2).toolCalls()).containsExactly(new ChatMessage.ToolCall("t1", "function", "see", "{\"a\":[1]}"));
     assertThat(m.get(3)).isEqualTo(new ChatMessage("tool", "fine", null, List.of(), "t1", null));
-    assertThat(m.get(4)).isEqualTo(new ChatMessage("tool", AnthropicRequests.TOOL_ERROR_PREFIX, null, List.of(), "t2", null));
+    assertThat(m.get(4)).isEqualTo(new ChatMessage("tool", AnthropicContent.TOOL_ERROR_PREFIX, null, List.of(), "t2", null));
   }
 
   @Test
