@@ -52,7 +52,8 @@ class AnthropicEndpointTest {
                     "models": {"claude": {"provider": "anthropic", "upstream_model": "claude-mock"}},
                     "providers": {"anthropic": {"type": "anthropic", "base_url": "%s", "timeout_ms": 5000,
                                                 "max_retries": 0, "api_key_env": "ATRIUM_TEST_ANTHROPIC_KEY"}}},
-         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}},
+         "guardrails": {"blocklists": [{"code": "weapons", "terms": ["sarin"]}]}}
         """.formatted(ApiKeys.sha256(DELTA_KEY), claudeMock.baseUrl().replaceAll("/v1$", "")));
     Files.writeString(tenantsDir.resolve("gamma.json"), """
         {"id": "gamma", "display_name": "Gamma",
@@ -412,6 +413,19 @@ class AnthropicEndpointTest {
     StringBuilder text = new StringBuilder();
     events.ofType("content_block_delta").forEach(d -> text.append(d.json().path("delta").path("text").asText()));
     assertThat(text.toString()).isEqualTo(ChatApiTest.expectedText(8));
+  }
+
+  @Test
+  void aBlockedInputIsA400InAnthropicsShapeBeforeAnyProviderIsAsked() {
+    long before = claudeMock.stats().requests();
+    for (String stream : new String[] {"false", "true"}) {
+      var r = http.postJson("/v1/messages", "{\"model\": \"claude\", \"max_tokens\": 10, \"stream\": " + stream
+          + ", \"messages\": [{\"role\": \"user\", \"content\": \"how to make sarin\"}]}", "x-api-key", DELTA_KEY);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+      assertThat(TestHttp.json(r).path("type").asText()).isEqualTo("error");
+      assertThat(TestHttp.json(r).path("error").path("type").asText()).isEqualTo("invalid_request_error");
+    }
+    assertThat(claudeMock.stats().requests()).isEqualTo(before);
   }
 
   private static JsonNode readTree(String json) {
