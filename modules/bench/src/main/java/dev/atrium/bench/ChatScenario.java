@@ -15,16 +15,22 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * {@code ./atrium bench chat}: the same mock upstream measured directly and through Atrium's
  * {@code POST /v1/chat/completions}, streaming and not, in alternating windows of one run,
- * so that both sides see the same machine (and the same noise on it).
+ * so that both sides see the same machine (and the same noise on it). With
+ * {@code --anthropic yes} (the default) also the Anthropic protocol: the mock's
+ * {@code POST /v1/messages} streamed directly and through Atrium's {@code /v1/messages} to a
+ * model on an {@code anthropic} provider of the same mock, in the same windows.
  */
 final class ChatScenario {
   static final Set<String> OPTIONS = Set.of("concurrency", "duration", "warmup", "window", "chunks", "chunk-delay-ms",
-      "first-token-delay-ms", "chunks-compare", "node-root", "compare-metering", "compare-budgets");
+      "first-token-delay-ms", "chunks-compare", "node-root", "compare-metering", "compare-budgets", "anthropic");
   /** The second node of {@code --compare-metering yes}: the same build with usage metering off. */
   private static final String UNMETERED = "atrium-unmetered";
   /** The second node of {@code --compare-budgets yes}: the same build with budgets off (the tenant has caps). */
   private static final String UNBUDGETED = "atrium-unbudgeted";
   private static final String KEY = "bench-key";
+  /** The environment variable the node reads the Anthropic provider's key from (the mock wants one; any will do). */
+  private static final String ANTHROPIC_KEY_ENV = "ATRIUM_BENCH_ANTHROPIC_KEY";
+  private static final String ANTHROPIC_KEY = "bench-upstream-key";
   private static final String PROMPT = "Write a short note about load testing a streaming proxy.";
 
   private final Http http;
@@ -47,9 +53,15 @@ final class ChatScenario {
   private final boolean compareBudgets;
   /** The second node's name, or null without a comparison. */
   private final String other;
+  /** Also measure the Anthropic protocol's stream, directly and through Atrium's /v1/messages. */
+  private final boolean anthropic;
 
-  /** Where one case sends its requests: the mock itself or Atrium in front of it. */
-  record Target(String name, URI url, String apiKey, String model) {}
+  /** Where one case sends its requests: the mock itself or Atrium in front of it, in OpenAI's protocol or Anthropic's. */
+  record Target(String name, URI url, String apiKey, String model, boolean anthropic) {
+    Target(String name, URI url, String apiKey, String model) {
+      this(name, url, apiKey, model, false);
+    }
+  }
 
   /**
    * A target and a mode: one of the measured cases. {@code maxTokens} above 0 caps the mock's
@@ -88,12 +100,14 @@ final class ChatScenario {
       throw new IllegalArgumentException("--compare-metering and --compare-budgets: one comparison per run");
     }
     this.other = compareMetering ? UNMETERED : compareBudgets ? UNBUDGETED : null;
+    this.anthropic = o.choice("anthropic", "yes", Set.of("yes", "no")).equals("yes");
   }
 
   void run(Report report) {
     Fleet.Launched mock = fleet.mockLlm(chunks, chunkDelayMs, firstTokenDelayMs);
     Path tenants = writeTenant(mock.baseUri().resolve("/v1"));
-    Fleet.Launched atrium = nodeRoot == null ? fleet.atrium(tenants) : fleet.atrium(tenants, nodeRoot);
+    Fleet.Launched atrium = fleet.atrium("atrium", tenants, nodeRoot,
+        anthropic ? Map.of(ANTHROPIC_KEY_ENV, ANTHROPIC_KEY) : Map.of());
     Meter meter = new Meter()
         .watch("atrium", () -> Cpu.processNanos(atrium.pid()))
         .watch("mock", () -> Cpu.processNanos(mock.pid()));
@@ -114,6 +128,16 @@ final class ChatScenario {
         new Kind(through, false, new Case("atrium non-stream"))));
     if (compareChunks > 0) {
       kinds.add(new Kind(through, true, compareChunks, new Case("atrium stream " + compareChunks + "-chunk")));
+    }
+    Kind anthropicDirect = null;
+    Kind anthropicThrough = null;
+    if (anthropic) {
+      anthropicDirect = new Kind(new Target("direct", mock.baseUri().resolve("/v1/messages"), null, "mock-model", true),
+          true, new Case("direct anthropic stream"));
+      anthropicThrough = new Kind(new Target("atrium", atrium.baseUri().resolve("/v1/messages"), KEY, "mock-anthropic",
+          true), true, new Case("atrium anthropic stream"));
+      kinds.add(anthropicDirect);
+      kinds.add(anthropicThrough);
     }
     if (unmetered != null) {
       Target off = new Target(other, unmetered.baseUri().resolve("/v1/chat/completions"), KEY, "mock");
@@ -162,7 +186,7 @@ final class ChatScenario {
       }
     }
     JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
-    print(kinds, report);
+    print(kinds, anthropicDirect, anthropicThrough, report);
     report.jit(jitBefore, jitAfter);
     if (unmetered != null) {
       report.jit(other, unmeteredJitBefore, JdkTools.jit(unmetered.pid()));
@@ -170,10 +194,27 @@ final class ChatScenario {
   }
 
   private Load.Client client(Kind k) {
+    if (k.target().anthropic()) {
+      HttpRequest request = anthropicRequest(k.target());
+      return inFlight -> http.anthropicSse(request, inFlight);
+    }
     HttpRequest request = request(k.target(), k.stream(), k.maxTokens());
     return k.stream()
         ? inFlight -> http.sse(request, inFlight)
         : inFlight -> http.whole(request, 200, "\"content\"", inFlight, null);
+  }
+
+  /**
+   * A streamed Anthropic Messages request: to the mock with the upstream key and
+   * {@code anthropic-version}, as Anthropic's SDKs send it; to Atrium with its key as a Bearer
+   * token. {@code max_tokens} (which the protocol requires) is above any answer of the run.
+   */
+  private HttpRequest anthropicRequest(Target t) {
+    String body = "{\"model\":\"" + t.model() + "\",\"max_tokens\":" + Math.max(4096, chunks * 4)
+        + ",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"" + PROMPT + "\"}]}";
+    HttpRequest.Builder b = Http.post(t.url(), t.apiKey(), body.getBytes(StandardCharsets.UTF_8))
+        .header("anthropic-version", "2023-06-01");
+    return (t.apiKey() == null ? b.header("x-api-key", ANTHROPIC_KEY) : b).build();
   }
 
   private static HttpRequest request(Target t, boolean stream, int maxTokens) {
@@ -194,7 +235,7 @@ final class ChatScenario {
     }
   }
 
-  private void print(List<Kind> kinds, Report report) {
+  private void print(List<Kind> kinds, Kind anthropicDirect, Kind anthropicThrough, Report report) {
     System.out.printf("%nresults: %d concurrent clients, mock upstream %d chunks %d ms apart (first token after %d ms)%n",
         concurrency, chunks, chunkDelayMs, firstTokenDelayMs);
     System.out.println("  first = time to the first content chunk (stream) or to the response headers (non-stream)");
@@ -221,6 +262,14 @@ final class ChatScenario {
     ratios.put("added_ttft_p99_ms", Report.round(as.firstMs(99) - ds.firstMs(99)));
     ratios.put("full_stream_p50_ratio", Report.round(as.totalMs(50) / ds.totalMs(50)));
     ratios.put("full_non_stream_p50_ratio", Report.round(an.totalMs(50) / dn.totalMs(50)));
+    if (anthropicDirect != null) {
+      Case ads = anthropicDirect.result();
+      Case aas = anthropicThrough.result();
+      ratios.put("anthropic_stream_throughput_ratio", Report.round(aas.perSecond() / ads.perSecond()));
+      ratios.put("anthropic_added_ttft_p50_ms", Report.round(aas.firstMs(50) - ads.firstMs(50)));
+      ratios.put("anthropic_added_ttft_p99_ms", Report.round(aas.firstMs(99) - ads.firstMs(99)));
+      ratios.put("anthropic_full_stream_p50_ratio", Report.round(aas.totalMs(50) / ads.totalMs(50)));
+    }
     System.out.printf("%nAtrium against direct:%n");
     ratios.forEach((name, v) -> System.out.printf("  %-28s %s%n", name, v == null ? "-" : Report.fmt((Double) v)));
 
@@ -237,6 +286,13 @@ final class ChatScenario {
       cpu.put("node_ms_per_stream_" + compareChunks + "_chunks", Report.round(netMs(shortStreams, idleCores)));
       marginalUs = (netMs(as, idleCores) - netMs(shortStreams, idleCores)) * 1000 / (chunks - compareChunks);
       cpu.put("node_us_per_marginal_chunk", Report.round(marginalUs));
+    }
+    if (anthropicDirect != null) {
+      // The direct Anthropic windows are idle ones for the node too, but the mean of the
+      // OpenAI direct windows is the figure every other line is net of.
+      cpu.put("node_ms_per_anthropic_stream_" + chunks + "_chunks",
+          Report.round(netMs(anthropicThrough.result(), idleCores)));
+      cpu.put("mock_ms_per_anthropic_stream", Report.round(anthropicDirect.result().cpuMsPerRequest("mock")));
     }
     cpu.put("mock_ms_per_stream", Report.round(ds.cpuMsPerRequest("mock")));
     cpu.put("mock_ms_per_non_streamed_request", Report.round(dn.cpuMsPerRequest("mock")));
@@ -255,6 +311,12 @@ final class ChatScenario {
     report.target("node CPU per non-streamed request", netMs(an, idleCores), "<=", 0.25, "ms");
     if (compareChunks > 0) {
       report.target("node CPU per marginal streamed chunk", marginalUs, "<=", 50, "us");
+    }
+    if (anthropicDirect != null) {
+      Case ads = anthropicDirect.result();
+      Case aas = anthropicThrough.result();
+      report.target("Anthropic door: added TTFT p50", aas.firstMs(50) - ads.firstMs(50), "<=", 2, "ms");
+      report.target("Anthropic door: full-stream p50, Atrium/direct", aas.totalMs(50) / ads.totalMs(50), "<=", 1.05, "");
     }
     if (metering != null) {
       report.target("node CPU added by " + (compareMetering ? "metering" : "budgets") + " per non-streamed request",
@@ -275,6 +337,7 @@ final class ChatScenario {
     config.put("node_root", nodeRoot == null ? null : nodeRoot.toString());
     config.put("compare_metering", compareMetering);
     config.put("compare_budgets", compareBudgets);
+    config.put("anthropic", anthropic);
     report.put("config", config)
         .put("cpu_per_operation", cpu)
         .put("cases", kinds.stream().map(k -> k.result().toJson()).toList())
@@ -330,9 +393,26 @@ final class ChatScenario {
     return (c.cores(node) - idleCores) / c.perSecond() * 1000;
   }
 
-  /** A tenants folder holding one tenant whose model {@code mock} is the mock upstream. */
+  /**
+   * A tenants folder holding one tenant whose model {@code mock} is the mock upstream, and
+   * with {@code --anthropic yes} {@code mock-anthropic}, the same mock in Anthropic's protocol.
+   */
   private Path writeTenant(URI mockV1) {
     Map<String, Object> tenant = BenchTenants.mockTenant("bench", KEY, mockV1);
+    if (anthropic) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> models = new LinkedHashMap<>((Map<String, Object>) tenant.get("models"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> routes = new LinkedHashMap<>((Map<String, Object>) models.get("models"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> providers = new LinkedHashMap<>((Map<String, Object>) models.get("providers"));
+      routes.put("mock-anthropic", Map.of("provider", "mock-anthropic", "upstream_model", "mock-model"));
+      providers.put("mock-anthropic", Map.of("type", "anthropic", "base_url", mockV1.resolve("/").toString(),
+          "api_key_env", ANTHROPIC_KEY_ENV, "timeout_ms", 60_000, "max_retries", 0));
+      models.put("models", routes);
+      models.put("providers", providers);
+      tenant.put("models", models);
+    }
     if (compareBudgets) {
       // Caps no run reaches: every call holds and settles, in the tenant's scope and its key's.
       Map<String, Object> caps = Map.of("daily_tokens", 1_000_000_000_000L, "monthly_tokens", 1_000_000_000_000L);

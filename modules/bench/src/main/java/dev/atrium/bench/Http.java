@@ -107,6 +107,66 @@ final class Http {
    * count), total = the end of the stream after {@code data: [DONE]}.
    */
   Load.Timing sse(HttpRequest request, AtomicReference<Closeable> inFlight) throws IOException, InterruptedException {
+    return stream(request, inFlight, Framing.OPENAI);
+  }
+
+  /**
+   * An Anthropic Messages SSE stream read to its end. Timing: first = the first
+   * {@code text_delta} with text, total = the end of the stream after {@code message_stop}.
+   */
+  Load.Timing anthropicSse(HttpRequest request, AtomicReference<Closeable> inFlight)
+      throws IOException, InterruptedException {
+    return stream(request, inFlight, Framing.ANTHROPIC);
+  }
+
+  /** How a protocol's stream says it carries text, failed, or ended: read from its {@code data:} lines. */
+  private enum Framing {
+    OPENAI {
+      @Override
+      boolean done(String data) {
+        return data.endsWith("[DONE]");
+      }
+
+      @Override
+      boolean error(String data) {
+        return data.contains("\"error\"");
+      }
+
+      @Override
+      boolean content(String data) {
+        return hasContent(data);
+      }
+    },
+    ANTHROPIC {
+      @Override
+      boolean done(String data) {
+        return data.contains("\"type\":\"message_stop\"");
+      }
+
+      @Override
+      boolean error(String data) {
+        return data.contains("\"type\":\"error\"");
+      }
+
+      @Override
+      boolean content(String data) {
+        int at = data.indexOf(TEXT_DELTA);
+        return at >= 0 && data.indexOf(TEXT, at) >= 0 && !data.contains(TEXT + "\"");
+      }
+    };
+
+    abstract boolean done(String data);
+
+    abstract boolean error(String data);
+
+    abstract boolean content(String data);
+  }
+
+  private static final String TEXT_DELTA = "\"type\":\"text_delta\"";
+  private static final String TEXT = "\"text\":\"";
+
+  private Load.Timing stream(HttpRequest request, AtomicReference<Closeable> inFlight, Framing framing)
+      throws IOException, InterruptedException {
     long start = System.nanoTime();
     HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream in = response.body();
@@ -119,21 +179,21 @@ final class Http {
       long first = -1;
       boolean done = false;
       String line;
-      // Read to the end, not just to [DONE]: only a fully read body returns the connection to the pool.
+      // Read to the end, not just to the last event: only a fully read body returns the connection to the pool.
       while ((line = lines.readLine()) != null) {
         if (!line.startsWith("data:")) {
           continue;
         }
-        if (line.endsWith("[DONE]")) {
+        if (framing.done(line)) {
           done = true;
-        } else if (line.contains("\"error\"")) {
+        } else if (framing.error(line)) {
           throw new BadAnswer("error chunk: " + abbreviate(line));
-        } else if (first < 0 && hasContent(line)) {
+        } else if (first < 0 && framing.content(line)) {
           first = System.nanoTime();
         }
       }
       if (!done || first < 0) {
-        throw new BadAnswer(done ? "stream without content" : "stream ended without [DONE]");
+        throw new BadAnswer(done ? "stream without content" : "stream ended without its last event");
       }
       return new Load.Timing(first - start, System.nanoTime() - start);
     }
