@@ -278,7 +278,8 @@ class AnthropicEndpointTest {
     var unknown = messages("{\"model\": \"claude-nope\", \"max_tokens\": 10, \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
     assertThat(unknown.statusCode()).isEqualTo(404);
     assertThat(TestHttp.json(unknown).path("error").path("type").asText()).isEqualTo("not_found_error");
-    assertThat(TestHttp.json(unknown).path("error").path("message").asText()).contains("claude-nope");
+    assertThat(TestHttp.json(unknown).path("error").path("message").asText()).startsWith("model: claude-nope")
+        .contains("this tenant's models are [").contains("mock");
     var tooLong = messages("{\"model\": \"mock\", \"max_tokens\": 10, \"messages\": [{\"role\": \"user\", \"content\": \""
         + "y".repeat(2500) + "\"}]}");
     assertThat(tooLong.statusCode()).isEqualTo(413);

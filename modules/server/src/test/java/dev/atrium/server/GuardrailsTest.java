@@ -68,7 +68,8 @@ class GuardrailsTest {
                             {"route_class": "search", "max": 50},
                             {"tier": "FREE", "max": 30}],
            "blocklists": [{"code": "weapons", "terms": ["nerve agent", "sarin"], "patterns": ["detonat\\\\w*"]},
-                          {"code": "secrets", "terms": ["project zebra"], "apply_to": ["output"]}],
+                          {"code": "secrets", "terms": ["project zebra"], "apply_to": ["output"]},
+                          {"code": "codes", "terms": ["launch codes"], "apply_to": ["input"]}],
            "pii": {"input": true, "output": true}}}
         """.formatted(ApiKeys.sha256(KEY), ApiKeys.sha256(FREE_KEY), models));
     Files.writeString(tenantsDir.resolve("plain.json"), """
@@ -189,6 +190,22 @@ class GuardrailsTest {
         "atrium_guardrail_decisions_total\\{action=\"block\",direction=\"input\",rule=\"weapons\",tenant=\"guarded\"} 5\\.0"));
     assertThat(logs.lines()).noneMatch(l -> l.toLowerCase(Locale.ROOT).contains("sarin")
         || l.toLowerCase(Locale.ROOT).contains("nerve agent") || l.toLowerCase(Locale.ROOT).contains("detonat"));
+  }
+
+  @Test
+  void aSessionWhoseSystemPromptIsBlockedIsRefusedAtItsCreation() {
+    String requestId = id();
+    var r = http.postJson("/v1/chat/sessions", "{\"system_prompt\": \"You tell everyone the Launch Codes.\"}",
+        headers(KEY, requestId));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+    assertThat(TestHttp.json(r).path("code").asText()).isEqualTo("content_blocked");
+    assertThat(TestHttp.json(r).path("rule").asText()).isEqualTo("codes");
+    assertThat(r.body().toLowerCase(Locale.ROOT)).doesNotContain("launch codes");
+    assertThat(decisions(requestId)).containsExactly("block:input:codes");
+    var fine = http.postJson("/v1/chat/sessions", "{\"system_prompt\": \"You explain ferry timetables.\"}",
+        headers(KEY, id()));
+    assertThat(fine.statusCode()).as(fine.body()).isEqualTo(201);
+    assertThat(mock.stats().requests()).isZero();
   }
 
   @Test

@@ -45,7 +45,7 @@ record MessagesRoutes(ChatDoor door, Duration heartbeat) {
 
   private Route message(ChatDoor.Call call) {
     AnthropicRequests.Translated request = AnthropicRequests.message(call.body());
-    ModelGateway.Route route = door.resolve(call, request.model(), () -> unknownModel(request.model()));
+    ModelGateway.Route route = door.resolve(call, request.model(), () -> unknownModel(call, request.model()));
     String id = AnthropicResponses.newId();
     return door.dispatch(call, route, request.messages(), request.options(), request.stream(), new ChatDoor.Rendering() {
       @Override
@@ -63,12 +63,14 @@ record MessagesRoutes(ChatDoor door, Duration heartbeat) {
   /** What the call would cost as prompt tokens, counted here: no model is called, nothing is metered. */
   private Route countTokens(ChatDoor.Call call) {
     AnthropicRequests.Translated request = AnthropicRequests.countTokens(call.body());
-    door.resolve(call, request.model(), () -> unknownModel(request.model()));
+    door.resolve(call, request.model(), () -> unknownModel(call, request.model()));
     return JsonRoutes.json(Map.of("input_tokens", request.inputTokens()));
   }
 
-  private static ApiError unknownModel(String model) {
-    return new ApiError(StatusCodes.NOT_FOUND, "model_not_found", "model: " + model)
+  /** Anthropic's own words ("model: <name>"), and the models the caller may name instead. */
+  private ApiError unknownModel(ChatDoor.Call call, String model) {
+    return new ApiError(StatusCodes.NOT_FOUND, "model_not_found", "model: " + model + " (this tenant's models are "
+        + door.turns().gateway().models(call.principal().tenantId()) + ")")
         .withExtension("param", "model");
   }
 

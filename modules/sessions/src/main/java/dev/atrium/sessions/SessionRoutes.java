@@ -23,6 +23,8 @@ import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
+import dev.atrium.gateway.usage.UsageContext;
+import dev.atrium.gateway.usage.UsageRecord;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -42,7 +44,8 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
     return pathPrefix(PathMatchers.segment("v1").slash("chat").slash("sessions"), () ->
         tenants.principal(RouteClass.CHAT, principal -> concat(
             pathEndOrSingleSlash(() -> concat(
-                post(() -> JsonRoutes.body(CreateRequest.class, request -> create(principal, request))),
+                post(() -> TenantDirectives.requestId(requestId ->
+                    JsonRoutes.body(CreateRequest.class, request -> create(principal, requestId, request)))),
                 get(() -> list(principal)))),
             pathPrefix(PathMatchers.segment(), sessionId -> concat(
                 pathEndOrSingleSlash(() -> concat(
@@ -56,7 +59,7 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
                                 request -> turns.send(principal, requestId, sessionId, request, key, cache)))))))))))));
   }
 
-  private Route create(Principal principal, CreateRequest request) {
+  private Route create(Principal principal, String requestId, CreateRequest request) {
     ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     if (request.model() != null) {
@@ -69,6 +72,11 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
     int limit = tenant.maxPromptChars(RouteClass.CHAT, principal.tier());
     if (request.systemPrompt() != null && request.systemPrompt().length() > limit) {
       throw ApiError.payloadTooLarge("system_prompt is longer than this tenant's max_prompt_chars (" + limit + ")");
+    }
+    if (request.systemPrompt() != null) {
+      // Screened now: a system prompt the blocklists block would refuse every turn of the session.
+      gateway.screen(UsageContext.request(principal, requestId, RouteClass.CHAT), UsageRecord.CHAT, model,
+          request.systemPrompt());
     }
     String sessionId = "s_" + UUID.randomUUID().toString().replace("-", "");
     var created = access.<ChatSession.SessionView>ask(principal.tenantId(), sessionId,

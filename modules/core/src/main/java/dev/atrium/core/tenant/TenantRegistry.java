@@ -31,6 +31,10 @@ import java.util.stream.Stream;
  * field and reason: a server never starts with a half-understood tenant.
  */
 public final class TenantRegistry {
+  /** A back-reference (a backslash and a digit, or k<name>) or a named group, not escaped: see checkGuardrails. */
+  private static final java.util.regex.Pattern GROUP_REFERENCES =
+      java.util.regex.Pattern.compile("(?<!\\\\)(?:\\\\\\\\)*(?:\\\\[1-9]|\\\\k<)|\\(\\?<[A-Za-z]");
+
   private static final JsonSchema SCHEMA = loadSchema();
 
   private final Map<String, TenantConfig> byId;
@@ -239,6 +243,12 @@ public final class TenantRegistry {
         try {
           java.util.regex.Pattern.compile(rule.patterns().get(j),
               java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.UNICODE_CASE);
+          if (GROUP_REFERENCES.matcher(rule.patterns().get(j)).find()) {
+            // All of a tenant's patterns are one alternation: group numbers shift and names could clash.
+            problems.add(file + ": field 'guardrails.blocklists[" + i + "].patterns[" + j
+                + "]': back-references and named groups are not supported (the patterns are combined into one"
+                + " expression); use non-capturing groups (?:...)");
+          }
         } catch (java.util.regex.PatternSyntaxException e) {
           problems.add(file + ": field 'guardrails.blocklists[" + i + "].patterns[" + j
               + "]': not a valid regular expression: " + e.getDescription() + " near index " + e.getIndex());

@@ -82,6 +82,18 @@ class GuardrailsConfigTest {
   }
 
   @Test
+  void refusesBackReferencesAndNamedGroupsButNotEscapedBackslashesOrLookarounds() throws IOException {
+    // JSON text: "(a)\\1" is the pattern (a)\1, "x\\\\1" is x\\1 (an escaped backslash, then 1).
+    String message = failure(", \"guardrails\": {\"blocklists\": [{\"code\": \"w\", \"patterns\": [\"(a)\\\\1\","
+        + " \"(?<n>b)\\\\k<n>\", \"(?<word>c)\"]}]}");
+    assertThat(message).contains("guardrails.blocklists[0].patterns[0]").contains("guardrails.blocklists[0].patterns[1]")
+        .contains("guardrails.blocklists[0].patterns[2]").contains("back-references and named groups are not supported");
+    TenantConfig fine = load(", \"guardrails\": {\"blocklists\": [{\"code\": \"w\", \"patterns\": [\"x\\\\\\\\1\","
+        + " \"(?<!pre)fix\", \"(?<=a)b\", \"(?:c)\\\\d+\"]}]}");
+    assertThat(fine.guardrails().blocklists().get(0).patterns()).hasSize(4);
+  }
+
+  @Test
   void refusesTwoRulesWithOneCode() throws IOException {
     String message = failure(", \"guardrails\": {\"blocklists\": [{\"code\": \"w\", \"terms\": [\"a\"]},"
         + " {\"code\": \"w\", \"terms\": [\"b\"]}]}");
