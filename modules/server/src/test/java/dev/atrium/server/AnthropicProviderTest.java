@@ -194,6 +194,13 @@ class AnthropicProviderTest {
     assertThat(claude.path("cache_write_tokens_in").asLong()).isGreaterThanOrEqualTo(6);
     assertThat(TestHttp.json(report).path("totals").path("cache_write_tokens_in").asLong())
         .isGreaterThanOrEqualTo(claude.path("cache_write_tokens_in").asLong());
+    // And in Prometheus, beside the other kinds of tokens.
+    String metrics = node.adminHttp().get("/metrics").body();
+    java.util.regex.Matcher written = java.util.regex.Pattern.compile(
+        "atrium_usage_tokens_total\\{kind=\"cache_write_in\",model=\"claude\",tenant=\"claude\"} ([0-9.]+)")
+        .matcher(metrics);
+    assertThat(written.find()).as(metrics).isTrue();
+    assertThat(Double.parseDouble(written.group(1))).isGreaterThanOrEqualTo(6);
   }
 
   @Test

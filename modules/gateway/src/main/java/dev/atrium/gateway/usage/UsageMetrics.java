@@ -25,7 +25,7 @@ final class UsageMetrics {
   private record TenantModel(String tenant, String model) {}
 
   /** The token and cost counters of a tenant's model. */
-  private record ModelSeries(Counter tokensIn, Counter tokensOut, Counter cachedIn, Counter cost) {}
+  private record ModelSeries(Counter tokensIn, Counter tokensOut, Counter cachedIn, Counter cacheWriteIn, Counter cost) {}
 
   UsageMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -55,6 +55,7 @@ final class UsageMetrics {
     series.tokensIn().increment(r.tokensIn());
     series.tokensOut().increment(r.tokensOut());
     series.cachedIn().increment(r.cachedTokensIn());
+    series.cacheWriteIn().increment(r.cacheWriteTokensIn());
     if (r.costMicroUsd() != null) {
       series.cost().increment(r.costMicroUsd());
     } else {
@@ -84,7 +85,7 @@ final class UsageMetrics {
   }
 
   private ModelSeries modelSeries(TenantModel key) {
-    return new ModelSeries(tokens(key, "in"), tokens(key, "out"), tokens(key, "cached_in"),
+    return new ModelSeries(tokens(key, "in"), tokens(key, "out"), tokens(key, "cached_in"), tokens(key, "cache_write_in"),
         Counter.builder("atrium.usage.cost.micro.usd")
             .description("Cost of model calls in micro-USD, from the price table")
             .tags("tenant", key.tenant(), "model", key.model()).register(registry));
