@@ -37,6 +37,8 @@ import java.util.List;
  */
 final class JournalFixture {
   static final String V1 = "/fixtures/chat-session-journal-v1.json";
+  /** Written by {@code e9a092a}: messages of six members, before {@code ChatMessage.cacheControl}. */
+  static final String V2 = "/fixtures/chat-session-journal-v2.json";
 
   /** Every integer a long, so parsed expectations equal nodes built with {@code put(name, long)}. */
   private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.USE_LONG_FOR_INTS);
@@ -91,9 +93,18 @@ final class JournalFixture {
 
   /** The journal of today's main before messages changed shape. */
   static JournalFixture v1() {
-    try (InputStream in = JournalFixture.class.getResourceAsStream(V1)) {
+    return resource(V1);
+  }
+
+  /** The journal of the main before messages gained their prompt-caching hint. */
+  static JournalFixture v2() {
+    return resource(V2);
+  }
+
+  private static JournalFixture resource(String path) {
+    try (InputStream in = JournalFixture.class.getResourceAsStream(path)) {
       if (in == null) {
-        throw new IllegalStateException(V1 + " is not on the test classpath");
+        throw new IllegalStateException(path + " is not on the test classpath");
       }
       return read(in);
     } catch (IOException e) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.entity.Reply;
+import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
 import dev.atrium.sessions.ChatSession.Caller;
 import dev.atrium.testkit.MutableClock;
@@ -28,10 +29,12 @@ import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.Test;
 
 /**
- * A journal written by the main of before the message type changed (a committed fixture:
- * events, tags, a snapshot, and what the old entity answered) replays on today's code
- * through {@link SessionMigration}: every session answers as it did then, and
- * rebuilding {@code chat_sessions} from the journal gives the rows the old projection wrote.
+ * Journals written by earlier mains (committed fixtures: events, tags, a snapshot, and what
+ * the old entity answered) replay on today's code: v1, from before the message type changed,
+ * through {@link SessionMigration}; v2, of six-member messages from before
+ * {@code ChatMessage.cacheControl} existed (a new optional member: no migration, absent
+ * reads as null). Every session answers as it did then, and rebuilding {@code chat_sessions}
+ * from the journal gives the rows the old projection wrote.
  */
 class JournalReplayTest {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -69,8 +72,45 @@ class JournalReplayTest {
 
   @Test
   void aJournalOfTheOldMessageShapeReplaysToTheSameSessionsAndRows() throws Exception {
-    JournalFixture fixture = JournalFixture.v1();
-    DatabaseSettings db = TestDatabase.fresh("journal_replay");
+    replays(JournalFixture.v1(), "journal_replay");
+  }
+
+  @Test
+  void aJournalOfMessagesWithoutThePromptCachingHintReplaysToTheSameSessionsAndRows() throws Exception {
+    replays(JournalFixture.v2(), "journal_replay_v2");
+  }
+
+  @Test
+  void theSixMembersOfAnOlderMessageReadBackWithNoPromptCachingHint() throws Exception {
+    JournalFixture fixture = JournalFixture.v2();
+    DatabaseSettings db = TestDatabase.fresh("journal_replay_v2_members");
+    fixture.load(db);
+    ActorTestKit kit = ActorTestKit.create("replay-members", TestConfig.forDatabase(db, Map.of()));
+    try {
+      JournalFixture.Session recorded = fixture.session("acme", "s_v2_rich");
+      var p = recorded.policy();
+      var session = kit.spawn(ChatSession.create(recorded.entityId(), new MutableClock(recorded.clock()),
+          new ChatSession.Policy(p.contextWindowTokens(), p.maxHistoryMessages(), p.idleExpiry(), p.turnLease())));
+      Caller caller = new Caller(recorded.tenantId(), recorded.callerKeyId());
+      List<ChatMessage> messages = JournalReplayTest.<ChatSession.MessagesPage>ask(kit, session,
+          r -> new ChatSession.GetMessages(caller, 100, null, r)).orElseThrow().messages().stream()
+          .map(SessionState.Message::message).toList();
+      ObjectNode parts = Json.MAPPER.createObjectNode();
+      parts.putArray("content").addObject().put("type", "text").put("text", "What is on this picture?");
+      assertThat(messages).containsExactly(
+          new ChatMessage("user", "What is on this picture?", "ana", List.of(), null, parts, null),
+          new ChatMessage("assistant", null, null,
+              List.of(new ChatMessage.ToolCall("call_1", "function", "describe", "{\"detail\":\"high\"}")), null, null,
+              null),
+          new ChatMessage("user", "And the colours?", null, List.of(), null, null, null),
+          new ChatMessage("assistant", "Blue and ochre.", null, List.of(), null, null, null));
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  private static void replays(JournalFixture fixture, String database) throws Exception {
+    DatabaseSettings db = TestDatabase.fresh(database);
     fixture.load(db);
 
     ActorTestKit kit = ActorTestKit.create("replay", TestConfig.forDatabase(db,
@@ -158,7 +198,9 @@ class JournalReplayTest {
         int trimmed = Math.max(0, stored.size() + added - p.maxHistoryMessages());
         for (int i = trimmed; i < stored.size(); i++) {
           JsonNode m = stored.get(i);
-          expectedTokens += m.path("content").asText().isEmpty() ? 0 : 4 + m.path("tokens").asInt();
+          // A message counts in the prompt when it says anything: text, or tool calls (v2's).
+          boolean prompted = !m.path("content").asText().isEmpty() || m.path("tool_calls").size() > 0;
+          expectedTokens += prompted ? 4 + m.path("tokens").asInt() : 0;
         }
         assertThat(started.promptTokens()).as(recorded.sessionId()).isEqualTo(expectedTokens);
       }
