@@ -1,0 +1,260 @@
+package dev.atrium.server;
+
+import dev.atrium.core.db.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * Reads PostgreSQL's catalogue and finds every relation with a {@code tenant_id} column
+ * that row-level security does not fence: not enabled, not forced (the owner would see
+ * everything), no tenant policy, a permissive policy that lets more through, or rows the
+ * service role reads without {@code atrium.tenant_id} set. Tables are discovered, never
+ * listed, so a table a later migration adds is audited the day it lands.
+ *
+ * <p>The read check is real: one row per table is inserted as the owner (foreign keys and
+ * triggers off for the insert, so no parent rows are needed), then the service role, over
+ * its own login, counts each relation with no tenant set and with another tenant set
+ * (zero rows or an error), and with the row's tenant set (the row is there: the check can
+ * see rows at all).
+ */
+final class RowLevelSecurityAudit {
+  static final String PROBE_TENANT = "rls_probe";
+
+  /** Relations with a tenant_id that are deliberately not under row-level security, each with why. */
+  static final Map<String, String> EXCEPTIONS = Map.of();
+
+  /** One relation with a tenant_id. */
+  record Relation(String schema, String name, char kind, boolean partition, boolean enabled, boolean forced) {
+    String qualified() {
+      return quote(schema) + "." + quote(name);
+    }
+
+    String shown() {
+      return schema.equals("public") ? name : schema + "." + name;
+    }
+  }
+
+  private RowLevelSecurityAudit() {}
+
+  static List<Relation> relations(Connection owner) throws SQLException {
+    List<Relation> relations = new ArrayList<>();
+    try (Statement s = owner.createStatement(); ResultSet rs = s.executeQuery("""
+        select n.nspname, c.relname, c.relkind, c.relispartition, c.relrowsecurity, c.relforcerowsecurity
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+        where c.relkind in ('r', 'p', 'v', 'm', 'f')
+          and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+        order by n.nspname, c.relname""")) {
+      while (rs.next()) {
+        relations.add(new Relation(rs.getString(1), rs.getString(2), rs.getString(3).charAt(0), rs.getBoolean(4),
+            rs.getBoolean(5), rs.getBoolean(6)));
+      }
+    }
+    return relations;
+  }
+
+  /** What is wrong, one line per problem; empty when every relation with a tenant_id is fenced. */
+  static List<String> problems(DatabaseSettings db) throws SQLException {
+    List<String> problems = new ArrayList<>();
+    try (Connection owner = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword())) {
+      List<Relation> relations = relations(owner);
+      for (Relation r : relations) {
+        if (EXCEPTIONS.containsKey(r.shown())) {
+          continue;
+        }
+        switch (r.kind()) {
+          case 'r', 'p' -> catalogueProblems(owner, db.serviceUser(), r, problems);
+          case 'm', 'f' -> problems.add(r.shown() + ": a " + (r.kind() == 'm' ? "materialized view" : "foreign table")
+              + " with a tenant_id: row-level security cannot apply to it");
+          default -> { } // views: the read check below says whether the service role sees rows through them
+        }
+      }
+      owner.setAutoCommit(false);
+      try (Statement s = owner.createStatement()) {
+        // The probe rows need no parent rows: foreign keys are triggers, and replica mode skips them.
+        s.execute("set local session_replication_role = replica");
+        for (Relation r : relations) {
+          if ((r.kind() == 'r' && !r.partition()) || r.kind() == 'p') {
+            String insert = probeInsert(owner, r);
+            try {
+              s.execute("savepoint probe");
+              s.execute(insert);
+              s.execute("release savepoint probe");
+            } catch (SQLException e) {
+              s.execute("rollback to savepoint probe");
+              problems.add(r.shown() + ": the audit cannot insert its probe row (" + e.getMessage().lines().findFirst()
+                  .orElse("") + "); teach RowLevelSecurityAudit.value this column type or constraint");
+            }
+          }
+        }
+      }
+      owner.commit();
+      try (Connection service = DriverManager.getConnection(db.url(), db.serviceUser(), db.servicePassword())) {
+        for (Relation r : relations) {
+          if (EXCEPTIONS.containsKey(r.shown()) || r.kind() == 'f') {
+            continue;
+          }
+          readProblems(service, r, problems);
+        }
+      }
+      try (Statement s = owner.createStatement()) {
+        s.execute("set local session_replication_role = replica");
+        for (Relation r : relations) {
+          if ((r.kind() == 'r' && !r.partition()) || r.kind() == 'p') {
+            s.execute("delete from " + r.qualified() + " where tenant_id::text = '" + PROBE_TENANT + "'");
+          }
+        }
+      }
+      owner.commit();
+    }
+    return problems;
+  }
+
+  private static void catalogueProblems(Connection owner, String serviceRole, Relation r, List<String> problems)
+      throws SQLException {
+    if (!r.enabled()) {
+      problems.add(r.shown() + ": row-level security is not enabled (ALTER TABLE ... ENABLE ROW LEVEL SECURITY)");
+    }
+    if (!r.forced()) {
+      problems.add(r.shown() + ": row-level security is not forced, its owner reads every tenant "
+          + "(ALTER TABLE ... FORCE ROW LEVEL SECURITY)");
+    }
+    boolean tenantPolicy = false;
+    try (var ps = owner.prepareStatement("""
+        select p.polname, p.polcmd, p.polpermissive,
+               pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
+               0 = any(p.polroles) or (select oid from pg_roles where rolname = ?) = any(p.polroles)
+        from pg_policy p
+        where p.polrelid = ?::regclass""")) {
+      ps.setString(1, serviceRole);
+      ps.setString(2, r.qualified());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String name = rs.getString(1);
+          String command = rs.getString(2);
+          boolean permissive = rs.getBoolean(3);
+          String using = rs.getString(4);
+          String check = rs.getString(5);
+          boolean appliesToService = rs.getBoolean(6);
+          boolean fencesReads = isTenantCondition(using);
+          boolean fencesWrites = check == null ? fencesReads : isTenantCondition(check);
+          if (command.equals("*") && permissive && appliesToService && fencesReads && fencesWrites) {
+            tenantPolicy = true;
+          } else if (permissive && appliesToService && !(fencesReads && fencesWrites)) {
+            // Permissive policies are OR-ed: one that is not a tenant condition opens the table.
+            problems.add(r.shown() + ": policy " + name + " lets the service role past the tenant fence (USING "
+                + using + ", WITH CHECK " + check + ")");
+          }
+        }
+      }
+    }
+    if (!tenantPolicy) {
+      problems.add(r.shown() + ": no tenant policy for the service role (CREATE POLICY tenant_isolation ON ... USING "
+          + "(tenant_id = atrium_current_tenant()) WITH CHECK (tenant_id = atrium_current_tenant()))");
+    }
+  }
+
+  /** {@code tenant_id = atrium_current_tenant()}, as PostgreSQL prints it back. */
+  static boolean isTenantCondition(String expression) {
+    return expression != null
+        && expression.replaceAll("[()\\s]", "").equals("tenant_id=atrium_current_tenant");
+  }
+
+  private static void readProblems(Connection service, Relation r, List<String> problems) throws SQLException {
+    Long unset = count(service, r, null);
+    if (unset != null && unset > 0) {
+      problems.add(r.shown() + ": the service role reads " + unset + " row(s) without atrium.tenant_id set");
+    }
+    Long other = count(service, r, "rls_other_tenant");
+    if (other != null && other > 0) {
+      problems.add(r.shown() + ": the service role reads another tenant's row(s) (" + other + ")");
+    }
+    if ((r.kind() == 'r' && !r.partition()) || r.kind() == 'p') {
+      Long own = count(service, r, PROBE_TENANT);
+      if (own != null && own == 0) {
+        problems.add(r.shown() + ": the service role does not see its own tenant's probe row: the audit cannot tell "
+            + "whether the fence holds");
+      }
+    }
+  }
+
+  /** Rows the service role sees with {@code tenant} set (none set when null); null when it may not read at all. */
+  private static Long count(Connection service, Relation r, String tenant) throws SQLException {
+    service.setAutoCommit(false);
+    try (Statement s = service.createStatement()) {
+      if (tenant != null) {
+        s.execute("select set_config('atrium.tenant_id', '" + tenant + "', true)");
+      }
+      try (ResultSet rs = s.executeQuery("select count(*) from " + r.qualified())) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      return null; // permission denied: not readable, which is what the fence wants
+    } finally {
+      service.rollback();
+    }
+  }
+
+  private static String probeInsert(Connection owner, Relation r) throws SQLException {
+    StringJoiner columns = new StringJoiner(", ");
+    StringJoiner values = new StringJoiner(", ");
+    try (var ps = owner.prepareStatement("""
+        select a.attname, format_type(a.atttypid, a.atttypmod), t.typname, t.typcategory, a.atttypmod, a.atttypid,
+               a.attnotnull and not a.atthasdef and a.attidentity = '' and a.attgenerated = ''
+        from pg_attribute a join pg_type t on t.oid = a.atttypid
+        where a.attrelid = ?::regclass and a.attnum > 0 and not a.attisdropped
+        order by a.attnum""")) {
+      ps.setString(1, r.qualified());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String column = rs.getString(1);
+          boolean needed = rs.getBoolean(7);
+          if (!column.equals("tenant_id") && !needed) {
+            continue;
+          }
+          String type = rs.getString(2);
+          String value = column.equals("tenant_id")
+              ? "'" + PROBE_TENANT + "'"
+              : value(rs.getString(3), rs.getString(4), rs.getInt(5), rs.getLong(6));
+          columns.add(quote(column));
+          values.add("(" + value + ")::" + type);
+        }
+      }
+    }
+    return "insert into " + r.qualified() + " (" + columns + ") values (" + values + ")";
+  }
+
+  /** A value of a column's type, for a probe row. */
+  static String value(String typeName, String category, int typmod, long typeOid) {
+    return switch (typeName) {
+      case "uuid" -> "gen_random_uuid()";
+      case "bytea" -> "'\\x00'";
+      case "json", "jsonb" -> "'{}'";
+      case "bool" -> "false";
+      case "inet", "cidr" -> "'192.0.2.1'";
+      case "vector" -> "'[" + "1,".repeat(Math.max(typmod, 3) - 1) + "1]'";
+      case "interval" -> "'1 second'";
+      default -> switch (category) {
+        case "S" -> "'probe'";
+        case "N" -> "1";
+        case "D" -> "now()";
+        case "A" -> "'{}'";
+        case "E" -> "(select enumlabel from pg_enum where enumtypid = " + typeOid + " order by enumsortorder limit 1)";
+        default -> "null";
+      };
+    };
+  }
+
+  private static String quote(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
+  }
+}
