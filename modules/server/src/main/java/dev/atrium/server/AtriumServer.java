@@ -77,6 +77,9 @@ public final class AtriumServer {
 
     joinCluster(system, config);
     PekkoMetrics.bind(system, settings.metrics().registry());
+    ServerMode mode = ServerMode.fromConfig(config);
+    mode.tagLogs();
+    settings.metrics().nodeInfo(mode.code(), config.getString("pekko.cluster.app-version"));
 
     LimitsModule limits = LimitsModule.start(system, settings.tenants(), settings.metrics().registry());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
@@ -109,7 +112,7 @@ public final class AtriumServer {
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
-        new HealthRoutes(system).route(),
+        new HealthRoutes(system, mode).route(),
         publicRoutes.whoAmI(),
         new ModelRoutes(tenants).route(),
         sessions.publicRoutes(),

@@ -17,12 +17,16 @@ import org.apache.pekko.management.javadsl.HealthChecks;
 /**
  * {@code /health} (alive) and {@code /ready} on the public port: the same checks that
  * pekko-management serves as {@code /alive} and {@code /ready} on the management port
- * (cluster membership Up, database reachable).
+ * (cluster membership Up, database reachable). The body says which mode the node runs
+ * ({@code {"status": "ok", "mode": "prod"}}), so a probe or a person sees a node in the
+ * wrong mode at once.
  */
 final class HealthRoutes {
   private final HealthChecks checks;
+  private final ServerMode mode;
 
-  HealthRoutes(ActorSystem<?> system) {
+  HealthRoutes(ActorSystem<?> system, ServerMode mode) {
+    this.mode = mode;
     var settings = HealthCheckSettings.create(system.settings().config().getConfig("pekko.management.health-checks"));
     this.checks = new HealthChecks((org.apache.pekko.actor.ExtendedActorSystem) Adapter.toClassic(system), settings);
   }
@@ -41,7 +45,7 @@ final class HealthRoutes {
 
   private Route answer(boolean ok) {
     return ok
-        ? JsonRoutes.json(Map.of("status", "ok"))
-        : JsonRoutes.json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("status", "unavailable"));
+        ? JsonRoutes.json(Map.of("status", "ok", "mode", mode.code()))
+        : JsonRoutes.json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("status", "unavailable", "mode", mode.code()));
   }
 }

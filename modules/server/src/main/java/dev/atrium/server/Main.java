@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.db.EmbeddedDatabase;
 import dev.atrium.core.metrics.Metrics;
+import dev.atrium.core.net.OutboundUrls;
 import dev.atrium.core.tenant.TenantConfigException;
 import dev.atrium.core.tenant.TenantRegistry;
 import dev.atrium.gateway.usage.PriceTable;
@@ -22,8 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code ./atrium serve}: reads the command line and configuration, refuses to start on
- * anything it cannot stand behind (bad tenant files, production without an external
- * database or admin token), starts the embedded PostgreSQL in dev mode, then the node.
+ * anything it cannot stand behind (bad tenant files, bad outbound-URL rules, staging or
+ * production without an external database or admin token), starts the embedded PostgreSQL
+ * in dev mode, then the node.
  */
 public final class Main {
   static {
@@ -73,21 +75,29 @@ public final class Main {
 
   static void start(ServerOptions options) {
     long startedAt = System.nanoTime();
-    Config base = ConfigFactory.parseMap(options.overrides()).withFallback(ConfigFactory.defaultApplication());
+    Config flags = ConfigFactory.parseMap(options.overrides());
+    ServerMode mode;
+    try {
+      mode = ServerMode.fromConfig(ConfigFactory.load(flags.withFallback(ConfigFactory.defaultApplication())));
+    } catch (IllegalArgumentException e) {
+      throw new StartupRefused(e.getMessage());
+    }
+    Config base = mode.layered(flags);
     Config probe = ConfigFactory.load(base);
-    boolean prod = switch (probe.getString("atrium.mode")) {
-      case "prod" -> true;
-      case "dev" -> false;
-      default -> throw new StartupRefused("atrium.mode (ATRIUM_MODE) must be 'dev' or 'prod'");
-    };
+    mode.tagLogs();
     String adminToken = probe.getString("atrium.admin-token");
     String databaseUrl = probe.getString("atrium.database.url");
-    if (prod && adminToken.isBlank()) {
-      throw new StartupRefused("production mode needs ATRIUM_ADMIN_TOKEN");
+    if (mode.strict() && adminToken.isBlank()) {
+      throw new StartupRefused(mode.code() + " mode needs ATRIUM_ADMIN_TOKEN (a generated one is for dev mode only)");
     }
-    if (prod && databaseUrl.isBlank()) {
-      throw new StartupRefused("production mode needs an external database: set ATRIUM_DATABASE_URL "
-          + "(and ATRIUM_DATABASE_USER / ATRIUM_DATABASE_PASSWORD)");
+    if (mode.strict() && databaseUrl.isBlank()) {
+      throw new StartupRefused(mode.code() + " mode needs an external database: set ATRIUM_DATABASE_URL "
+          + "(and ATRIUM_DATABASE_USER / ATRIUM_DATABASE_PASSWORD); the embedded one is for dev mode only");
+    }
+    try {
+      OutboundUrls.fromConfig(probe);
+    } catch (IllegalArgumentException e) {
+      throw new StartupRefused(e.getMessage());
     }
     try {
       PriceTable.fromConfig(probe);
@@ -97,7 +107,7 @@ public final class Main {
     TenantRegistry tenants;
     Path tenantsDir = Path.of(probe.getString("atrium.tenants-dir"));
     try {
-      tenants = TenantRegistry.load(tenantsDir, prod);
+      tenants = TenantRegistry.load(tenantsDir, mode.strict());
     } catch (TenantConfigException e) {
       throw new StartupRefused(e.getMessage());
     }
@@ -138,8 +148,8 @@ public final class Main {
       var running = AtriumServer.start(system, new AtriumServer.Settings(tenants, adminToken, metrics))
           .toCompletableFuture().get(120, TimeUnit.SECONDS);
       double seconds = (System.nanoTime() - startedAt) / 1e9;
-      System.out.printf("Atrium is ready in %.1f s (%s mode, %d tenants)%n", seconds, prod ? "prod" : "dev",
-          tenants.all().size());
+      LOG.info("Atrium is ready in {} mode", mode.code());
+      System.out.printf("Atrium is ready in %.1f s (%s mode, %d tenants)%n", seconds, mode.code(), tenants.all().size());
       System.out.printf("  public API   http://%s:%d%n", running.publicAddress().getHostString(), running.publicAddress().getPort());
       System.out.printf("  admin API    http://%s:%d  (/admin, /metrics)%n", running.adminAddress().getHostString(), running.adminAddress().getPort());
       System.out.printf("  management   %s  (/alive, /ready)%n", running.management());

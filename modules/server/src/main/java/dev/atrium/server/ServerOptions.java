@@ -11,7 +11,8 @@ import java.util.Map;
 public record ServerOptions(Map<String, Object> overrides, boolean help) {
   public static final String USAGE = """
       usage: atrium serve [--http-port 8080] [--admin-port 8081] [--management-port 8558]
-                          [--remote-port 25520] [--data-dir DIR] [--tenants-dir DIR] [--prod]
+                          [--remote-port 25520] [--data-dir DIR] [--tenants-dir DIR]
+                          [--mode dev|staging|prod] [--prod]
 
         --http-port N        public API port (OpenAI-compatible and native routes)
         --admin-port N       admin API and /metrics (needs the admin token)
@@ -19,8 +20,10 @@ public record ServerOptions(Map<String, Object> overrides, boolean help) {
         --remote-port N      Pekko cluster remoting
         --data-dir DIR       embedded PostgreSQL data directory (default .atrium/data)
         --tenants-dir DIR    tenant files (default tenants)
-        --prod               production mode: external database, admin token from the
-                             environment, no development keys
+        --mode MODE          dev (default), staging or prod (ATRIUM_MODE); staging and
+                             prod need an external database and an admin token from the
+                             environment, and refuse development keys
+        --prod               the same as --mode prod
       """;
 
   private static final Map<String, String> VALUED = Map.of(
@@ -29,7 +32,8 @@ public record ServerOptions(Map<String, Object> overrides, boolean help) {
       "--management-port", "pekko.management.http.port",
       "--remote-port", "pekko.remote.artery.canonical.port",
       "--data-dir", "atrium.embedded-database.data-dir",
-      "--tenants-dir", "atrium.tenants-dir");
+      "--tenants-dir", "atrium.tenants-dir",
+      "--mode", "atrium.mode");
 
   private static final List<String> PORTS = List.of("--http-port", "--admin-port", "--management-port", "--remote-port");
 

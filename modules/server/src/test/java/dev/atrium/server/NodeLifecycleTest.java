@@ -18,6 +18,7 @@ class NodeLifecycleTest {
       var health = http.get("/health");
       assertThat(health.statusCode()).isEqualTo(200);
       assertThat(TestHttp.json(health).path("status").asText()).isEqualTo("ok");
+      assertThat(TestHttp.json(health).path("mode").asText()).isEqualTo("dev");
       assertThat(health.headers().firstValue("x-request-id")).isPresent();
       assertThat(http.get("/ready").statusCode()).isEqualTo(200);
 

@@ -1,6 +1,7 @@
 package dev.atrium.core.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -37,6 +38,17 @@ public final class Metrics implements AutoCloseable {
 
   public String scrape() {
     return registry.scrape();
+  }
+
+  /**
+   * {@code atrium_info{mode="prod",version="0.1.0"} 1}: which mode and version this node
+   * runs, to join onto other series or to alert on a node in the wrong mode.
+   */
+  public void nodeInfo(String mode, String version) {
+    Gauge.builder("atrium.info", () -> 1)
+        .description("The node's mode and version (always 1)")
+        .tags("mode", mode, "version", version)
+        .register(registry);
   }
 
   /** One finished HTTP request (latency up to the response head; streams run on after it). */

@@ -71,7 +71,7 @@ public final class TenantRegistry {
   /**
    * Reads every {@code *.json} file in {@code dir}.
    *
-   * @param production refuse development keys (the server's {@code --prod})
+   * @param production refuse development keys (the server's staging and prod modes)
    */
   public static TenantRegistry load(Path dir, boolean production) {
     if (!Files.isDirectory(dir)) {
@@ -276,7 +276,7 @@ public final class TenantRegistry {
         }
         if (production && ApiKeys.isDevelopmentKey(key)) {
           problems.add(file + ": field 'api_keys[" + i + "]': key '" + key.id()
-              + "' is a development key, refused in production mode (--prod)");
+              + "' is a development key, refused in staging and prod modes (ATRIUM_MODE, --prod)");
         }
       }
       for (String host : t.hosts()) {
