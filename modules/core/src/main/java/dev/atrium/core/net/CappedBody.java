@@ -27,6 +27,14 @@ final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
     this.declaredBytes = declaredBytes;
   }
 
+  /**
+   * The body of a redirect that is followed: not read at all (the connection is closed), so
+   * a redirect with an endless body cannot hold the fetch.
+   */
+  static CappedBody ignored() {
+    return new CappedBody(-1, -1);
+  }
+
   static OutboundRefused tooLarge(long maxBytes) {
     return new OutboundRefused("response_too_large", "outbound response larger than " + maxBytes + " bytes");
   }
@@ -39,6 +47,11 @@ final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
   @Override
   public void onSubscribe(Flow.Subscription subscription) {
     this.subscription = subscription;
+    if (maxBytes < 0) {
+      subscription.cancel();
+      result.complete(new byte[0]);
+      return;
+    }
     if (declaredBytes > maxBytes) {
       subscription.cancel();
       result.completeExceptionally(tooLarge(maxBytes));

@@ -110,7 +110,7 @@ public final class OutboundFetch {
         var location = response.headers().firstValue("location");
         if (!REDIRECTS.contains(status) || location.isEmpty()) {
           return CompletableFuture.completedFuture(new Response(checked.connectTo(), status, response.headers(),
-              Objects.requireNonNullElse(response.body(), new byte[0])));
+              response.body()));
         }
         if (redirects >= settings.maxRedirects()) {
           throw new OutboundRefused("too_many_redirects",
@@ -125,7 +125,7 @@ public final class OutboundFetch {
 
   private static HttpResponse.BodySubscriber<byte[]> body(HttpResponse.ResponseInfo info, long maxBytes) {
     if (REDIRECTS.contains(info.statusCode()) && info.headers().firstValue("location").isPresent()) {
-      return HttpResponse.BodySubscribers.replacing(null);
+      return CappedBody.ignored();
     }
     // A declared length past the cap fails before a byte is read.
     return new CappedBody(maxBytes, info.headers().firstValueAsLong("content-length").orElse(-1));

@@ -75,6 +75,19 @@ class OutboundFetchTest {
         out.write(body);
       }
     });
+    server.createContext("/redirect-with-endless-body", exchange -> {
+      count(exchange);
+      exchange.getResponseHeaders().add("location", "/final");
+      exchange.sendResponseHeaders(302, 0);
+      try (OutputStream out = exchange.getResponseBody()) {
+        byte[] chunk = new byte[16 * 1024];
+        while (true) {
+          out.write(chunk);
+        }
+      } catch (IOException e) {
+        // the client closed the connection without reading: what the test wants
+      }
+    });
     server.createContext("/streams-a-megabyte", exchange -> {
       count(exchange);
       exchange.sendResponseHeaders(200, 0); // chunked: no length to refuse up front
@@ -184,6 +197,13 @@ class OutboundFetchTest {
     assertThat(response.url()).hasToString(base + "/final");
     assertThat(new String(response.body(), StandardCharsets.UTF_8)).isEqualTo("{\"keys\": []}");
     assertThat(response.headers().firstValue("content-type")).contains("application/json");
+  }
+
+  @Test
+  void aRedirectsBodyIsNeverRead() throws Exception {
+    OutboundFetch.Response response = get(base + "/redirect-with-endless-body");
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.url()).hasToString(base + "/final");
   }
 
   @Test
