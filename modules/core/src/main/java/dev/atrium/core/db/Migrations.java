@@ -2,6 +2,7 @@ package dev.atrium.core.db;
 
 import java.util.Map;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateResult;
 
 /**
@@ -12,8 +13,16 @@ public final class Migrations {
   private Migrations() {}
 
   public static MigrateResult migrate(DatabaseSettings db) {
-    Flyway flyway =
-        Flyway.configure()
+    return configure(db).load().migrate();
+  }
+
+  /** Up to {@code version} only (tests that load data written by an older schema, then migrate on). */
+  public static MigrateResult migrateTo(DatabaseSettings db, String version) {
+    return configure(db).target(version).load().migrate();
+  }
+
+  private static FluentConfiguration configure(DatabaseSettings db) {
+    return Flyway.configure()
             .dataSource(db.url(), db.ownerUser(), db.ownerPassword())
             .locations("classpath:db/migration")
             .placeholders(
@@ -22,8 +31,6 @@ public final class Migrations {
                     "system_role", db.systemUser(),
                     "database", db.databaseName()))
             // Two nodes starting together: one migrates, the other waits on Flyway's lock.
-            .lockRetryCount(120)
-            .load();
-    return flyway.migrate();
+            .lockRetryCount(120);
   }
 }
