@@ -19,6 +19,7 @@ import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.tenant.ApiKeys;
+import dev.atrium.core.tenant.Caller;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -70,16 +71,20 @@ final class DocumentRoutes {
                     v -> complete(StatusCodes.NO_CONTENT)))))))));
   }
 
-  private static String owner(Principal principal) {
-    if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
-      throw ApiError.forbidden("documents_need_paid_key",
-          "Documents are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
-    }
-    return principal.keyId().get();
+  /**
+   * Uploads, lists and reads need a PAID key or user (FREE and anonymous callers are
+   * stateless: 403). The ingest run of an upload is the uploader's (its user, else its key);
+   * the documents are the tenant's knowledge base, one namespace of ids that every session's
+   * retrieval and {@code /v1/search} read, so they have no owner of their own.
+   */
+  private static Caller owner(Principal principal) {
+    return Caller.of(principal).filter(c -> principal.tier() == Tier.PAID).orElseThrow(() ->
+        ApiError.forbidden("documents_need_paid_key",
+            "Documents are stored on the caller's behalf and need a PAID API key or user; FREE requests are stateless."));
   }
 
   private Route upload(Principal principal) {
-    String owner = owner(principal);
+    owner(principal);
     TenantConfig.Documents limits = module.tenant(principal.tenantId()).documents();
     long bodyLimit = Math.max(limits.maxArchiveBytes(), limits.maxDocumentBytes() * 2 + 65_536);
     return extractRequest(request -> {
@@ -95,7 +100,7 @@ final class DocumentRoutes {
                 ? List.of(fromJson(bytes, limits))
                 : Archives.isArchive(type) ? fromArchive(bytes, type, params, limits)
                 : List.of(fromFile(bytes, type, params, limits));
-            return onSuccess(module.ingest(principal.tenantId(), owner, pending), accepted ->
+            return onSuccess(module.ingest(principal, pending), accepted ->
                 JsonRoutes.json(StatusCodes.ACCEPTED, accepted));
           })));
     });

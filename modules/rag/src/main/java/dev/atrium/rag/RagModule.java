@@ -11,6 +11,7 @@ import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.Replies;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.jobs.Jobs;
+import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.runs.RunStarter;
@@ -90,8 +91,13 @@ public final class RagModule {
     return embedders;
   }
 
-  /** Stages the uploads and starts their ingest run: the 202 body. */
-  CompletionStage<Map<String, Object>> ingest(String tenantId, String ownerKeyId, List<DocumentRoutes.Pending> pending) {
+  /**
+   * Stages the uploads and starts their ingest run, owned by {@code principal} (its user,
+   * else its key): the 202 body. The documents themselves are the tenant's (see
+   * {@link DocumentRoutes}).
+   */
+  CompletionStage<Map<String, Object>> ingest(Principal principal, List<DocumentRoutes.Pending> pending) {
+    String tenantId = principal.tenantId();
     return queries.stage(tenantId, pending, tenant(tenantId).documents().maxDocuments()).thenCompose(uploads -> {
       ObjectNode input = Json.MAPPER.createObjectNode();
       ArrayNode documents = input.putArray("documents");
@@ -104,7 +110,7 @@ public final class RagModule {
           doc.put("expires_at", p.expiresAt().toString());
         }
       }
-      return runs.start(tenantId, ownerKeyId, IngestRunType.NAME, input).thenApply(run -> {
+      return runs.start(principal, IngestRunType.NAME, input).thenApply(run -> {
         Map<String, Object> accepted = new LinkedHashMap<>();
         accepted.put("run_id", run.runId());
         accepted.put("status", run.status());

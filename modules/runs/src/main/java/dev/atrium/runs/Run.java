@@ -5,6 +5,8 @@ import dev.atrium.core.JsonSerializable;
 import dev.atrium.core.db.TagSlices;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.core.entity.Supervision;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Tier;
 import dev.atrium.runs.RunState.Spec;
 import dev.atrium.runs.RunState.Status;
 import java.time.Clock;
@@ -63,19 +65,23 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   public sealed interface Command extends JsonSerializable
       permits Asked, Wake, Expire, Advance, SlotAnswer, HoldSlot, SubStepDone, RetrySubStep, PassivateNow {}
 
-  /** A command from a client, answered with the run as it is now: "not found" when it is another tenant's. */
+  /**
+   * A command from a client, answered with the run as it is now: "not found" when it is
+   * another tenant's, or another owner's unless the tenant's admin asks.
+   */
   public sealed interface Asked extends Command permits Create, Get, Cancel {
-    String tenantId();
+    Caller caller();
 
     ActorRef<Reply<RunView>> replyTo();
   }
 
-  public record Create(String tenantId, String ownerKeyId, String type, JsonNode input, int maxConcurrency,
+  /** A new run for {@code caller}'s owner (never an admin), metered with {@code accountId} and {@code tier}. */
+  public record Create(Caller caller, String accountId, Tier tier, String type, JsonNode input, int maxConcurrency,
       ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
-  public record Get(String tenantId, ActorRef<Reply<RunView>> replyTo) implements Asked {}
+  public record Get(Caller caller, ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
-  public record Cancel(String tenantId, ActorRef<Reply<RunView>> replyTo) implements Asked {}
+  public record Cancel(Caller caller, ActorRef<Reply<RunView>> replyTo) implements Asked {}
 
   /** From the supervisor after a restart: continue if unfinished (harmless otherwise). */
   public enum Wake implements Command { INSTANCE }
@@ -273,10 +279,11 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
     return builder.build();
   }
 
-  /** {@code handler} for the run's own tenant; "not found" for every other one. */
+  /** {@code handler} for the run's owner (and its tenant's admin); "not found" for everyone else. */
   private <C extends Asked> BiFunction<RunState, C, ReplyEffect<Event, RunState>> visible(
       BiFunction<RunState, C, ReplyEffect<Event, RunState>> handler) {
-    return (state, cmd) -> tenantOf(state).equals(cmd.tenantId()) ? handler.apply(state, cmd) : unknown(cmd);
+    return (state, cmd) -> cmd.caller().sees(tenantOf(state), state.spec().orElseThrow().owner())
+        ? handler.apply(state, cmd) : unknown(cmd);
   }
 
   private ReplyEffect<Event, RunState> unknown(Asked cmd) {
@@ -286,13 +293,17 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
   // ---- new --------------------------------------------------------------------------------
 
   private ReplyEffect<Event, RunState> onCreate(RunState state, Create cmd) {
+    // An admin sees runs but starts none: a run always has an owner.
+    if (cmd.caller().admin()) {
+      return unknown(cmd);
+    }
     RunType type = executor.type(cmd.type());
     List<Step> steps = type.plan(cmd.input());
     Instant now = clock.instant();
-    Spec spec = new Spec(cmd.tenantId(), cmd.ownerKeyId(), cmd.type(), cmd.input(), cmd.maxConcurrency(), now,
+    Spec spec = new Spec(cmd.caller().tenantId(), cmd.caller().owner(), cmd.accountId(), cmd.tier(), cmd.type(), cmd.input(), cmd.maxConcurrency(), now,
         now.plus(type.timeout()), steps.stream().map(Step::name).toList(),
         steps.stream().map(s -> s.subSteps().size()).toList());
-    return Effect().persist(new Created(runId, cmd.tenantId(), spec))
+    return Effect().persist(new Created(runId, spec.tenantId(), spec))
         .thenRun(s -> advance())
         .thenReply(cmd.replyTo(), s -> Reply.accepted(view(s)));
   }
@@ -305,7 +316,7 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
    */
   private ReplyEffect<Event, RunState> onCreateAgain(RunState state, Create cmd) {
     Spec spec = state.spec().orElseThrow();
-    boolean same = spec.type().equals(cmd.type()) && Objects.equals(spec.ownerKeyId(), cmd.ownerKeyId())
+    boolean same = spec.type().equals(cmd.type()) && Objects.equals(spec.owner(), cmd.caller().owner())
         && spec.input().toString().equals(cmd.input().toString());
     return Effect().reply(cmd.replyTo(), same ? Reply.accepted(view(state)) : KEY_REUSED);
   }

@@ -3,6 +3,8 @@ package dev.atrium.runs;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.core.http.Replies;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
@@ -27,18 +29,24 @@ final class RunClient {
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
   }
 
-  /** Creates run {@code runId}, or answers it as it is when the same request created it before. */
-  CompletionStage<RunView> create(String runId, String tenantId, String ownerKeyId, String type, JsonNode input) {
-    int concurrency = tenants.byId(tenantId).orElseThrow().runs().maxConcurrency();
-    return ask(runId, r -> new Run.Create(tenantId, ownerKeyId, type, input, concurrency, r));
+  /**
+   * Creates run {@code runId} owned by {@code principal} (its user, else its key; never an
+   * anonymous one), with its account and tier, or answers it as it is when the same request
+   * created it before.
+   */
+  CompletionStage<RunView> create(String runId, Principal principal, String type, JsonNode input) {
+    Caller caller = Caller.of(principal).orElseThrow(() -> new IllegalArgumentException("an anonymous caller owns no run"));
+    int concurrency = tenants.byId(principal.tenantId()).orElseThrow().runs().maxConcurrency();
+    return ask(runId, r -> new Run.Create(caller, principal.accountId().orElse(null), principal.tier(), type, input,
+        concurrency, r));
   }
 
-  CompletionStage<RunView> get(String tenantId, String runId) {
-    return ask(runId, r -> new Run.Get(tenantId, r));
+  CompletionStage<RunView> get(Caller caller, String runId) {
+    return ask(runId, r -> new Run.Get(caller, r));
   }
 
-  CompletionStage<RunView> cancel(String tenantId, String runId) {
-    return ask(runId, r -> new Run.Cancel(tenantId, r));
+  CompletionStage<RunView> cancel(Caller caller, String runId) {
+    return ask(runId, r -> new Run.Cancel(caller, r));
   }
 
   private CompletionStage<RunView> ask(String runId, Function<ActorRef<Reply<RunView>>, Run.Command> command) {

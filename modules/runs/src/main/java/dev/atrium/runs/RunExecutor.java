@@ -89,7 +89,7 @@ final class RunExecutor {
     Spec spec = state.spec().orElseThrow();
     int attempt = state.attempts(index, key) + 1;
     inFlight.add(id(index, key));
-    Step.Context context = new Step.Context(runId, spec.tenantId(), spec.ownerKeyId(), step(spec, index).name(), key,
+    Step.Context context = new Step.Context(runId, spec.tenantId(), spec.owner(), spec.accountId(), spec.tier(), step(spec, index).name(), key,
         attempt, spec.input(),
         state.completedStepResults(), spec.maxConcurrency(), killSwitch());
     CompletionStage<JsonNode> work;

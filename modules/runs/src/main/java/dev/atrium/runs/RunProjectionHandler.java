@@ -6,7 +6,8 @@ import static dev.atrium.runs.RunTables.DEADLINE_AT;
 import static dev.atrium.runs.RunTables.ENDED_AT;
 import static dev.atrium.runs.RunTables.ERROR;
 import static dev.atrium.runs.RunTables.MESSAGE;
-import static dev.atrium.runs.RunTables.OWNER_KEY_ID;
+import static dev.atrium.runs.RunTables.OWNER_ID;
+import static dev.atrium.runs.RunTables.OWNER_KIND;
 import static dev.atrium.runs.RunTables.PROGRESS;
 import static dev.atrium.runs.RunTables.RUNS;
 import static dev.atrium.runs.RunTables.RUN_ID;
@@ -45,7 +46,8 @@ final class RunProjectionHandler extends JdbcHandler<List<EventEnvelope<Run.Even
   static void apply(DSLContext dsl, Run.Event event) {
     if (event instanceof Run.Created e) {
       dsl.insertInto(RUNS)
-          .set(RUN_ID, e.runId()).set(TENANT_ID, e.tenantId()).set(OWNER_KEY_ID, e.spec().ownerKeyId())
+          .set(RUN_ID, e.runId()).set(TENANT_ID, e.tenantId()).set(OWNER_KIND, e.spec().owner() == null ? null : e.spec().owner().kind().wireName())
+          .set(OWNER_ID, e.spec().owner() == null ? null : e.spec().owner().id())
           .set(TYPE, e.spec().type()).set(STATUS, "queued").set(MESSAGE, "queued")
           .set(CREATED_AT, time(e.spec().createdAt())).set(DEADLINE_AT, time(e.spec().deadlineAt()))
           .onConflictDoNothing()

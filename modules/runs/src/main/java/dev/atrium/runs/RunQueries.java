@@ -6,7 +6,8 @@ import static dev.atrium.runs.RunTables.DEADLINE_AT;
 import static dev.atrium.runs.RunTables.ENDED_AT;
 import static dev.atrium.runs.RunTables.ERROR;
 import static dev.atrium.runs.RunTables.MESSAGE;
-import static dev.atrium.runs.RunTables.OWNER_KEY_ID;
+import static dev.atrium.runs.RunTables.OWNER_ID;
+import static dev.atrium.runs.RunTables.OWNER_KIND;
 import static dev.atrium.runs.RunTables.PROGRESS;
 import static dev.atrium.runs.RunTables.RUNS;
 import static dev.atrium.runs.RunTables.RUN_ID;
@@ -19,6 +20,7 @@ import static dev.atrium.runs.RunTables.TYPE;
 import dev.atrium.core.db.Database;
 import dev.atrium.core.db.PageCursor;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.tenant.Owner;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
@@ -43,7 +45,8 @@ final class RunQueries {
 
   record Page(List<Map<String, Object>> runs, Optional<String> nextCursor) {}
 
-  CompletionStage<Page> list(String tenantId, Optional<String> ownerKeyId, Optional<String> status, int limit,
+  /** {@code owner}: one owner's runs (the caller's); empty: the whole tenant's (admin). */
+  CompletionStage<Page> list(String tenantId, Optional<Owner> owner, Optional<String> status, int limit,
       Optional<String> cursor) {
     status.filter(s -> !STATUSES.contains(s)).ifPresent(s -> {
       throw ApiError.badRequest("invalid_parameter", "status must be one of " + STATUSES.stream().sorted().toList())
@@ -52,8 +55,8 @@ final class RunQueries {
     Optional<PageCursor> after = cursor.map(PageCursor::parse);
     return database.inTenant(tenantId, dsl -> {
       Condition where = Database.tenantIs(TENANT_ID, tenantId);
-      if (ownerKeyId.isPresent()) {
-        where = where.and(OWNER_KEY_ID.eq(ownerKeyId.get()));
+      if (owner.isPresent()) {
+        where = where.and(OWNER_KIND.eq(owner.get().kind().wireName())).and(OWNER_ID.eq(owner.get().id()));
       }
       if (status.isPresent()) {
         where = where.and(STATUS.eq(status.get()));
@@ -61,7 +64,7 @@ final class RunQueries {
       if (after.isPresent()) {
         where = where.and(DSL.row(CREATED_AT, RUN_ID).lt(after.get().at(), after.get().id()));
       }
-      List<? extends Record> rows = dsl.select(RUN_ID, OWNER_KEY_ID, TYPE, STATUS, PROGRESS, STEP, MESSAGE, ATTEMPTS,
+      List<? extends Record> rows = dsl.select(RUN_ID, OWNER_KIND, OWNER_ID, TYPE, STATUS, PROGRESS, STEP, MESSAGE, ATTEMPTS,
               ERROR, CREATED_AT, STARTED_AT, ENDED_AT, DEADLINE_AT)
           .from(RUNS).where(where).orderBy(CREATED_AT.desc(), RUN_ID.desc()).limit(limit + 1).fetch();
       boolean more = rows.size() > limit;
@@ -83,7 +86,7 @@ final class RunQueries {
     json.put("message", r.get(MESSAGE));
     json.put("attempts", r.get(ATTEMPTS));
     json.put("error", r.get(ERROR));
-    json.put("owner_key_id", r.get(OWNER_KEY_ID));
+    json.put("owner", r.get(OWNER_KIND) == null ? null : new Owner(Owner.Kind.of(r.get(OWNER_KIND)), r.get(OWNER_ID)));
     json.put("created_at", instant(r.get(CREATED_AT)));
     json.put("started_at", instant(r.get(STARTED_AT)));
     json.put("ended_at", instant(r.get(ENDED_AT)));

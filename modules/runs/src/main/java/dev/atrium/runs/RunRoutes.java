@@ -19,6 +19,8 @@ import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.PageLimit;
 import dev.atrium.core.http.Sse;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.Tier;
@@ -62,16 +64,24 @@ final class RunRoutes {
                     v -> JsonRoutes.json(StatusCodes.ACCEPTED, RunJson.view(v))))))))));
   }
 
-  private static String owner(Principal principal) {
-    if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
-      throw ApiError.forbidden("runs_need_paid_key",
-          "Runs are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
-    }
-    return principal.keyId().get();
+  /** The caller as the owner of its runs: a PAID key or user; FREE and anonymous callers are stateless (403). */
+  private static Caller owner(Principal principal) {
+    return Caller.of(principal).filter(c -> principal.tier() == Tier.PAID).orElseThrow(() ->
+        ApiError.forbidden("runs_need_paid_key",
+            "Runs are stored on the caller's behalf and need a PAID API key or user; FREE requests are stateless."));
+  }
+
+  /**
+   * The owner in a run id derived from an Idempotency-Key: a key owner as its bare id, as
+   * before owners had kinds (a resend across the upgrade reaches the same run), a user as
+   * {@code user:<id>}.
+   */
+  private static String idempotencyOwner(Owner owner) {
+    return owner.kind() == Owner.Kind.KEY ? owner.id() : owner.toString();
   }
 
   private Route create(Principal principal, ObjectNode body, Optional<String> idempotencyKey) {
-    String owner = owner(principal);
+    Caller owner = owner(principal);
     JsonNode typeNode = body.path("type");
     if (!typeNode.isTextual()) {
       throw ApiError.badRequest("invalid_field", "type must be one of " + module.types.names()).withExtension("param", "type");
@@ -97,9 +107,9 @@ final class RunRoutes {
     // With an Idempotency-Key the id is derived from the tenant, the key's owner and the key,
     // so a resend (after a timeout, say) reaches the same entity and gets the same run.
     String runId = idempotencyKey
-        .map(k -> UUID.nameUUIDFromBytes((principal.tenantId() + "\n" + owner + "\n" + k).getBytes(StandardCharsets.UTF_8)))
+        .map(k -> UUID.nameUUIDFromBytes((principal.tenantId() + "\n" + idempotencyOwner(owner.owner()) + "\n" + k).getBytes(StandardCharsets.UTF_8)))
         .orElseGet(UUID::randomUUID).toString();
-    return onSuccess(module.runs.create(runId, principal.tenantId(), owner, type.name(), input), view -> {
+    return onSuccess(module.runs.create(runId, principal, type.name(), input), view -> {
       Map<String, Object> accepted = new LinkedHashMap<>();
       accepted.put("run_id", runId);
       accepted.put("status", view.status());
@@ -110,9 +120,9 @@ final class RunRoutes {
   }
 
   private Route list(Principal principal) {
-    String owner = owner(principal);
+    Caller owner = owner(principal);
     return parameterOptional("status", status -> parameterOptional("limit", limit -> parameterOptional("cursor", cursor ->
-        onSuccess(module.queries.list(principal.tenantId(), Optional.of(owner), status, PageLimit.parse(limit, 20, 100), cursor),
+        onSuccess(module.queries.list(principal.tenantId(), Optional.of(owner.owner()), status, PageLimit.parse(limit, 20, 100), cursor),
             page -> JsonRoutes.json(page(page))))));
   }
 
@@ -124,11 +134,11 @@ final class RunRoutes {
   }
 
   private CompletionStage<RunView> ask(Principal principal, String runId, boolean cancel) {
-    owner(principal);
+    Caller caller = owner(principal);
     if (!RUN_ID.matcher(runId).matches()) {
       throw ApiError.notFound(Run.NO_SUCH_RUN);
     }
-    return cancel ? module.runs.cancel(principal.tenantId(), runId) : module.runs.get(principal.tenantId(), runId);
+    return cancel ? module.runs.cancel(caller, runId) : module.runs.get(caller, runId);
   }
 
   /**

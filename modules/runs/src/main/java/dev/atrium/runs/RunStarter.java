@@ -1,6 +1,7 @@
 package dev.atrium.runs;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
@@ -15,15 +16,15 @@ import org.apache.pekko.actor.typed.ActorSystem;
 public interface RunStarter {
 
   /**
-   * A new run of {@code type} for {@code tenantId}, owned by {@code ownerKeyId}: the run as
-   * created (queued). Fails with an {@code ApiError}, a 503 when the run did not answer in time.
+   * A new run of {@code type} on behalf of {@code principal} (owned by its user, else its
+   * key; metered with its account and tier): the run as created (queued). Fails with an
+   * {@code ApiError}, a 503 when the run did not answer in time.
    */
-  CompletionStage<RunView> start(String tenantId, String ownerKeyId, String type, JsonNode input);
+  CompletionStage<RunView> start(Principal principal, String type, JsonNode input);
 
   /** Starts runs through cluster sharding, with the tenant's {@code runs.max_concurrency}. */
   static RunStarter of(ActorSystem<?> system, TenantRegistry tenants) {
     RunClient runs = new RunClient(system, tenants);
-    return (tenantId, ownerKeyId, type, input) ->
-        runs.create(UUID.randomUUID().toString(), tenantId, ownerKeyId, type, input);
+    return (principal, type, input) -> runs.create(UUID.randomUUID().toString(), principal, type, input);
   }
 }

@@ -2,6 +2,8 @@ package dev.atrium.runs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.tenant.Owner;
+import dev.atrium.core.tenant.Tier;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,8 +41,12 @@ public record RunState(
     }
   }
 
-  /** What was asked for. */
-  public record Spec(String tenantId, String ownerKeyId, String type, JsonNode input, int maxConcurrency,
+  /**
+   * What was asked for, and by whom: its owner (the user, else the key), and the account and
+   * tier the owner had when it asked, which its model calls are metered with (null in runs
+   * created before they were recorded: {@link RunUsage} looks the key up).
+   */
+  public record Spec(String tenantId, Owner owner, String accountId, Tier tier, String type, JsonNode input, int maxConcurrency,
       Instant createdAt, Instant deadlineAt, List<String> stepNames, List<Integer> subStepCounts)
       implements JsonSerializable {}
 

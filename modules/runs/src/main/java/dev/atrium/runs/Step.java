@@ -2,6 +2,8 @@ package dev.atrium.runs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.atrium.core.Backoff;
+import dev.atrium.core.tenant.Owner;
+import dev.atrium.core.tenant.Tier;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +32,12 @@ public record Step(String name, List<String> subSteps, Work work, RetryPolicy re
     }
   }
 
-  /** What a sub-step gets to work with: the run, its owner's key, the step's name and the sub-step's key, ... */
-  public record Context(String runId, String tenantId, String ownerKeyId, String step, String key, int attempt,
+  /**
+   * What a sub-step gets to work with: the run, its owner and the account and tier it was
+   * created with (null tier: a run older than that record), the step's name and the
+   * sub-step's key, ...
+   */
+  public record Context(String runId, String tenantId, Owner owner, String accountId, Tier tier, String step, String key, int attempt,
       JsonNode input, Map<String, JsonNode> previousSteps, int maxConcurrency, SharedKillSwitch killSwitch) {}
 
   @FunctionalInterface

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.atrium.core.entity.Reply;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
+import dev.atrium.core.tenant.Tier;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -37,7 +40,7 @@ class RunAdmissionTest {
     String runId = UUID.randomUUID().toString();
     var kit = EventSourcedBehaviorTestKit.<Run.Command, Run.Event, RunState>create(testKit.system(),
         Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1), admission));
-    var created = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, RunTest.items(items), 2, r));
+    var created = kit.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, type, RunTest.items(items), 2, r));
     assertThat(RunTest.accepted(created.reply()).status()).isEqualTo("queued");
     return new TestRun(runId, kit);
   }
@@ -104,14 +107,14 @@ class RunAdmissionTest {
     TestRun queued = start("test", "ok");
     await(() -> assertThat(limiter.calls("denied", queued.id())).isPositive());
 
-    var cancel = queued.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    var cancel = queued.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     assertThat(cancel.reply().accepted()).isTrue();
     RunState cancelled = awaitStatus(queued, RunState.Status.CANCELLED);
     assertThat(cancelled.startedAt()).isNull();
     assertThat(limiter.everGranted(queued.id())).isFalse();
     assertThat(limiter.held()).containsExactly(running.id());
 
-    running.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    running.kit().<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     awaitStatus(running, RunState.Status.CANCELLED);
     await(() -> assertThat(limiter.held()).isEmpty());
   }
@@ -159,13 +162,13 @@ class RunAdmissionTest {
     await(() -> assertThat(limiter.calls("denied", queued.id())).isPositive());
 
     var kit = queued.kit();
-    assertThat(kit.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(RunTest.NOT_FOUND);
-    var otherTenant = kit.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    assertThat(kit.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("other"), r)).reply()).isEqualTo(RunTest.NOT_FOUND);
+    var otherTenant = kit.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("other"), r));
     assertThat(otherTenant.reply()).isEqualTo(RunTest.NOT_FOUND);
     assertThat(otherTenant.hasNoEvents()).isTrue();
-    var resent = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", RunTest.items("ok"), 2, r));
+    var resent = kit.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "test", RunTest.items("ok"), 2, r));
     assertThat(RunTest.accepted(resent.reply()).status()).isEqualTo("queued");
-    var other = kit.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", RunTest.items("ok"), 2, r));
+    var other = kit.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "strict", RunTest.items("ok"), 2, r));
     assertThat(other.reply()).isEqualTo(RunTest.KEY_REUSED);
     for (Run.Command leftover : java.util.List.of(Run.HoldSlot.INSTANCE, new Run.RetrySubStep(0, "0"),
         new Run.SubStepDone(0, "0", 1, new TextNode("late"), null, false))) {

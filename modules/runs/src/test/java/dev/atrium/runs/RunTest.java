@@ -6,8 +6,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.entity.Reply;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.Tier;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
@@ -28,6 +34,11 @@ class RunTest {
   final EventSourcedBehaviorTestKit<Run.Command, Run.Event, RunState> run = EventSourcedBehaviorTestKit.create(
       testKit.system(), Run.create(runId, TYPES, Clock.systemUTC(), Duration.ofHours(1),
           RunAdmission.unlimited()));
+
+  /** The owner of the tests' runs (key {@code k_1}) as a caller of {@code tenantId}. */
+  static Caller key(String tenantId) {
+    return Caller.of(tenantId, Owner.key("k_1"));
+  }
 
   // Each rejection as the routes answer it: reason (the HTTP status), code and detail.
   static final Reply<RunView> NOT_FOUND = new Reply.Rejected<>(Reply.Reason.NOT_FOUND, "not_found", "No such run.");
@@ -52,7 +63,7 @@ class RunTest {
   }
 
   RunView create(String type, String... items) {
-    var created = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", type, items(items), 2, r));
+    var created = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, type, items(items), 2, r));
     assertThat(created.reply().accepted()).isTrue();
     assertThat(created.event()).isInstanceOf(Run.Created.class);
     return accepted(created.reply());
@@ -122,24 +133,24 @@ class RunTest {
       assertThat(TestRunType.executions(runId, "1")).isEqualTo(1);
       return null;
     });
-    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     assertThat(cancel.reply().accepted()).isTrue();
     RunState done = awaitStatus(RunState.Status.CANCELLED);
     assertThat(done.error()).isEqualTo("cancelled");
-    var again = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    var again = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     assertThat(again.reply()).isEqualTo(FINISHED);
   }
 
   @Test
   void aSecondCreateOfTheSameRunAnswersItAndAnotherRequestConflicts() {
     RunView first = create("test", "ok", "ok");
-    var same = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok", "ok"), 2, r));
+    var same = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "test", items("ok", "ok"), 2, r));
     // (the run advances meanwhile: its own events may land during these commands, never a Created)
     assertThat(same.events()).noneMatch(e -> e instanceof Run.Created);
     assertThat(accepted(same.reply()).runId()).isEqualTo(first.runId());
-    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
-    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok", "ok"), 2, r));
-    var otherTenant = run.<Reply<RunView>>runCommand(r -> new Run.Create("other", "k_1", "test", items("ok", "ok"), 2, r));
+    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "test", items("ok"), 2, r));
+    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "strict", items("ok", "ok"), 2, r));
+    var otherTenant = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("other"), null, Tier.PAID, "test", items("ok", "ok"), 2, r));
     assertThat(otherInput.reply()).isEqualTo(KEY_REUSED);
     assertThat(otherType.reply()).isEqualTo(KEY_REUSED);
     assertThat(otherTenant.reply()).isEqualTo(NOT_FOUND);
@@ -150,11 +161,52 @@ class RunTest {
   @Test
   void anotherTenantGetsNotFound() {
     create("test", "ok");
-    var get = run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r));
-    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    var get = run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("other"), r));
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("other"), r));
     assertThat(get.reply()).isEqualTo(NOT_FOUND);
     assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
     assertThat(cancel.hasNoEvents()).isTrue();
+  }
+
+  @Test
+  void aUsersRunIsSeenByThatUserFromAnyPrincipalAndByTheAdminButNotByAnotherUserOrAKey() {
+    Principal phone = new Principal(Principal.Kind.USER, "acme", Tier.PAID, Optional.empty(), Optional.of("u_1"),
+        Optional.of("acct_1"), "10.0.0.1");
+    Principal laptop = new Principal(Principal.Kind.USER, "acme", Tier.PAID, Optional.empty(), Optional.of("u_1"),
+        Optional.empty(), "10.0.0.2");
+    var created = run.<Reply<RunView>>runCommand(r -> new Run.Create(Caller.of(phone).orElseThrow(), "acct_1",
+        Tier.PAID, "test", items("ok"), 2, r));
+    assertThat(created.reply().accepted()).isTrue();
+    RunState.Spec spec = ((Run.Created) created.event()).spec();
+    assertThat(spec.owner()).isEqualTo(Owner.user("u_1"));
+    assertThat(spec.accountId()).isEqualTo("acct_1");
+    assertThat(spec.tier()).isEqualTo(Tier.PAID);
+
+    Caller otherUser = Caller.of("acme", Owner.user("u_2"));
+    Caller keyOfTheSameId = Caller.of("acme", Owner.key("u_1"));
+    for (Caller stranger : List.of(otherUser, keyOfTheSameId)) {
+      assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(stranger, r)).reply()).isEqualTo(NOT_FOUND);
+      var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(stranger, r));
+      assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
+      assertThat(cancel.hasNoEvents()).isTrue();
+    }
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get(Caller.of(laptop).orElseThrow(), r)).reply())
+        .runId()).isEqualTo(runId);
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get(Caller.admin("acme"), r)).reply()).runId())
+        .isEqualTo(runId);
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(Caller.admin("other"), r)).reply()).isEqualTo(NOT_FOUND);
+
+    run.restart();
+    assertThat(run.getState().spec().orElseThrow().owner()).isEqualTo(Owner.user("u_1"));
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(otherUser, r)).reply()).isEqualTo(NOT_FOUND);
+  }
+
+  @Test
+  void anAdminStartsNoRun() {
+    var created = run.<Reply<RunView>>runCommand(r -> new Run.Create(Caller.admin("acme"), null, Tier.PAID, "test",
+        items("ok"), 2, r));
+    assertThat(created.reply()).isEqualTo(NOT_FOUND);
+    assertThat(created.hasNoEvents()).isTrue();
   }
 
   @Test
@@ -192,8 +244,8 @@ class RunTest {
 
   @Test
   void aRunNeverCreatedIsNotFoundAndIgnoresTheSupervisorAndLeftovers() {
-    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).isEqualTo(NOT_FOUND);
-    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("acme"), r)).reply()).isEqualTo(NOT_FOUND);
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
     assertThat(cancel.hasNoEvents()).isTrue();
     for (Run.Command leftover : java.util.List.of(Run.Wake.INSTANCE, new Run.Expire("timed out"), Run.Advance.INSTANCE,
@@ -212,13 +264,13 @@ class RunTest {
       assertThat(TestRunType.executions(runId, "0")).isEqualTo(1);
       return null;
     });
-    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(NOT_FOUND);
-    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r));
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("other"), r)).reply()).isEqualTo(NOT_FOUND);
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("other"), r));
     assertThat(cancel.reply()).isEqualTo(NOT_FOUND);
     assertThat(cancel.hasNoEvents()).isTrue();
-    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    var otherInput = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "test", items("ok"), 2, r));
     assertThat(otherInput.reply()).isEqualTo(KEY_REUSED);
-    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).status())
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("acme"), r)).reply()).status())
         .isEqualTo("running");
 
     // An answer of an attempt from before a restart, for a sub-step settled since: nothing changes.
@@ -227,7 +279,7 @@ class RunTest {
     assertThat(run.getState().steps().get(0).results()).containsEntry("1", new TextNode("done-1"));
     assertThat(TestRunType.executions(runId, "0")).isEqualTo(1);
 
-    accepted(run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r)).reply());
+    accepted(run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r)).reply());
     awaitStatus(RunState.Status.CANCELLED);
   }
 
@@ -235,16 +287,16 @@ class RunTest {
   void anEndedRunRefusesCancelAndIgnoresTheSupervisor() {
     create("test", "ok");
     RunState done = awaitStatus(RunState.Status.SUCCEEDED);
-    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel("acme", r));
+    var cancel = run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("acme"), r));
     assertThat(cancel.reply()).isEqualTo(FINISHED);
     assertThat(cancel.hasNoEvents()).isTrue();
-    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Cancel("other", r)).reply()).isEqualTo(NOT_FOUND);
-    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get("other", r)).reply()).isEqualTo(NOT_FOUND);
-    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get("acme", r)).reply()).status())
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Cancel(RunTest.key("other"), r)).reply()).isEqualTo(NOT_FOUND);
+    assertThat(run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("other"), r)).reply()).isEqualTo(NOT_FOUND);
+    assertThat(accepted(run.<Reply<RunView>>runCommand(r -> new Run.Get(RunTest.key("acme"), r)).reply()).status())
         .isEqualTo("succeeded");
-    var resent = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "test", items("ok"), 2, r));
+    var resent = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "test", items("ok"), 2, r));
     assertThat(accepted(resent.reply()).status()).isEqualTo("succeeded");
-    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create("acme", "k_1", "strict", items("ok"), 2, r));
+    var otherType = run.<Reply<RunView>>runCommand(r -> new Run.Create(RunTest.key("acme"), null, Tier.PAID, "strict", items("ok"), 2, r));
     assertThat(otherType.reply()).isEqualTo(KEY_REUSED);
 
     for (Run.Command leftover : java.util.List.of(Run.Wake.INSTANCE, new Run.Expire("timed out"), Run.Advance.INSTANCE,

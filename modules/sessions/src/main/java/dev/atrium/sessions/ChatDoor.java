@@ -125,7 +125,7 @@ record ChatDoor(TenantDirectives tenants, SessionAccess access, ChatTurn.Setting
     // A blocked message is refused before the session stores it.
     turns.gateway().screen(call.usage(), UsageRecord.CHAT, route.model(), last.text());
     // The compatible doors send what the client sent: no retrieval of the tenant's documents.
-    var request = new ChatTurn.Request(ChatSession.Caller.persistent(call.principal()), sessionId, last, route.model(),
+    var request = new ChatTurn.Request(ChatSession.caller(call.principal()), sessionId, last, route.model(),
         false, call.idempotencyKey().orElse(null), options, call.usage(), call.key().orElse(null), call.cache());
     var session = access.session(call.principal().tenantId(), sessionId);
     return onSuccess(ChatTurn.begin(turns, session, request, slot), begun -> begun instanceof ChatTurn.Replayed r

@@ -5,6 +5,8 @@ import dev.atrium.core.db.TagSlices;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.core.entity.Supervision;
 import dev.atrium.core.entity.TenantEntityId;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.Tier;
 import dev.atrium.core.tenant.TenantConfig;
@@ -71,23 +73,14 @@ public final class ChatSession
     }
   }
 
-  /** Who asks: the tenant always; the key id for callers limited to their own sessions, null for admins. */
-  public record Caller(String tenantId, String keyId) implements JsonSerializable {
-    public static Caller admin(String tenantId) {
-      return new Caller(tenantId, null);
-    }
-
-    /**
-     * A caller on whose behalf a session persists: only PAID keys; FREE and anonymous
-     * callers are stateless (403).
-     */
-    public static Caller persistent(Principal principal) {
-      if (principal.tier() != Tier.PAID || principal.keyId().isEmpty()) {
-        throw dev.atrium.core.http.ApiError.forbidden("sessions_need_paid_key",
-            "Chat sessions are stored on the caller's behalf and need a PAID API key; FREE requests are stateless.");
-      }
-      return new Caller(principal.tenantId(), principal.keyId().get());
-    }
+  /**
+   * The caller on whose behalf a session persists: a PAID key or a PAID user (its owner is
+   * the user when there is one, else the key); FREE and anonymous callers are stateless (403).
+   */
+  public static Caller caller(Principal principal) {
+    return Caller.of(principal).filter(c -> principal.tier() == Tier.PAID).orElseThrow(() ->
+        dev.atrium.core.http.ApiError.forbidden("sessions_need_paid_key",
+            "Chat sessions are stored on the caller's behalf and need a PAID API key or user; FREE requests are stateless."));
   }
 
   // ---- commands -------------------------------------------------------------------------
@@ -175,7 +168,7 @@ public final class ChatSession
   public sealed interface Event extends JsonSerializable
       permits Created, TurnStarted, LeaseRenewed, TurnEnded, HistoryTrimmed, Expired, Closed {}
 
-  public record Created(String tenantId, String sessionId, String ownerKeyId, String title, String model,
+  public record Created(String tenantId, String sessionId, Owner owner, String title, String model,
       String systemPrompt, Instant at, Boolean rag) implements Event {}
 
   public record TurnStarted(String tenantId, String sessionId, Turn turn, Message userMessage) implements Event {}
@@ -292,10 +285,9 @@ public final class ChatSession
     return builder.build();
   }
 
-  /** Whether the caller may see the session: its tenant always; its owner key unless an admin asks. */
+  /** Whether the caller may see the session: its tenant always; its owner unless the tenant's admin asks. */
   private boolean visible(SessionState state, Caller caller) {
-    return tenantId.equals(caller.tenantId())
-        && (caller.keyId() == null || state.meta().map(m -> caller.keyId().equals(m.ownerKeyId())).orElse(false));
+    return state.meta().map(m -> caller.sees(tenantId, m.owner())).orElse(false);
   }
 
   /** {@code handler} for callers who may see the session; "not found" for everyone else. */
@@ -341,10 +333,11 @@ public final class ChatSession
   }
 
   private ReplyEffect<Event, SessionState> onCreate(SessionState state, Create cmd) {
-    if (!tenantId.equals(cmd.caller().tenantId())) {
+    // An admin sees sessions but creates none: a session always has an owner.
+    if (!tenantId.equals(cmd.caller().tenantId()) || cmd.caller().admin()) {
       return Effect().reply(cmd.replyTo(), Reply.notFound(NOT_FOUND));
     }
-    Created created = new Created(tenantId, sessionId, cmd.caller().keyId(), cmd.title(), cmd.model(),
+    Created created = new Created(tenantId, sessionId, cmd.caller().owner(), cmd.title(), cmd.model(),
         cmd.systemPrompt(), clock.instant(), cmd.rag());
     return Effect().persist(created).thenReply(cmd.replyTo(), s -> Reply.accepted(view(s)));
   }
@@ -500,7 +493,7 @@ public final class ChatSession
    */
   private static final EventHandler<SessionState, Event> EVENTS = EventHandlerBuilder.<SessionState, Event>builder()
       .forAnyState()
-      .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.ownerKeyId(), e.title(), e.model(), e.systemPrompt(),
+      .onEvent(Created.class, (s, e) -> s.created(new Meta(e.at(), e.owner(), e.title(), e.model(), e.systemPrompt(),
           e.rag(), Tokens.count(e.systemPrompt()))))
       .onEvent(TurnStarted.class, (s, e) -> s.turnStarted(e.turn(), e.userMessage()))
       .onEvent(LeaseRenewed.class, (s, e) -> s.leaseRenewed(e.turnId(), e.leaseUntil()))

@@ -5,7 +5,8 @@ import static dev.atrium.sessions.SessionTables.CREATED_AT;
 import static dev.atrium.sessions.SessionTables.LAST_ACTIVE_AT;
 import static dev.atrium.sessions.SessionTables.MESSAGE_COUNT;
 import static dev.atrium.sessions.SessionTables.MODEL;
-import static dev.atrium.sessions.SessionTables.OWNER_KEY_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_KIND;
 import static dev.atrium.sessions.SessionTables.SESSION_ID;
 import static dev.atrium.sessions.SessionTables.STATUS;
 import static dev.atrium.sessions.SessionTables.TENANT_ID;
@@ -73,7 +74,8 @@ final class ChatSessionProjectionHandler
     ChatSession.Created e = change.created();
     if (e != null) {
       var insert = dsl.insertInto(CHAT_SESSIONS)
-          .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId()).set(OWNER_KEY_ID, e.ownerKeyId())
+          .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId()).set(OWNER_KIND, e.owner() == null ? null : e.owner().kind().wireName())
+          .set(OWNER_ID, e.owner() == null ? null : e.owner().id())
           .set(TITLE, e.title()).set(MODEL, e.model()).set(CREATED_AT, time(e.at()))
           .set(LAST_ACTIVE_AT, time(change.lastActive() != null ? change.lastActive() : e.at()))
           .set(MESSAGE_COUNT, change.countFrom(0)).set(TOKENS_IN, change.tokensIn()).set(TOKENS_OUT, change.tokensOut())

@@ -11,6 +11,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -31,7 +33,7 @@ record SessionAdminRoutes(TenantRegistry registry, SessionAccess access, Session
       if (registry.byId(tenantId).isEmpty()) {
         throw ApiError.notFound("No tenant '" + tenantId + "'.");
       }
-      ChatSession.Caller admin = ChatSession.Caller.admin(tenantId);
+      Caller admin = Caller.admin(tenantId);
       return get(() -> concat(
           pathEndOrSingleSlash(() -> list(tenantId)),
           pathPrefix(PathMatchers.segment(), sessionId -> concat(
@@ -48,18 +50,23 @@ record SessionAdminRoutes(TenantRegistry registry, SessionAccess access, Session
   }
 
   private Route list(String tenantId) {
-    return parameterOptional("key_id", keyId -> parameterOptional("active_since", since ->
+    return parameterOptional("key_id", keyId -> parameterOptional("user_id", userId -> parameterOptional("active_since", since ->
         parameterOptional("status", status -> parameterOptional("limit", limit -> parameterOptional("cursor", cursor -> {
           Optional<Instant> activeSince = since.map(SessionAdminRoutes::instant);
           boolean activeOnly = status.map(s -> s.equals("active")).orElse(false);
-          var filter = new SessionQueries.Filter(keyId, activeSince, activeOnly);
+          if (keyId.isPresent() && userId.isPresent()) {
+            throw ApiError.badRequest("invalid_parameter", "Filter by key_id or by user_id, not both.")
+                .withExtension("param", "user_id");
+          }
+          Optional<Owner> owner = userId.map(Owner::user).or(() -> keyId.map(Owner::key));
+          var filter = new SessionQueries.Filter(owner, activeSince, activeOnly);
           return onSuccess(queries.list(tenantId, filter, PageLimit.parse(limit, 50, 500), cursor), page -> {
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("data", page.sessions());
             body.put("next_cursor", page.nextCursor().orElse(null));
             return JsonRoutes.json(body);
           });
-        })))));
+        }))))));
   }
 
   private static Instant instant(String text) {

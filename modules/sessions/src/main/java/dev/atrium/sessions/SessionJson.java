@@ -2,6 +2,7 @@ package dev.atrium.sessions;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.gateway.OpenAiMessages;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -23,6 +24,11 @@ final class SessionJson {
         toolCalls);
   }
 
+  /** An owner as lists show it, {@code {"kind": "user"|"key", "id": ...}}; null for a row without one. */
+  static Owner owner(String kind, String id) {
+    return kind == null || id == null ? null : new Owner(Owner.Kind.of(kind), id);
+  }
+
   static Map<String, Object> session(ChatSession.SessionView v, boolean admin) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("id", v.sessionId());
@@ -33,7 +39,7 @@ final class SessionJson {
       json.put("created_at", v.meta().createdAt());
       json.put("rag", v.meta().rag());
       if (admin) {
-        json.put("owner_key_id", v.meta().ownerKeyId());
+        json.put("owner", v.meta().owner());
       }
     }
     json.put("last_active_at", v.lastActive());

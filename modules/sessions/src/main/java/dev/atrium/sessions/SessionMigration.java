@@ -15,14 +15,18 @@ import org.apache.pekko.serialization.jackson.JacksonMigration;
  *       {@code TurnEnded.assistantMessage}, {@code SessionState.messages};</li>
  *   <li>since version 3 a snapshot carries its token totals, counted once: the system
  *       prompt's ({@code meta.systemPromptTokens}) and the retained messages' running total
- *       ({@code contextTokens}), recomputed here from what an older snapshot holds.</li>
+ *       ({@code contextTokens}), recomputed here from what an older snapshot holds;</li>
+ *   <li>since version 4 a session's owner is an {@link dev.atrium.core.tenant.Owner} (a user
+ *       or a key), no longer a key id: {@code Created.ownerKeyId} and the snapshot's
+ *       {@code meta.ownerKeyId} become {@code owner: {"kind": "key", "id": ...}} (null stays
+ *       null). Version 1 to 3 {@code Created} events carry no version: they read as 1.</li>
  * </ul>
  */
 public final class SessionMigration extends JacksonMigration {
 
   @Override
   public int currentVersion() {
-    return 3;
+    return 4;
   }
 
   @Override
@@ -48,7 +52,26 @@ public final class SessionMigration extends JacksonMigration {
       }
       root.put("contextTokens", total);
     }
+    if (fromVersion < 4) {
+      keyOwner(root);
+      if (root.get("meta") instanceof ObjectNode meta) {
+        keyOwner(meta);
+      }
+    }
     return json;
+  }
+
+  /** {@code ownerKeyId} (a key id or null) as the {@code owner} it meant: that key. */
+  static void keyOwner(ObjectNode node) {
+    if (!node.has("ownerKeyId")) {
+      return;
+    }
+    JsonNode keyId = node.remove("ownerKeyId");
+    if (keyId.isTextual()) {
+      node.putObject("owner").put("kind", "key").put("id", keyId.textValue());
+    } else {
+      node.putNull("owner");
+    }
   }
 
   /** Moves a flat message's role and content into its {@code message}. */

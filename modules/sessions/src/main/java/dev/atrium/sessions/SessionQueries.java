@@ -5,7 +5,8 @@ import static dev.atrium.sessions.SessionTables.CREATED_AT;
 import static dev.atrium.sessions.SessionTables.LAST_ACTIVE_AT;
 import static dev.atrium.sessions.SessionTables.MESSAGE_COUNT;
 import static dev.atrium.sessions.SessionTables.MODEL;
-import static dev.atrium.sessions.SessionTables.OWNER_KEY_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_KIND;
 import static dev.atrium.sessions.SessionTables.SESSION_ID;
 import static dev.atrium.sessions.SessionTables.STATUS;
 import static dev.atrium.sessions.SessionTables.TENANT_ID;
@@ -15,6 +16,7 @@ import static dev.atrium.sessions.SessionTables.TOKENS_OUT;
 
 import dev.atrium.core.db.Database;
 import dev.atrium.core.db.PageCursor;
+import dev.atrium.core.tenant.Owner;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
@@ -37,7 +39,8 @@ final class SessionQueries {
     this.database = database;
   }
 
-  record Filter(Optional<String> ownerKeyId, Optional<Instant> activeSince, boolean activeOnly) {}
+  /** {@code owner}: one owner's sessions (a caller's, or the one an admin asks for); empty: the whole tenant's. */
+  record Filter(Optional<Owner> owner, Optional<Instant> activeSince, boolean activeOnly) {}
 
   record Page(List<Map<String, Object>> sessions, Optional<String> nextCursor) {}
 
@@ -45,8 +48,9 @@ final class SessionQueries {
     Optional<PageCursor> after = cursor.map(PageCursor::parse);
     return database.inTenant(tenantId, dsl -> {
       Condition where = Database.tenantIs(TENANT_ID, tenantId);
-      if (filter.ownerKeyId().isPresent()) {
-        where = where.and(OWNER_KEY_ID.eq(filter.ownerKeyId().get()));
+      if (filter.owner().isPresent()) {
+        where = where.and(OWNER_KIND.eq(filter.owner().get().kind().wireName()))
+            .and(OWNER_ID.eq(filter.owner().get().id()));
       }
       if (filter.activeOnly()) {
         where = where.and(STATUS.eq("active"));
@@ -57,7 +61,7 @@ final class SessionQueries {
       if (after.isPresent()) {
         where = where.and(DSL.row(LAST_ACTIVE_AT, SESSION_ID).lt(after.get().at(), after.get().id()));
       }
-      List<Record> rows = dsl.select(SESSION_ID, OWNER_KEY_ID, TITLE, MODEL, CREATED_AT, LAST_ACTIVE_AT, MESSAGE_COUNT,
+      List<Record> rows = dsl.select(SESSION_ID, OWNER_KIND, OWNER_ID, TITLE, MODEL, CREATED_AT, LAST_ACTIVE_AT, MESSAGE_COUNT,
               TOKENS_IN, TOKENS_OUT, STATUS)
           .from(CHAT_SESSIONS)
           .where(where)
@@ -79,7 +83,7 @@ final class SessionQueries {
     json.put("id", r.get(SESSION_ID));
     json.put("title", r.get(TITLE));
     json.put("model", r.get(MODEL));
-    json.put("owner_key_id", r.get(OWNER_KEY_ID));
+    json.put("owner", SessionJson.owner(r.get(OWNER_KIND), r.get(OWNER_ID)));
     json.put("created_at", r.get(CREATED_AT).toInstant());
     json.put("last_active_at", r.get(LAST_ACTIVE_AT).toInstant());
     json.put("message_count", r.get(MESSAGE_COUNT));

@@ -19,6 +19,7 @@ import dev.atrium.core.http.IdempotencyKey;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.tenant.ModelTask;
+import dev.atrium.core.tenant.Caller;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -60,7 +61,7 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   }
 
   private Route create(Principal principal, String requestId, CreateRequest request) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     if (request.model() != null) {
       TurnRoutes.requireModel(gateway, tenant, request.model());
@@ -87,10 +88,10 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   }
 
   private Route list(Principal principal) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     return parameterOptional("limit", limit -> parameterOptional("cursor", cursor -> {
       int n = PageLimit.parse(limit, 20, 100);
-      var filter = new SessionQueries.Filter(Optional.of(caller.keyId()), Optional.empty(), true);
+      var filter = new SessionQueries.Filter(Optional.of(caller.owner()), Optional.empty(), true);
       return onSuccess(queries.list(principal.tenantId(), filter, n, cursor), page -> {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("data", page.sessions());
@@ -101,21 +102,21 @@ record SessionRoutes(TenantDirectives tenants, SessionAccess access, SessionQuer
   }
 
   private Route show(Principal principal, String sessionId) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     var view = access.<ChatSession.SessionView>ask(principal.tenantId(), sessionId,
         r -> new ChatSession.GetSession(caller, r));
     return onSuccess(view, v -> JsonRoutes.json(SessionJson.session(v, false)));
   }
 
   private Route close(Principal principal, String sessionId) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     var closed = access.<org.apache.pekko.Done>ask(principal.tenantId(), sessionId,
         r -> new ChatSession.CloseSession(caller, r));
     return onSuccess(closed, done -> complete(StatusCodes.NO_CONTENT));
   }
 
   private Route messages(Principal principal, String sessionId) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     return parameterOptional("limit", limit -> parameterOptional("before", before -> {
       int n = PageLimit.parse(limit, 50, 200);
       var page = access.<ChatSession.MessagesPage>ask(principal.tenantId(), sessionId,

@@ -1,6 +1,7 @@
 package dev.atrium.sessions;
 
 import dev.atrium.core.JsonSerializable;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
 import java.time.Instant;
@@ -30,7 +31,7 @@ public record SessionState(
   public enum Status { NEW, ACTIVE, CLOSED, EXPIRED }
 
   /** {@code systemPromptTokens}: the system prompt counted once, when the session was created. */
-  public record Meta(Instant createdAt, String ownerKeyId, String title, String model, String systemPrompt, Boolean rag,
+  public record Meta(Instant createdAt, Owner owner, String title, String model, String systemPrompt, Boolean rag,
       int systemPromptTokens) implements JsonSerializable {}
 
   /**

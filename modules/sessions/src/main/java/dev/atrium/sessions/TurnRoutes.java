@@ -11,6 +11,7 @@ import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Sse;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.limits.StreamSlot;
+import dev.atrium.core.tenant.Caller;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
@@ -51,7 +52,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
 
   Route send(Principal principal, String requestId, String sessionId, SendRequest request,
       Optional<String> idempotencyKey, CacheDirective cache) {
-    ChatSession.Caller caller = ChatSession.Caller.persistent(principal);
+    Caller caller = ChatSession.caller(principal);
     TenantConfig tenant = tenants.registry().byId(principal.tenantId()).orElseThrow();
     String content = request.content();
     if (content == null || content.isBlank()) {

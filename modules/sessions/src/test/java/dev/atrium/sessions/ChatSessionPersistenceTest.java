@@ -3,7 +3,8 @@ package dev.atrium.sessions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.atrium.core.db.DatabaseSettings;
-import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
 import java.sql.Connection;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** The entity on the real journal: events and snapshots in PostgreSQL survive the actor system. */
 class ChatSessionPersistenceTest {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
-  static final Caller OWNER = new Caller("acme", "k_1");
+  static final Caller OWNER = Caller.of("acme", Owner.key("k_1"));
   static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 1000, Duration.ofDays(30), Duration.ofSeconds(60));
 
   static <T> T ask(ActorTestKit kit, ActorRef<ChatSession.Command> ref,

@@ -5,7 +5,8 @@ import static dev.atrium.sessions.SessionTables.CREATED_AT;
 import static dev.atrium.sessions.SessionTables.LAST_ACTIVE_AT;
 import static dev.atrium.sessions.SessionTables.MESSAGE_COUNT;
 import static dev.atrium.sessions.SessionTables.MODEL;
-import static dev.atrium.sessions.SessionTables.OWNER_KEY_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_ID;
+import static dev.atrium.sessions.SessionTables.OWNER_KIND;
 import static dev.atrium.sessions.SessionTables.SESSION_ID;
 import static dev.atrium.sessions.SessionTables.STATUS;
 import static dev.atrium.sessions.SessionTables.TENANT_ID;
@@ -14,6 +15,7 @@ import static dev.atrium.sessions.SessionTables.TOKENS_IN;
 import static dev.atrium.sessions.SessionTables.TOKENS_OUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.core.db.Database;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.gateway.ChatMessage;
@@ -66,8 +68,8 @@ class ChatSessionProjectionHandlerTest {
   /** Several sessions of two tenants, interleaved, with every kind of event. */
   static List<Event> journal() {
     List<Event> events = new ArrayList<>();
-    events.add(new Created("acme", "a", "k_alice", "First", "local", "be brief", at(0), null));
-    events.add(new Created("acme", "b", "k_bob", "Second", "gpt", null, at(1), true));
+    events.add(new Created("acme", "a", Owner.key("k_alice"), "First", "local", "be brief", at(0), null));
+    events.add(new Created("acme", "b", Owner.key("k_bob"), "Second", "gpt", null, at(1), true));
     turn(events, "acme", "a", 2, 11, 5);
     events.add(new Created("globex", "c", null, null, "local", null, at(5), null));
     turn(events, "acme", "b", 6, 20, 7);
@@ -80,11 +82,11 @@ class ChatSessionProjectionHandlerTest {
     events.add(new Expired("acme", "b", at(16)));
     turn(events, "globex", "c", 17, 6, 3);
     events.add(new Closed("acme", "a", at(20)));
-    events.add(new Created("acme", "d", "k_alice", "Quiet", "local", null, at(21), null));
+    events.add(new Created("acme", "d", Owner.key("k_alice"), "Quiet", "local", null, at(21), null));
     // A session created twice: one by one, the second insert did nothing.
-    events.add(new Created("acme", "e", "k_alice", "Once", "local", null, at(22), null));
+    events.add(new Created("acme", "e", Owner.key("k_alice"), "Once", "local", null, at(22), null));
     turn(events, "acme", "e", 23, 3, 3);
-    events.add(new Created("acme", "e", "k_bob", "Twice", "gpt", null, at(25), null));
+    events.add(new Created("acme", "e", Owner.key("k_bob"), "Twice", "gpt", null, at(25), null));
     turn(events, "acme", "e", 26, 1, 1);
     return events;
   }
@@ -107,7 +109,7 @@ class ChatSessionProjectionHandlerTest {
 
   /** Every column of every row, in key order. */
   static List<String> rows() {
-    return dsl.select(TENANT_ID, SESSION_ID, OWNER_KEY_ID, TITLE, MODEL, CREATED_AT, LAST_ACTIVE_AT, MESSAGE_COUNT,
+    return dsl.select(TENANT_ID, SESSION_ID, OWNER_KIND, OWNER_ID, TITLE, MODEL, CREATED_AT, LAST_ACTIVE_AT, MESSAGE_COUNT,
             TOKENS_IN, TOKENS_OUT, STATUS)
         .from(CHAT_SESSIONS).orderBy(TENANT_ID, SESSION_ID)
         .fetch(r -> r.intoStream().map(ChatSessionProjectionHandlerTest::text).collect(Collectors.joining("|")));
@@ -131,11 +133,11 @@ class ChatSessionProjectionHandlerTest {
 
     assertThat(written(d -> ChatSessionProjectionHandler.apply(d, events))).isEqualTo(oneByOne);
     assertThat(oneByOne).containsExactly(
-        "acme|a|k_alice|First|local|2026-11-30T10:00:00Z|2026-11-30T10:00:14Z|1|33|8|closed",
-        "acme|b|k_bob|Second|gpt|2026-11-30T10:00:01Z|2026-11-30T10:00:07Z|2|20|7|expired",
-        "acme|d|k_alice|Quiet|local|2026-11-30T10:00:21Z|2026-11-30T10:00:21Z|0|0|0|active",
-        "acme|e|k_alice|Once|local|2026-11-30T10:00:22Z|2026-11-30T10:00:27Z|4|4|4|active",
-        "globex|c|null|null|local|2026-11-30T10:00:05Z|2026-11-30T10:00:18Z|2|10|7|active");
+        "acme|a|key|k_alice|First|local|2026-11-30T10:00:00Z|2026-11-30T10:00:14Z|1|33|8|closed",
+        "acme|b|key|k_bob|Second|gpt|2026-11-30T10:00:01Z|2026-11-30T10:00:07Z|2|20|7|expired",
+        "acme|d|key|k_alice|Quiet|local|2026-11-30T10:00:21Z|2026-11-30T10:00:21Z|0|0|0|active",
+        "acme|e|key|k_alice|Once|local|2026-11-30T10:00:22Z|2026-11-30T10:00:27Z|4|4|4|active",
+        "globex|c|null|null|null|local|2026-11-30T10:00:05Z|2026-11-30T10:00:18Z|2|10|7|active");
   }
 
   @Test
@@ -173,7 +175,8 @@ class ChatSessionProjectionHandlerTest {
     static void apply(DSLContext dsl, Event event) {
       if (event instanceof Created e) {
         dsl.insertInto(CHAT_SESSIONS)
-            .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId()).set(OWNER_KEY_ID, e.ownerKeyId())
+            .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId()).set(OWNER_KIND, e.owner() == null ? null : e.owner().kind().wireName())
+            .set(OWNER_ID, e.owner() == null ? null : e.owner().id())
             .set(TITLE, e.title()).set(MODEL, e.model()).set(CREATED_AT, time(e.at())).set(LAST_ACTIVE_AT, time(e.at()))
             .set(STATUS, "active")
             .onConflictDoNothing()

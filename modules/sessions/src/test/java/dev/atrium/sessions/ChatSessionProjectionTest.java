@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.core.tenant.TenantRegistry;
-import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
 import java.sql.Connection;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
 class ChatSessionProjectionTest {
   static final Duration TIMEOUT = Duration.ofSeconds(10);
   static final String COLUMNS =
-      "tenant_id, session_id, owner_key_id, title, model, message_count, tokens_in, tokens_out, status";
+      "tenant_id, session_id, owner_kind, owner_id, title, model, message_count, tokens_in, tokens_out, status";
 
   static ActorTestKit node(String name, DatabaseSettings db) {
     ActorTestKit kit = ActorTestKit.create(name, TestConfig.forDatabase(db, Map.of("jdbc-read-journal.refresh-interval", "100ms")));
@@ -45,7 +46,7 @@ class ChatSessionProjectionTest {
          ResultSet rs = c.createStatement().executeQuery("select " + COLUMNS + " from chat_sessions order by session_id")) {
       while (rs.next()) {
         StringBuilder row = new StringBuilder();
-        for (int i = 1; i <= 9; i++) {
+        for (int i = 1; i <= 10; i++) {
           row.append(rs.getString(i)).append('|');
         }
         rows.add(row.toString());
@@ -67,7 +68,7 @@ class ChatSessionProjectionTest {
   @Test
   void rowsFollowTheEventsAndARebuildGivesTheSameRows() throws Exception {
     DatabaseSettings db = TestDatabase.fresh("chat_sessions_projection");
-    Caller alice = new Caller("acme", "k_alice");
+    Caller alice = Caller.of("acme", Owner.key("k_alice"));
     ActorTestKit kit = node("projection", db);
     try {
       var sharding = ClusterSharding.get(kit.system());
@@ -76,19 +77,19 @@ class ChatSessionProjectionTest {
       one.<Reply<ChatSession.SessionView>>ask(r -> new ChatSession.Create(alice, "First", null, "local", r), TIMEOUT)
           .toCompletableFuture().get().orElseThrow();
       two.<Reply<ChatSession.SessionView>>ask(
-          r -> new ChatSession.Create(new Caller("globex", "k_bob"), "Second", null, "gpt", r), TIMEOUT).toCompletableFuture().get().orElseThrow();
+          r -> new ChatSession.Create(Caller.of("globex", Owner.key("k_bob")), "Second", null, "gpt", r), TIMEOUT).toCompletableFuture().get().orElseThrow();
       for (int i = 0; i < 2; i++) {
         var started = (ChatSession.Started) one.<Reply<ChatSession.TurnReply>>ask(
             r -> new ChatSession.StartTurn(alice, "question", null, null, r), TIMEOUT).toCompletableFuture().get().orElseThrow();
         one.<Reply<SessionState.Message>>ask(r -> new ChatSession.CompleteTurn(alice, started.turn().turnId(),
             "answer", 7, 3, false, "stop", r), TIMEOUT).toCompletableFuture().get().orElseThrow();
       }
-      two.<Reply<org.apache.pekko.Done>>ask(r -> new ChatSession.CloseSession(new Caller("globex", "k_bob"), r), TIMEOUT)
+      two.<Reply<org.apache.pekko.Done>>ask(r -> new ChatSession.CloseSession(Caller.of("globex", Owner.key("k_bob")), r), TIMEOUT)
           .toCompletableFuture().get().orElseThrow();
 
       awaitRows(db, List.of(
-          "acme|one|k_alice|First|local|4|14|6|active|",
-          "globex|two|k_bob|Second|gpt|0|0|0|closed|"));
+          "acme|one|key|k_alice|First|local|4|14|6|active|",
+          "globex|two|key|k_bob|Second|gpt|0|0|0|closed|"));
     } finally {
       kit.shutdownTestKit();
     }

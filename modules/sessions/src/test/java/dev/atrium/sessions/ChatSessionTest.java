@@ -1,13 +1,19 @@
 package dev.atrium.sessions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
-import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.core.http.ApiError;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
+import dev.atrium.core.tenant.Principal;
+import dev.atrium.core.tenant.Tier;
 import dev.atrium.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import dev.atrium.core.entity.Reply;
@@ -23,7 +29,7 @@ class ChatSessionTest {
       ConfigFactory.parseString("pekko.actor.provider = local\npekko.actor.serialize-messages = on")
           .withFallback(EventSourcedBehaviorTestKit.config())
           .withFallback(ConfigFactory.load()));
-  static final Caller OWNER = new Caller("acme", "k_1");
+  static final Caller OWNER = Caller.of("acme", Owner.key("k_1"));
   static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 200, Duration.ofDays(30), Duration.ofSeconds(60));
 
   final MutableClock clock = new MutableClock(Instant.parse("2026-11-23T10:00:00Z"));
@@ -76,7 +82,7 @@ class ChatSessionTest {
     var created = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "Plans", "Be brief.", "local", r));
     assertThat(created.reply().orElseThrow().meta().title()).isEqualTo("Plans");
     assertThat(created.event()).isInstanceOf(ChatSession.Created.class);
-    assertThat(created.state().meta().orElseThrow().ownerKeyId()).isEqualTo("k_1");
+    assertThat(created.state().meta().orElseThrow().owner()).isEqualTo(Owner.key("k_1"));
 
     var again = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(OWNER, "x", null, "local", r));
     assertThat(again.reply()).isEqualTo(Reply.conflict("session_exists", "The session exists already."));
@@ -305,8 +311,8 @@ class ChatSessionTest {
   @Test
   void rejectsAnotherTenantsAndAnotherKeysCommandsAsNotFound() {
     var s = created();
-    var otherTenant = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(new Caller("evil", "k_1"), r));
-    var otherKey = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(new Caller("acme", "k_2"), "x", null, null, r));
+    var otherTenant = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.of("evil", Owner.key("k_1")), r));
+    var otherKey = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(Caller.of("acme", Owner.key("k_2")), "x", null, null, r));
     var admin = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("acme"), r));
     var foreignAdmin = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("evil"), r));
 
@@ -315,6 +321,58 @@ class ChatSessionTest {
     assertThat(otherKey.hasNoEvents()).isTrue();
     assertThat(admin.reply().accepted()).isTrue();
     assertThat(foreignAdmin.reply().accepted()).isFalse();
+  }
+
+  static Principal user(String userId, String clientIp) {
+    return new Principal(Principal.Kind.USER, "acme", Tier.PAID, Optional.empty(), Optional.of(userId),
+        Optional.of("acct_1"), clientIp);
+  }
+
+  @Test
+  void aUsersSessionIsTheUsersOnEveryDeviceAndNobodyElsesButTheAdmins() {
+    var s = session(POLICY);
+    Caller phone = ChatSession.caller(user("u_1", "10.0.0.1"));
+    var created = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(phone, "t", null, "local", r));
+    assertThat(((ChatSession.Created) created.event()).owner()).isEqualTo(Owner.user("u_1"));
+
+    Caller laptop = ChatSession.caller(user("u_1", "10.0.0.2"));
+    var sameUser = s.<Reply<ChatSession.TurnReply>>runCommand(r -> new ChatSession.StartTurn(laptop, "hi", null, null, r));
+    assertThat(sameUser.reply().accepted()).isTrue();
+    for (Caller stranger : List.of(ChatSession.caller(user("u_2", "10.0.0.1")), Caller.of("acme", Owner.key("u_1")))) {
+      var get = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(stranger, r));
+      var close = s.<Reply<Done>>runCommand(r -> new ChatSession.CloseSession(stranger, r));
+      assertThat(get.reply()).isEqualTo(Reply.notFound("No such session."));
+      assertThat(close.reply()).isEqualTo(Reply.notFound("No such session."));
+      assertThat(close.hasNoEvents()).isTrue();
+    }
+    assertThat(s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(Caller.admin("acme"), r))
+        .reply().orElseThrow().meta().owner()).isEqualTo(Owner.user("u_1"));
+
+    s.restart();
+    assertThat(s.getState().meta().orElseThrow().owner()).isEqualTo(Owner.user("u_1"));
+    assertThat(s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.GetSession(laptop, r)).reply()
+        .accepted()).isTrue();
+  }
+
+  @Test
+  void onlyPaidKeysAndUsersKeepSessionsAndNoAnonymousCallerPassesForAnAdmin() {
+    assertThat(ChatSession.caller(user("u_1", "10.0.0.1"))).isEqualTo(Caller.of("acme", Owner.user("u_1")));
+    Principal anonymous = new Principal(Principal.Kind.ANONYMOUS, "acme", Tier.PAID, Optional.empty(),
+        Optional.empty(), Optional.empty(), "10.0.0.9");
+    Principal freeUser = new Principal(Principal.Kind.USER, "acme", Tier.FREE, Optional.empty(), Optional.of("u_3"),
+        Optional.empty(), "10.0.0.9");
+    for (Principal refused : List.of(anonymous, freeUser)) {
+      assertThatThrownBy(() -> ChatSession.caller(refused)).isInstanceOfSatisfying(ApiError.class,
+          e -> assertThat(e.code()).isEqualTo("sessions_need_paid_key"));
+    }
+    assertThat(Caller.of(anonymous)).isEmpty();
+    assertThatThrownBy(() -> new Caller("acme", null, false)).isInstanceOf(IllegalArgumentException.class);
+    // An admin reads sessions but makes none: a session always has an owner.
+    var s = session(POLICY);
+    var byAdmin = s.<Reply<ChatSession.SessionView>>runCommand(r -> new ChatSession.Create(Caller.admin("acme"), "t",
+        null, "local", r));
+    assertThat(byAdmin.reply()).isEqualTo(Reply.notFound("No such session."));
+    assertThat(byAdmin.hasNoEvents()).isTrue();
   }
 
   @Test

@@ -15,7 +15,8 @@ import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.ModelGateway;
 import dev.atrium.gateway.usage.UsageContext;
 import dev.atrium.gateway.ProviderException;
-import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.testkit.MockLlm;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * is recorded once, with what was generated.
  */
 class ChatTurnTest {
-  static final Caller OWNER = new Caller("t", "k");
+  static final Caller OWNER = Caller.of("t", Owner.key("k"));
   static final UsageContext USAGE = new UsageContext("t", null, null, "k", "req_test", null, null, null, "chat", "PAID",
       false);
   static final ChatSession.Policy POLICY = new ChatSession.Policy(8192, 200, Duration.ofDays(30), Duration.ofSeconds(60));

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.db.DatabaseSettings;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -61,6 +63,11 @@ final class JournalFixture {
 
     String persistenceId() {
       return "ChatSession|" + entityId();
+    }
+
+    /** The caller to ask as: the owner key, or the tenant's admin. */
+    Caller caller() {
+      return callerKeyId == null ? Caller.admin(tenantId) : Caller.of(tenantId, Owner.key(callerKeyId));
     }
   }
 
@@ -134,7 +141,7 @@ final class JournalFixture {
       JsonNode expected = s.path("expected");
       sessions.add(new Session(s.path("tenant_id").asText(), s.path("session_id").asText(),
           s.path("caller").path("key_id").isNull() ? null : s.path("caller").path("key_id").asText(), policy,
-          Instant.parse(s.path("clock").asText()), s.path("story").asText(), expected.path("session"),
+          Instant.parse(s.path("clock").asText()), s.path("story").asText(), keyOwners(expected.path("session")),
           expected.path("messages"), expected.path("idempotent_replays")));
     }
     return sessions;
@@ -147,7 +154,32 @@ final class JournalFixture {
 
   /** The chat_sessions rows the old projection wrote, in {@link #chatSessionRows} form. */
   ArrayNode chatSessions() {
-    return (ArrayNode) root.path("chat_sessions");
+    ArrayNode rows = ((ArrayNode) root.path("chat_sessions")).deepCopy();
+    for (JsonNode row : rows) {
+      ObjectNode r = (ObjectNode) row;
+      JsonNode keyId = r.remove("owner_key_id");
+      r.put("owner_kind", keyId == null || keyId.isNull() ? null : "key");
+      r.set("owner_id", keyId == null ? r.nullNode() : keyId);
+    }
+    return rows;
+  }
+
+  /**
+   * An expected view as today's code shows it: these fixtures were written when a session's
+   * owner was a key id ({@code meta.owner_key_id}); today that key is its owner
+   * ({@code meta.owner: {kind: "key", id}}), read so by {@link SessionMigration}.
+   */
+  static JsonNode keyOwners(JsonNode view) {
+    JsonNode copy = view.deepCopy();
+    if (copy.path("meta") instanceof ObjectNode meta && meta.has("owner_key_id")) {
+      JsonNode keyId = meta.remove("owner_key_id");
+      if (keyId.isTextual()) {
+        meta.putObject("owner").put("kind", "key").put("id", keyId.textValue());
+      } else {
+        meta.putNull("owner");
+      }
+    }
+    return copy;
   }
 
   long maxOrdering() {

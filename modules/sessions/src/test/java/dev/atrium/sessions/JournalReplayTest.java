@@ -11,7 +11,8 @@ import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.entity.Reply;
 import dev.atrium.gateway.ChatMessage;
 import dev.atrium.gateway.Tokens;
-import dev.atrium.sessions.ChatSession.Caller;
+import dev.atrium.core.tenant.Caller;
+import dev.atrium.core.tenant.Owner;
 import dev.atrium.testkit.MutableClock;
 import dev.atrium.testkit.TestConfig;
 import dev.atrium.testkit.TestDatabase;
@@ -91,7 +92,7 @@ class JournalReplayTest {
       var p = recorded.policy();
       var session = kit.spawn(ChatSession.create(recorded.entityId(), new MutableClock(recorded.clock()),
           new ChatSession.Policy(p.contextWindowTokens(), p.maxHistoryMessages(), p.idleExpiry(), p.turnLease())));
-      Caller caller = new Caller(recorded.tenantId(), recorded.callerKeyId());
+      Caller caller = recorded.caller();
       List<ChatMessage> messages = JournalReplayTest.<ChatSession.MessagesPage>ask(kit, session,
           r -> new ChatSession.GetMessages(caller, 100, null, r)).orElseThrow().messages().stream()
           .map(SessionState.Message::message).toList();
@@ -122,7 +123,7 @@ class JournalReplayTest {
         var p = recorded.policy();
         var session = kit.spawn(ChatSession.create(recorded.entityId(), new MutableClock(recorded.clock()),
             new ChatSession.Policy(p.contextWindowTokens(), p.maxHistoryMessages(), p.idleExpiry(), p.turnLease())));
-        Caller caller = new Caller(recorded.tenantId(), recorded.callerKeyId());
+        Caller caller = recorded.caller();
         String what = recorded.sessionId() + " (" + recorded.story() + ")";
 
         Reply<ChatSession.SessionView> shown = ask(kit, session, r -> new ChatSession.GetSession(caller, r));
@@ -185,7 +186,7 @@ class JournalReplayTest {
         clock.advance(p.turnLease().plusSeconds(1));
         var session = kit.spawn(ChatSession.create(recorded.entityId(), clock,
             new ChatSession.Policy(p.contextWindowTokens(), p.maxHistoryMessages(), p.idleExpiry(), p.turnLease())));
-        Caller caller = new Caller(recorded.tenantId(), recorded.callerKeyId());
+        Caller caller = recorded.caller();
         var started = (ChatSession.Started) JournalReplayTest.<ChatSession.TurnReply>ask(kit, session,
             r -> new ChatSession.StartTurn(caller, "one more", null, null, r)).orElseThrow();
         String system = recorded.view().path("meta").path("system_prompt").textValue();

@@ -14,14 +14,14 @@ public record UsageContext(String tenantId, String accountId, String userId, Str
 
   /** A request's call: the caller from its principal, the request id from the edge. */
   public static UsageContext request(Principal principal, String requestId, RouteClass routeClass) {
-    return new UsageContext(principal.tenantId(), principal.accountId().orElse(null), null,
+    return new UsageContext(principal.tenantId(), principal.accountId().orElse(null), principal.userId().orElse(null),
         principal.keyId().orElse(null), requestId, null, null, null, routeClass.wireName(), principal.tier().name(), false);
   }
 
-  /** A call a run makes, long after the request that created it: its owner, run id and step. */
-  public static UsageContext run(String tenantId, String accountId, String keyId, Tier tier, String runId,
-      String step) {
-    return new UsageContext(tenantId, accountId, null, keyId, null, runId, step, null, RouteClass.RUNS.wireName(),
+  /** A call a run makes, long after the request that created it: its owner (user or key), run id and step. */
+  public static UsageContext run(String tenantId, String accountId, String userId, String keyId, Tier tier,
+      String runId, String step) {
+    return new UsageContext(tenantId, accountId, userId, keyId, null, runId, step, null, RouteClass.RUNS.wireName(),
         tier == null ? null : tier.name(), false);
   }
 
