@@ -54,6 +54,13 @@ class ChatApiTest {
     return "Bearer " + key;
   }
 
+  /** The ids of a list's rows (each row's owner has an id too). */
+  static java.util.List<String> ids(JsonNode rows) {
+    java.util.List<String> ids = new java.util.ArrayList<>();
+    rows.forEach(row -> ids.add(row.path("id").asText()));
+    return ids;
+  }
+
   static String createSession(String key, String body) {
     var created = http.postJson("/v1/chat/sessions", body, "Authorization", auth(key));
     assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
@@ -219,7 +226,7 @@ class ChatApiTest {
     var entity = ClusterSharding.get(node.testKit.system())
         .entityRefFor(ChatSession.ENTITY_KEY, ChatSession.entityId("alpha", sessionId));
     entity.<dev.atrium.core.entity.Reply<ChatSession.TurnReply>>ask(
-            r -> new ChatSession.StartTurn(new ChatSession.Caller("alpha", "k_alpha"), "lost turn", null, null, r),
+            r -> new ChatSession.StartTurn(dev.atrium.core.tenant.Caller.of("alpha", dev.atrium.core.tenant.Owner.key("k_alpha")), "lost turn", null, null, r),
             Duration.ofSeconds(5))
         .toCompletableFuture().join();
 
@@ -310,10 +317,10 @@ class ChatApiTest {
     createSession(BETA_KEY, "{\"title\": \"not yours\"}");
     await(Duration.ofSeconds(10), () -> {
       var page = TestHttp.json(http.get("/v1/chat/sessions?limit=2", "Authorization", auth(ALPHA_KEY + "-second")));
-      assertThat(page.path("data").findValuesAsText("id")).containsExactly(c, b);
+      assertThat(ids(page.path("data"))).containsExactly(c, b);
       String cursor = page.path("next_cursor").asText();
       var next = TestHttp.json(http.get("/v1/chat/sessions?limit=2&cursor=" + cursor, "Authorization", auth(ALPHA_KEY + "-second")));
-      assertThat(next.path("data").findValuesAsText("id")).containsExactly(a);
+      assertThat(ids(next.path("data"))).containsExactly(a);
       assertThat(next.path("next_cursor").isNull()).isTrue();
     });
     var badCursor = http.get("/v1/chat/sessions?cursor=not-a-cursor", "Authorization", auth(ALPHA_KEY));
@@ -342,7 +349,8 @@ class ChatApiTest {
     await(Duration.ofSeconds(5), () -> {
       JsonNode view = TestHttp.json(admin.get("/admin/tenants/alpha/sessions/" + sessionId, "Authorization", token));
       assertThat(view.path("in_flight_turn").path("turn_id").asText()).isNotBlank();
-      assertThat(view.path("owner_key_id").asText()).isEqualTo("k_alpha");
+      assertThat(view.path("owner").path("kind").asText()).isEqualTo("key");
+      assertThat(view.path("owner").path("id").asText()).isEqualTo("k_alpha");
     });
     streaming.join();
 
@@ -357,7 +365,9 @@ class ChatApiTest {
       JsonNode list = TestHttp.json(admin.get("/admin/tenants/alpha/sessions?key_id=k_alpha&active_since=2020-01-01T00:00:00Z",
           "Authorization", token));
       assertThat(list.path("data").findValuesAsText("id")).contains(sessionId);
-      assertThat(list.path("data").findValuesAsText("owner_key_id")).containsOnly("k_alpha");
+      assertThat(list.path("data").findValues("owner")).allSatisfy(owner ->
+          assertThat(owner.path("kind").asText() + ":" + owner.path("id").asText()).isEqualTo("key:k_alpha"));
+      assertThat(list.path("data").findValues("owner")).isNotEmpty();
     });
     assertThat(admin.get("/admin/tenants/alpha/sessions", "Authorization", "Bearer nope").statusCode()).isEqualTo(401);
     assertThat(admin.get("/admin/tenants/nope/sessions", "Authorization", token).statusCode()).isEqualTo(404);
