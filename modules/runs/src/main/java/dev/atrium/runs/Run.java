@@ -300,8 +300,8 @@ public final class Run extends EventSourcedBehaviorWithEnforcedReplies<Run.Comma
     RunType type = executor.type(cmd.type());
     List<Step> steps = type.plan(cmd.input());
     Instant now = clock.instant();
-    Spec spec = new Spec(cmd.caller().tenantId(), cmd.caller().owner(), cmd.accountId(), cmd.tier(), cmd.type(), cmd.input(), cmd.maxConcurrency(), now,
-        now.plus(type.timeout()), steps.stream().map(Step::name).toList(),
+    Spec spec = new Spec(cmd.caller().tenantId(), cmd.caller().owner(), cmd.accountId(), cmd.tier(), cmd.type(),
+        cmd.input(), cmd.maxConcurrency(), now, now.plus(type.timeout()), steps.stream().map(Step::name).toList(),
         steps.stream().map(s -> s.subSteps().size()).toList());
     return Effect().persist(new Created(runId, spec.tenantId(), spec))
         .thenRun(s -> advance())

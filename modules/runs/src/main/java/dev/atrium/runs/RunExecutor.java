@@ -89,8 +89,8 @@ final class RunExecutor {
     Spec spec = state.spec().orElseThrow();
     int attempt = state.attempts(index, key) + 1;
     inFlight.add(id(index, key));
-    Step.Context context = new Step.Context(runId, spec.tenantId(), spec.owner(), spec.accountId(), spec.tier(), step(spec, index).name(), key,
-        attempt, spec.input(),
+    Step.Context context = new Step.Context(runId, spec.tenantId(), spec.owner(), spec.accountId(), spec.tier(),
+        step(spec, index).name(), key, attempt, spec.input(),
         state.completedStepResults(), spec.maxConcurrency(), killSwitch());
     CompletionStage<JsonNode> work;
     try {

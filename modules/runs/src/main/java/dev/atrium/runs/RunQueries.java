@@ -86,7 +86,7 @@ final class RunQueries {
     json.put("message", r.get(MESSAGE));
     json.put("attempts", r.get(ATTEMPTS));
     json.put("error", r.get(ERROR));
-    json.put("owner", r.get(OWNER_KIND) == null ? null : new Owner(Owner.Kind.of(r.get(OWNER_KIND)), r.get(OWNER_ID)));
+    json.put("owner", Owner.fromColumns(r.get(OWNER_KIND), r.get(OWNER_ID)));
     json.put("created_at", instant(r.get(CREATED_AT)));
     json.put("started_at", instant(r.get(STARTED_AT)));
     json.put("ended_at", instant(r.get(ENDED_AT)));

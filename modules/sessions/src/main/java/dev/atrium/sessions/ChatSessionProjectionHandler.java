@@ -74,7 +74,8 @@ final class ChatSessionProjectionHandler
     ChatSession.Created e = change.created();
     if (e != null) {
       var insert = dsl.insertInto(CHAT_SESSIONS)
-          .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId()).set(OWNER_KIND, e.owner() == null ? null : e.owner().kind().wireName())
+          .set(TENANT_ID, e.tenantId()).set(SESSION_ID, e.sessionId())
+          .set(OWNER_KIND, e.owner() == null ? null : e.owner().kind().wireName())
           .set(OWNER_ID, e.owner() == null ? null : e.owner().id())
           .set(TITLE, e.title()).set(MODEL, e.model()).set(CREATED_AT, time(e.at()))
           .set(LAST_ACTIVE_AT, time(change.lastActive() != null ? change.lastActive() : e.at()))

@@ -2,7 +2,6 @@ package dev.atrium.sessions;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.atrium.core.tenant.Owner;
 import dev.atrium.gateway.OpenAiMessages;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -22,11 +21,6 @@ final class SessionJson {
         : OpenAiMessages.toJson(m.message()).get("tool_calls");
     return new Message(m.id(), m.role(), m.content(), m.createdAt(), m.tokens(), m.interrupted(), m.turnId(),
         toolCalls);
-  }
-
-  /** An owner as lists show it, {@code {"kind": "user"|"key", "id": ...}}; null for a row without one. */
-  static Owner owner(String kind, String id) {
-    return kind == null || id == null ? null : new Owner(Owner.Kind.of(kind), id);
   }
 
   static Map<String, Object> session(ChatSession.SessionView v, boolean admin) {

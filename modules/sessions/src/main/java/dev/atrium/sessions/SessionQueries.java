@@ -83,7 +83,7 @@ final class SessionQueries {
     json.put("id", r.get(SESSION_ID));
     json.put("title", r.get(TITLE));
     json.put("model", r.get(MODEL));
-    json.put("owner", SessionJson.owner(r.get(OWNER_KIND), r.get(OWNER_ID)));
+    json.put("owner", Owner.fromColumns(r.get(OWNER_KIND), r.get(OWNER_ID)));
     json.put("created_at", r.get(CREATED_AT).toInstant());
     json.put("last_active_at", r.get(LAST_ACTIVE_AT).toInstant());
     json.put("message_count", r.get(MESSAGE_COUNT));

@@ -164,6 +164,14 @@ class ChatSessionProjectionHandlerTest {
   }
 
   @Test
+  void aUsersSessionIsWrittenWithItsUserAsTheOwner() {
+    List<String> rows = written(d -> ChatSessionProjectionHandler.apply(d,
+        List.of(new Created("acme", "u", Owner.user("u_1"), "Mine", "local", null, at(0), null))));
+
+    assertThat(rows).containsExactly("acme|u|user|u_1|Mine|local|2026-11-30T10:00:00Z|2026-11-30T10:00:00Z|0|0|0|active");
+  }
+
+  @Test
   void aGroupWithoutRowChangesWritesNothing() {
     written(d -> ChatSessionProjectionHandler.apply(d, List.of(new LeaseRenewed("t", at(1)))));
 

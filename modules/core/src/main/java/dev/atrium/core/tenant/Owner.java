@@ -57,6 +57,11 @@ public record Owner(Kind kind, String id) {
     };
   }
 
+  /** An owner as read tables hold it ({@code owner_kind}, {@code owner_id}); null for a row without one. */
+  public static Owner fromColumns(String kind, String id) {
+    return kind == null || id == null ? null : new Owner(Kind.of(kind), id);
+  }
+
   @Override
   public String toString() {
     return kind.wireName() + ":" + id;

@@ -9,9 +9,11 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 
+import dev.atrium.core.http.Accounts;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.TenantDirectives;
+import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import java.time.Clock;
 import java.time.LocalDate;
@@ -24,8 +26,8 @@ import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The usage routes: {@code GET /v1/usage} (the caller's usage: its account's when its key
- * has one, else its tenant's), and on the admin port {@code GET /admin/tenants/{t}/usage}
+ * The usage routes: {@code GET /v1/usage} (the caller's usage: its account's when it has
+ * one, else its tenant's for a key; see {@link #accountScope}), and on the admin port {@code GET /admin/tenants/{t}/usage}
  * and {@code GET /admin/usage/export?date=&format=}.
  */
 final class UsageRoutes {
@@ -43,12 +45,22 @@ final class UsageRoutes {
 
   Route publicRoute() {
     return path(PathMatchers.segment("v1").slash("usage"), () -> get(() ->
-        tenants.principal(RouteClass.DEFAULT, principal -> {
-          if (principal.anonymous()) {
-            throw ApiError.forbidden("usage_needs_key", "Usage is shown to the holder of an API key of the tenant.");
-          }
-          return report(principal.tenantId(), principal.accountId().orElse(null));
-        })));
+        tenants.principal(RouteClass.DEFAULT, principal -> report(principal.tenantId(), accountScope(principal)))));
+  }
+
+  /**
+   * Whose usage the caller sees: its account's when it acts for one; the whole tenant's for
+   * an API key without an account (a tenant-level key the operator issued). A user is a
+   * person, never the tenant: without an account, 403 {@code account_required}. Anonymous
+   * callers see none (403 {@code usage_needs_key}).
+   */
+  static String accountScope(Principal principal) {
+    return switch (principal.kind()) {
+      case ANONYMOUS -> throw ApiError.forbidden("usage_needs_key",
+          "Usage is shown to the holder of an API key of the tenant.");
+      case USER -> Accounts.required(principal);
+      case KEY -> principal.accountId().orElse(null);
+    };
   }
 
   /** Under {@code /admin}. */
