@@ -32,6 +32,16 @@ final class RowLevelSecurityAudit {
   /** Relations with a tenant_id that are deliberately not under row-level security, each with why. */
   static final Map<String, String> EXCEPTIONS = Map.of();
 
+  /**
+   * Tables without a tenant_id that the service role may read, each with why: they hold no
+   * tenant's data. Any other such table is a problem (a table of every tenant's rows that
+   * row-level security cannot fence, like the journal: V18 revoked the service role's SELECT).
+   */
+  static final Map<String, String> SHARED_TABLES = Map.of(
+      "flyway_schema_history", "the migrations applied: versions and checksums, no tenant data",
+      "pekko_projection_offset_store", "projection offsets by projection name and slice range, no tenant data",
+      "pekko_projection_management", "projection pause flags by projection name and slice range, no tenant data");
+
   /** One relation with a tenant_id. */
   record Relation(String schema, String name, char kind, boolean partition, boolean enabled, boolean forced) {
     String qualified() {
@@ -63,10 +73,38 @@ final class RowLevelSecurityAudit {
     return relations;
   }
 
+  /** Tables and views outside the system schemas, without a tenant_id column, that {@code serviceRole} may SELECT. */
+  static List<String> readableWithoutTenant(Connection owner, String serviceRole) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (var ps = owner.prepareStatement("""
+        select case when n.nspname = 'public' then c.relname else n.nspname || '.' || c.relname end
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition
+          and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+          and not exists (select 1 from pg_attribute a
+                          where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)
+          and has_table_privilege(?, c.oid, 'SELECT')
+        order by 1""")) {
+      ps.setString(1, serviceRole);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          names.add(rs.getString(1));
+        }
+      }
+    }
+    return names;
+  }
+
   /** What is wrong, one line per problem; empty when every relation with a tenant_id is fenced. */
   static List<String> problems(DatabaseSettings db) throws SQLException {
     List<String> problems = new ArrayList<>();
     try (Connection owner = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword())) {
+      readableWithoutTenant(owner, db.serviceUser()).stream()
+          .filter(name -> !SHARED_TABLES.containsKey(name))
+          .forEach(name -> problems.add(name + ": has no tenant_id, so row-level security cannot fence it, yet the "
+              + "service role may read it (REVOKE SELECT ... FROM the service role, or list it in SHARED_TABLES with "
+              + "why it holds no tenant's data)"));
       List<Relation> relations = relations(owner);
       for (Relation r : relations) {
         if (EXCEPTIONS.containsKey(r.shown())) {

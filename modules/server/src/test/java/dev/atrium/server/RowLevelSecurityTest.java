@@ -25,6 +25,12 @@ class RowLevelSecurityTest {
           .contains("chat_sessions", "runs", "documents", "rag_chunks", "usage_events", "usage_daily", "response_cache");
     }
     assertThat(RowLevelSecurityAudit.problems(db)).isEmpty();
+    try (Connection owner = DriverManager.getConnection(db.url(), db.ownerUser(), db.ownerPassword())) {
+      // The journal holds every tenant's events without a tenant_id: only the system role reads it.
+      assertThat(RowLevelSecurityAudit.readableWithoutTenant(owner, db.serviceUser()))
+          .doesNotContain("event_journal", "event_tag", "snapshot", "durable_state")
+          .allSatisfy(name -> assertThat(RowLevelSecurityAudit.SHARED_TABLES).containsKey(name));
+    }
   }
 
   @Test
@@ -52,6 +58,9 @@ class RowLevelSecurityTest {
           + "with check (tenant_id = atrium_current_tenant())");
       s.execute("create view every_session as select tenant_id, session_id from chat_sessions");
       s.execute("grant select on every_session to " + db.serviceUser());
+      // Every tenant's rows and no tenant_id: row-level security cannot fence it, so the service role must not read it.
+      s.execute("create table all_tenants_log (entry text not null)");
+      s.execute("grant select on all_tenants_log to " + db.serviceUser());
     }
     assertThat(String.join("\n", RowLevelSecurityAudit.problems(db)))
         .contains("later_notes: row-level security is not enabled")
@@ -64,6 +73,9 @@ class RowLevelSecurityTest {
         .contains("wide_open: policy everyone lets the service role past the tenant fence")
         .contains("wide_open: the service role reads 1 row(s) without atrium.tenant_id set")
         .contains("every_session: the service role reads 1 row(s) without atrium.tenant_id set")
+        .contains("all_tenants_log: has no tenant_id, so row-level security cannot fence it, yet the service role may"
+            + " read it")
+        .doesNotContain("event_journal")
         .doesNotContain("cannot insert")
         .doesNotContain("child_notes")
         .doesNotContain("chat_sessions:");
