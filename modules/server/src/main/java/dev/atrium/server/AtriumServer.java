@@ -5,6 +5,8 @@ import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.db.Migrations;
 import dev.atrium.core.http.Edge;
+import dev.atrium.core.auth.JwksSource;
+import dev.atrium.core.auth.JwtAuthenticator;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.jobs.JobRoutes;
 import dev.atrium.core.jobs.JobScheduler;
@@ -82,7 +84,10 @@ public final class AtriumServer {
     settings.metrics().nodeInfo(mode.code(), config.getString("pekko.cluster.app-version"));
 
     LimitsModule limits = LimitsModule.start(system, settings.tenants(), settings.metrics().registry());
-    TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter());
+    // JWKS URLs are operator-configured: fetched as configured (the outbound-URL guard may wrap this source).
+    JwtAuthenticator jwt = JwtAuthenticator.start(settings.tenants(),
+        JwksSource.http(java.time.Duration.ofSeconds(5)), settings.clock());
+    TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter(), jwt);
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
     PriceTable prices = PriceTable.fromConfig(config);
     UsageRecorder usage = config.getBoolean("atrium.usage.enabled")

@@ -8,6 +8,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import dev.atrium.core.auth.JwksSource;
+import dev.atrium.core.auth.JwtAuthenticator;
 import dev.atrium.core.limits.ClientAddress;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.limits.StreamSlot;
@@ -48,6 +50,7 @@ public final class TenantDirectives {
 
   private final TenantRegistry tenants;
   private final RateLimiter limiter;
+  private final JwtAuthenticator jwt;
   private final Map<String, CorsSettings> corsByTenant = new ConcurrentHashMap<>();
   private final Map<String, List<ClientAddress.Cidr>> proxiesByTenant = new ConcurrentHashMap<>();
   private final CorsSettings refuseAll;
@@ -57,9 +60,16 @@ public final class TenantDirectives {
     this(tenants, RateLimiter.UNLIMITED);
   }
 
+  /** JWTs checked with keys fetched over plain HTTP, against the system clock. */
   public TenantDirectives(TenantRegistry tenants, RateLimiter limiter) {
+    this(tenants, limiter, JwtAuthenticator.start(tenants, JwksSource.http(java.time.Duration.ofSeconds(5)),
+        java.time.Clock.systemUTC()));
+  }
+
+  public TenantDirectives(TenantRegistry tenants, RateLimiter limiter, JwtAuthenticator jwt) {
     this.tenants = tenants;
     this.limiter = limiter;
+    this.jwt = jwt;
     this.refuseAll = corsSettings(List.of());
   }
 
@@ -75,19 +85,68 @@ public final class TenantDirectives {
    * Resolves the caller for a route of the given class and runs {@code inner} with it,
    * under the tenant's size limit and CORS policy. Refusals: unknown key 401, key of
    * another tenant than {@code x-tenant-id} 403, anonymous request on a class the tenant
-   * does not open to anonymous callers 401, no tenant at all 401.
+   * does not open to anonymous callers 401, no tenant at all 401. A bearer credential shaped
+   * like a JWT is a user's token ({@link JwtAuthenticator}: 401 with its reason code).
    */
   public Route principal(RouteClass routeClass, Function<Principal, Route> inner) {
     return extractRequest(request -> extractClientIP(ip -> {
       RequestInfo info = RequestInfo.of(request);
       info.routeClass(routeClass);
-      Principal principal = resolve(request, ip.getAddress().orElse(null), routeClass);
-      info.principal(principal);
-      TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
-      return withSizeLimit(tenant.limits().maxRequestBytes(), () ->
-          CorsDirectives.cors(corsFor(tenant), () -> limited(info, request, tenant, principal, routeClass,
-              () -> inner.apply(principal))));
+      java.net.InetAddress peer = ip.getAddress().orElse(null);
+      Optional<String> token = bearer(request).filter(JwtAuthenticator::looksLikeJwt);
+      if (token.isPresent()) {
+        // Cached keys answer at once (no hop through a future); a JWKS fetch is awaited, never blocked on.
+        java.util.concurrent.CompletableFuture<Principal> user =
+            jwt.authenticate(token.get(), jwtContext(request, peer)).toCompletableFuture();
+        if (user.isDone()) {
+          return withPrincipal(info, request, routeClass, joined(user), inner);
+        }
+        return onComplete(user, result -> {
+          if (result.isFailure()) {
+            throw unwrapped(result.failed().get());
+          }
+          return withPrincipal(info, request, routeClass, result.get(), inner);
+        });
+      }
+      return withPrincipal(info, request, routeClass, resolve(request, peer, routeClass), inner);
     }));
+  }
+
+  private Route withPrincipal(RequestInfo info, HttpRequest request, RouteClass routeClass, Principal principal,
+      Function<Principal, Route> inner) {
+    info.principal(principal);
+    TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
+    return withSizeLimit(tenant.limits().maxRequestBytes(), () ->
+        CorsDirectives.cors(corsFor(tenant), () -> limited(info, request, tenant, principal, routeClass,
+            () -> inner.apply(principal))));
+  }
+
+  private JwtAuthenticator.RequestContext jwtContext(HttpRequest request, java.net.InetAddress peer) {
+    Optional<String> tenantHeader = request.getHeader(TENANT_HEADER).map(HttpHeader::value).map(String::trim);
+    if (tenantHeader.isPresent() && !TENANT_ID.matcher(tenantHeader.get()).matches()) {
+      throw ApiError.badRequest("invalid_tenant_id",
+          "x-tenant-id must be a tenant id: lower-case letters, digits, '-' and '_'.");
+    }
+    return new JwtAuthenticator.RequestContext(tenantHeader, hostOf(request).flatMap(tenants::byHost),
+        request.getHeader(JwtAuthenticator.ACCOUNT_HEADER).map(HttpHeader::value).map(String::trim)
+            .filter(a -> !a.isEmpty()),
+        tenant -> clientIp(request, peer, tenant));
+  }
+
+  private static Principal joined(java.util.concurrent.CompletableFuture<Principal> user) {
+    try {
+      return user.join();
+    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+      throw unwrapped(e);
+    }
+  }
+
+  private static RuntimeException unwrapped(Throwable failure) {
+    Throwable cause = failure;
+    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause instanceof RuntimeException runtime ? runtime : new IllegalStateException(cause);
   }
 
   /** The request id the edge gave this request (for usage rows and logs of work it starts). */
@@ -234,6 +293,11 @@ public final class TenantDirectives {
    * The presented key: {@code Authorization: Bearer <key>} (what OpenAI's SDKs send) or
    * {@code x-api-key}. A malformed Authorization header is refused rather than ignored.
    */
+  private static Optional<String> bearer(HttpRequest request) {
+    return request.getHeader("authorization").map(HttpHeader::value).map(String::trim)
+        .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7).trim());
+  }
+
   private static Optional<String> credential(HttpRequest request) {
     Optional<String> authorization = request.getHeader("authorization").map(HttpHeader::value);
     if (authorization.isPresent()) {

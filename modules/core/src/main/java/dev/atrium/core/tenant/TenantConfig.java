@@ -15,6 +15,7 @@ public record TenantConfig(
     String displayName,
     List<String> hosts,
     List<ApiKeyConfig> apiKeys,
+    Auth auth,
     ModelSettings models,
     Map<RouteClass, RouteLimit> rateLimits,
     Set<RouteClass> anonymousRouteClasses,
@@ -35,6 +36,7 @@ public record TenantConfig(
   public TenantConfig {
     hosts = hosts == null ? List.of() : List.copyOf(hosts);
     apiKeys = apiKeys == null ? List.of() : List.copyOf(apiKeys);
+    auth = auth == null ? Auth.NONE : auth;
     models = models == null ? ModelSettings.LOCAL_ONLY : models;
     rateLimits = rateLimits == null ? Map.of() : Map.copyOf(rateLimits);
     anonymousRouteClasses = anonymousRouteClasses == null ? Set.of() : Set.copyOf(anonymousRouteClasses);
@@ -99,6 +101,63 @@ public record TenantConfig(
 
     public Optional<String> accountId() {
       return Optional.ofNullable(account);
+    }
+  }
+
+  /** How callers other than API keys authenticate: today a JWT issuer ({@code auth.jwt}), or nothing. */
+  public record Auth(Jwt jwt) {
+    static final Auth NONE = new Auth(null);
+
+    public Optional<Jwt> jwtSettings() {
+      return Optional.ofNullable(jwt);
+    }
+  }
+
+  /**
+   * The tenant's JWT issuer (docs/tenancy.md#jwt-authentication). Keys come from exactly one
+   * of {@code jwksUrl}, {@code jwksFile} or {@code hmacSecretEnv} (checked when the file is
+   * loaded, with the JWKS file read and the variable looked up then).
+   *
+   * @param audience accepted {@code aud} values; empty: any (a string in the file is a one-element list)
+   * @param algorithms accepted {@code alg}s: {@link #DEFAULT_ALGORITHMS} for key sets, HS256 for a secret
+   * @param defaultTier the tier of a token without the tier claim; null: such a token is refused
+   * @param tenantClaim for an issuer several tenants share: the claim that names the tenant
+   * @param jwksMinRefreshSeconds the least time between two fetches of the JWKS URL (a flood of
+   *     unknown {@code kid}s must not hammer the issuer)
+   * @param jwksCacheSeconds how long fetched keys are used before they are fetched again
+   */
+  public record Jwt(
+      String issuer,
+      @com.fasterxml.jackson.annotation.JsonFormat(
+          with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+      List<String> audience,
+      String jwksUrl, String jwksFile, String hmacSecretEnv, List<String> algorithms, JwtClaims claims,
+      Tier defaultTier, String tenantClaim, Integer jwksMinRefreshSeconds, Integer jwksCacheSeconds) {
+    public static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
+
+    public Jwt {
+      audience = audience == null ? List.of() : List.copyOf(audience);
+      algorithms = algorithms == null || algorithms.isEmpty()
+          ? (hmacSecretEnv != null ? List.of("HS256") : DEFAULT_ALGORITHMS) : List.copyOf(algorithms);
+      claims = claims == null ? JwtClaims.DEFAULTS : claims;
+      jwksMinRefreshSeconds = jwksMinRefreshSeconds == null ? 30 : jwksMinRefreshSeconds;
+      jwksCacheSeconds = jwksCacheSeconds == null ? 600 : jwksCacheSeconds;
+    }
+
+    public Optional<String> tenantClaimName() {
+      return Optional.ofNullable(tenantClaim);
+    }
+  }
+
+  /** The claim names a token's user, tier and account(s) are read from. */
+  public record JwtClaims(String user, String tier, String account, String accounts) {
+    static final JwtClaims DEFAULTS = new JwtClaims(null, null, null, null);
+
+    public JwtClaims {
+      user = user == null ? "sub" : user;
+      tier = tier == null ? "tier" : tier;
+      account = account == null ? "account_id" : account;
+      accounts = accounts == null ? "accounts" : accounts;
     }
   }
 

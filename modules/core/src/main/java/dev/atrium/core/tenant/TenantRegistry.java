@@ -40,32 +40,42 @@ public final class TenantRegistry {
   private final Map<String, TenantConfig> byId;
   private final Map<String, KeyMatch> byKeyHash;
   private final Map<String, TenantConfig> byHost;
+  private final Map<String, List<TenantConfig>> byIssuer;
+  private final Map<String, JwtKeyMaterial> jwtKeys;
 
   /** A presented API key that belongs to a tenant. */
   public record KeyMatch(TenantConfig tenant, TenantConfig.ApiKeyConfig key) {}
 
-  private TenantRegistry(Collection<TenantConfig> tenants) {
+  private TenantRegistry(Collection<TenantConfig> tenants, Map<String, JwtKeyMaterial> jwtKeys) {
     Map<String, TenantConfig> ids = new LinkedHashMap<>();
     Map<String, KeyMatch> keys = new HashMap<>();
     Map<String, TenantConfig> hosts = new HashMap<>();
+    Map<String, List<TenantConfig>> issuers = new HashMap<>();
     for (TenantConfig t : tenants) {
       ids.put(t.id(), t);
       t.apiKeys().forEach(k -> keys.put(k.sha256(), new KeyMatch(t, k)));
       t.hosts().forEach(h -> hosts.put(h.toLowerCase(Locale.ROOT), t));
+      t.auth().jwtSettings().ifPresent(jwt -> issuers.computeIfAbsent(jwt.issuer(), i -> new ArrayList<>()).add(t));
     }
     this.byId = Map.copyOf(ids);
     this.byKeyHash = Map.copyOf(keys);
     this.byHost = Map.copyOf(hosts);
+    Map<String, List<TenantConfig>> frozen = new HashMap<>();
+    issuers.forEach((issuer, list) -> frozen.put(issuer, List.copyOf(list)));
+    this.byIssuer = Map.copyOf(frozen);
+    this.jwtKeys = Map.copyOf(jwtKeys);
   }
 
   /** A registry over tenants already in memory (tests, and tools that build configs). */
   public static TenantRegistry of(Collection<TenantConfig> tenants, boolean production) {
     List<String> problems = new ArrayList<>();
-    crossCheck(tenants.stream().map(t -> Map.entry(t.id() + ".json", t)).toList(), production, problems);
+    var named = tenants.stream().map(t -> Map.entry(t.id() + ".json", t)).toList();
+    crossCheck(named, production, problems);
+    Map<String, JwtKeyMaterial> jwtKeys = JwtKeyMaterial.load(named, Path.of(""), System::getenv, problems);
     if (!problems.isEmpty()) {
       throw new TenantConfigException(problems);
     }
-    return new TenantRegistry(tenants);
+    return new TenantRegistry(tenants, jwtKeys);
   }
 
   /**
@@ -74,6 +84,14 @@ public final class TenantRegistry {
    * @param production refuse development keys (the server's staging and prod modes)
    */
   public static TenantRegistry load(Path dir, boolean production) {
+    return load(dir, production, System::getenv);
+  }
+
+  /**
+   * As {@link #load(Path, boolean)}, looking environment variables ({@code auth.jwt.hmac_secret_env})
+   * up in {@code env} (null: not set).
+   */
+  public static TenantRegistry load(Path dir, boolean production, java.util.function.Function<String, String> env) {
     if (!Files.isDirectory(dir)) {
       throw new TenantConfigException(List.of(dir + ": the tenants directory does not exist"));
     }
@@ -93,10 +111,11 @@ public final class TenantRegistry {
       readFile(file, problems).ifPresent(t -> loaded.add(Map.entry(file.toString(), t)));
     }
     crossCheck(loaded, production, problems);
+    Map<String, JwtKeyMaterial> jwtKeys = JwtKeyMaterial.load(loaded, dir, env, problems);
     if (!problems.isEmpty()) {
       throw new TenantConfigException(problems);
     }
-    return new TenantRegistry(loaded.stream().map(Map.Entry::getValue).toList());
+    return new TenantRegistry(loaded.stream().map(Map.Entry::getValue).toList(), jwtKeys);
   }
 
   private static Optional<TenantConfig> readFile(Path file, List<String> problems) {
@@ -219,12 +238,42 @@ public final class TenantRegistry {
       problems.add(file + ": field 'documents.chunk_tokens': the local embedder reads at most 256 word-pieces");
     }
     checkGuardrails(file, t.guardrails(), problems);
+    t.auth().jwtSettings().ifPresent(jwt -> checkJwt(file, jwt, problems));
     Map<String, Integer> keyIds = new HashMap<>();
     for (int i = 0; i < t.apiKeys().size(); i++) {
       Integer earlier = keyIds.putIfAbsent(t.apiKeys().get(i).id(), i);
       if (earlier != null) {
         problems.add(file + ": field 'api_keys[" + i + "].id': '" + t.apiKeys().get(i).id()
             + "' is already the id of api_keys[" + earlier + "]");
+      }
+    }
+  }
+
+  /** One key source; HS256 exactly with a secret (a key set never verifies an HMAC: no key confusion). */
+  private static void checkJwt(String file, TenantConfig.Jwt jwt, List<String> problems) {
+    long sources = java.util.stream.Stream.of(jwt.jwksUrl(), jwt.jwksFile(), jwt.hmacSecretEnv())
+        .filter(java.util.Objects::nonNull).count();
+    if (sources != 1) {
+      problems.add(file + ": field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env (has "
+          + sources + ")");
+      return;
+    }
+    if (jwt.hmacSecretEnv() != null) {
+      jwt.algorithms().stream().filter(a -> !a.equals("HS256")).forEach(a ->
+          problems.add(file + ": field 'auth.jwt.algorithms': '" + a + "' needs a key set (jwks_url or jwks_file);"
+              + " a hmac_secret_env verifies HS256 only"));
+    } else if (jwt.algorithms().contains("HS256")) {
+      problems.add(file + ": field 'auth.jwt.algorithms': 'HS256' is allowed only with hmac_secret_env"
+          + " (an HMAC keyed with a public key would let anyone sign)");
+    }
+    if (jwt.jwksUrl() != null) {
+      try {
+        java.net.URI uri = new java.net.URI(jwt.jwksUrl());
+        if (uri.getHost() == null) {
+          problems.add(file + ": field 'auth.jwt.jwks_url': has no host");
+        }
+      } catch (java.net.URISyntaxException e) {
+        problems.add(file + ": field 'auth.jwt.jwks_url': not a valid URL");
       }
     }
   }
@@ -286,6 +335,28 @@ public final class TenantRegistry {
         }
       }
     }
+    checkIssuers(tenants, problems);
+  }
+
+  /** An issuer is one tenant's, unless every tenant sharing it reads the tenant from a claim. */
+  private static void checkIssuers(List<Map.Entry<String, TenantConfig>> tenants, List<String> problems) {
+    Map<String, List<Map.Entry<String, TenantConfig>>> byIssuer = new LinkedHashMap<>();
+    for (var entry : tenants) {
+      entry.getValue().auth().jwtSettings().ifPresent(jwt ->
+          byIssuer.computeIfAbsent(jwt.issuer(), i -> new ArrayList<>()).add(entry));
+    }
+    byIssuer.forEach((issuer, sharing) -> {
+      if (sharing.size() < 2) {
+        return;
+      }
+      for (var entry : sharing) {
+        if (entry.getValue().auth().jwt().tenantClaim() == null) {
+          List<String> others = sharing.stream().filter(e -> e != entry).map(Map.Entry::getKey).toList();
+          problems.add(entry.getKey() + ": field 'auth.jwt.issuer': '" + issuer + "' is also the issuer of "
+              + String.join(", ", others) + "; tenants sharing an issuer must each name a tenant_claim");
+        }
+      }
+    });
   }
 
   private static JsonSchema loadSchema() {
@@ -308,6 +379,16 @@ public final class TenantRegistry {
 
   public Optional<TenantConfig> byHost(String host) {
     return Optional.ofNullable(byHost.get(host.toLowerCase(Locale.ROOT)));
+  }
+
+  /** The tenants that trust JWTs of {@code issuer}: one, or several that each name a tenant claim. */
+  public List<TenantConfig> byIssuer(String issuer) {
+    return byIssuer.getOrDefault(issuer, List.of());
+  }
+
+  /** The keys a tenant's {@code jwks_file} or {@code hmac_secret_env} gave at load (none for a JWKS URL). */
+  public Optional<JwtKeyMaterial> jwtKeys(String tenantId) {
+    return Optional.ofNullable(jwtKeys.get(tenantId));
   }
 
   public List<TenantConfig> all() {
