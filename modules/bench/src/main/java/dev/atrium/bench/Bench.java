@@ -34,6 +34,7 @@ public final class Bench {
         case "ingest" -> BenchOptions.parse(args, 1, IngestScenario.OPTIONS);
         case "cache" -> BenchOptions.parse(args, 1, CacheScenario.OPTIONS);
         case "guardrails" -> BenchOptions.parse(args, 1, GuardrailsScenario.OPTIONS);
+        case "auth" -> BenchOptions.parse(args, 1, AuthScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -57,6 +58,7 @@ public final class Bench {
         case "ingest" -> new IngestScenario(options, http, fleet, runDir).run(report);
         case "cache" -> new CacheScenario(options, http, fleet, runDir).run(report);
         case "guardrails" -> new GuardrailsScenario(options, http, fleet, runDir).run(report);
+        case "auth" -> new AuthScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

@@ -68,6 +68,10 @@ final class BenchOptions {
                   PostgreSQL CPU per call
                     [--concurrency 16] [--duration 40s] [--warmup 20s] [--window 5s]
                     [--chunks 50] [--terms 50]
+        auth      what authenticating costs the node: GET /v1/tenant with an API key, an
+                  EdDSA JWT and an RS256 JWT (keys cached, one credential per client) in
+                  alternating windows of one run; node and PostgreSQL CPU per request
+                    [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
 
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).

@@ -44,6 +44,7 @@ class JwtAuthTest {
   static TestIssuer betaIssuer;
   static TestIssuer sharedIssuer;
   static TestIssuer stranger;
+  static TestIssuer down;
   static MockLlm mock;
   static TestNode node;
   static TestHttp http;
@@ -65,6 +66,8 @@ class JwtAuthTest {
     betaIssuer = TestIssuer.start(clock);
     sharedIssuer = TestIssuer.start(clock);
     stranger = TestIssuer.start(clock);
+    down = TestIssuer.start(clock);
+    down.failing(true);
     mock = MockLlm.startLocal();
     Files.writeString(tenantsDir.resolve("alpha.json"), """
         {"id": "alpha", "display_name": "Alpha", "api_keys": [],
@@ -74,7 +77,7 @@ class JwtAuthTest {
         """.formatted(alphaIssuer.issuer(), alphaIssuer.jwksUrl(), models(mock.baseUrl()), WIDE_LIMITS));
     Files.writeString(tenantsDir.resolve("beta-keys.jwks"), betaIssuer.publishedJwks());
     Files.writeString(tenantsDir.resolve("beta.json"), """
-        {"id": "beta", "display_name": "Beta",
+        {"id": "beta", "display_name": "Beta", "hosts": ["beta.example"],
          "api_keys": [{"id": "k_beta", "sha256": "%s", "tier": "PAID"}],
          "auth": {"jwt": {"issuer": "%s", "jwks_file": "beta-keys.jwks", "algorithms": ["EdDSA"],
                           "default_tier": "FREE", "claims": {"user": "uid"}}},
@@ -92,6 +95,10 @@ class JwtAuthTest {
            "auth": {"jwt": {"issuer": "%s", "jwks_url": "%s", "tenant_claim": "org"}}, %s}
           """.formatted(id, id, sharedIssuer.issuer(), sharedIssuer.jwksUrl(), WIDE_LIMITS));
     }
+    Files.writeString(tenantsDir.resolve("delta.json"), """
+        {"id": "delta", "display_name": "Delta", "api_keys": [],
+         "auth": {"jwt": {"issuer": "%s", "jwks_url": "%s", "jwks_min_refresh_seconds": 30}}, %s}
+        """.formatted(down.issuer(), down.jwksUrl(), WIDE_LIMITS));
     Map<String, String> env = Map.of(SECRET_ENV, new String(SECRET, StandardCharsets.UTF_8));
     node = TestNode.start("jwt", TestDatabase.fresh("jwt_auth"), TenantRegistry.load(tenantsDir, false, env::get),
         Map.of(), clock);
@@ -99,6 +106,7 @@ class JwtAuthTest {
     Eventually.await(Duration.ofSeconds(10), () -> {
       assertThat(alphaIssuer.jwksFetches()).isEqualTo(1);
       assertThat(sharedIssuer.jwksFetches()).isEqualTo(1);
+      assertThat(down.jwksFetches()).isEqualTo(1);
     });
   }
 
@@ -106,7 +114,7 @@ class JwtAuthTest {
   static void stop() {
     node.close();
     mock.close();
-    for (TestIssuer issuer : List.of(alphaIssuer, betaIssuer, sharedIssuer, stranger)) {
+    for (TestIssuer issuer : List.of(alphaIssuer, betaIssuer, sharedIssuer, stranger, down)) {
       issuer.close();
     }
   }
@@ -248,6 +256,38 @@ class JwtAuthTest {
     String token = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("user-secret-sub").build());
     refused(token, "token_tenant_mismatch", "x-tenant-id", "beta");
     assertThat(whoAmI(token, "x-tenant-id", "alpha").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aTokenOfAnotherTenantThanTheHostsIsRefused() throws Exception {
+    String token = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("user-secret-sub").build());
+    // java.net.http will not send another Host: a raw request does
+    try (java.net.Socket socket = new java.net.Socket(node.running.publicAddress().getAddress(),
+        node.running.publicAddress().getPort())) {
+      socket.getOutputStream().write(("GET /v1/tenant HTTP/1.1\r\nHost: beta.example\r\nAuthorization: Bearer " + token
+          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(answer).startsWith("HTTP/1.1 401").contains("\"token_tenant_mismatch\"").doesNotContain(token);
+    }
+  }
+
+  @Test
+  void keysThatCannotBeFetchedAnswer503UntilTheIssuerIsBack() {
+    JWTClaimsSet claims = down.claims("u-down").claim("tier", "PAID").build();
+    HttpResponse<String> unavailable = whoAmI(down.sign(JWSAlgorithm.RS256, claims));
+    assertThat(unavailable.statusCode()).as(unavailable.body()).isEqualTo(503);
+    assertThat(TestHttp.json(unavailable).path("code").asText()).isEqualTo("jwks_unavailable");
+    assertThat(unavailable.headers().firstValue("retry-after")).isPresent();
+    // within the minimum interval a failed issuer is not asked again
+    int fetches = down.jwksFetches();
+    assertThat(whoAmI(down.sign(JWSAlgorithm.RS256, claims)).statusCode()).isEqualTo(503);
+    assertThat(down.jwksFetches()).isEqualTo(fetches);
+    down.failing(false);
+    clock.advance(Duration.ofSeconds(31));
+    HttpResponse<String> back = whoAmI(down.sign(JWSAlgorithm.RS256, claims));
+    assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
+    assertThat(TestHttp.json(back).path("tenant_id").asText()).isEqualTo("delta");
+    assertThat(down.jwksFetches()).isEqualTo(fetches + 1);
   }
 
   @Test
