@@ -190,6 +190,10 @@ class JwtAuthTest {
     // the tenant's API keys keep working beside its tokens
     assertThat(http.get("/v1/tenant", "Authorization", "Bearer " + BETA_KEY).statusCode()).isEqualTo(200);
     assertThat(http.get("/v1/tenant", "x-api-key", BETA_KEY).statusCode()).isEqualTo(200);
+    // x-api-key is a key whatever it looks like
+    HttpResponse<String> tokenAsKey = http.get("/v1/tenant", "x-api-key", betaIssuer.sign(JWSAlgorithm.EdDSA, claims));
+    assertThat(tokenAsKey.statusCode()).isEqualTo(401);
+    assertThat(TestHttp.json(tokenAsKey).path("code").asText()).isEqualTo("invalid_api_key");
   }
 
   @Test
