@@ -159,10 +159,17 @@ class JwtAuthTest {
 
   @Test
   void aUsersTokenRunsAChatCompletion() {
-    String token = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("u-chat").build());
-    HttpResponse<String> response = CompletionCalls.completion(http, token, false, CompletionCalls.unique());
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-    assertThat(CompletionCalls.text(response)).isNotEmpty();
+    for (JWSAlgorithm alg : List.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256, JWSAlgorithm.EdDSA)) {
+      String token = alphaIssuer.sign(alg, alphaClaims("u-chat").build());
+      HttpResponse<String> response = CompletionCalls.completion(http, token, false, CompletionCalls.unique());
+      assertThat(response.statusCode()).as(alg + ": " + response.body()).isEqualTo(200);
+      assertThat(CompletionCalls.text(response)).isNotEmpty();
+    }
+    // the OpenAI door answers a refused token in OpenAI's error shape
+    HttpResponse<String> refused = CompletionCalls.completion(http,
+        TestIssuer.unsigned(alphaClaims("user-secret-sub").build()), false, CompletionCalls.unique());
+    assertThat(refused.statusCode()).isEqualTo(401);
+    assertThat(TestHttp.json(refused).path("error").path("code").asText()).isEqualTo("token_unsigned");
   }
 
   @Test
