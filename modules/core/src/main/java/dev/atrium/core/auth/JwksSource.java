@@ -21,10 +21,7 @@ public interface JwksSource {
 
   /** Over HTTP(S) with {@link HttpClient#sendAsync}: no redirects followed, bounded in time and size. */
   static JwksSource http(Duration timeout) {
-    return new Http(HttpClient.newBuilder()
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .connectTimeout(timeout)
-        .build(), timeout);
+    return new Http(timeout);
   }
 
   /** The plain HTTP fetcher; operator-configured URLs are fetched as configured. */
@@ -32,16 +29,30 @@ public interface JwksSource {
     /** A JWK set of a handful of keys is a few KiB; anything far larger is not one. */
     static final int MAX_BYTES = 512 * 1024;
 
-    private final HttpClient client;
     private final Duration timeout;
+    private volatile HttpClient client;
 
-    Http(HttpClient client, Duration timeout) {
-      this.client = client;
+    Http(Duration timeout) {
       this.timeout = timeout;
+    }
+
+    /** Built on the first fetch: a node without JWKS URLs never starts an HTTP client's threads. */
+    private HttpClient client() {
+      HttpClient c = client;
+      if (c == null) {
+        synchronized (this) {
+          if (client == null) {
+            client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).build();
+          }
+          c = client;
+        }
+      }
+      return c;
     }
 
     @Override
     public CompletionStage<String> fetch(URI url) {
+      HttpClient client = client();
       HttpRequest request = HttpRequest.newBuilder(url).timeout(timeout).header("Accept", "application/json").GET()
           .build();
       return client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).thenCompose(response -> {
