@@ -154,7 +154,28 @@ class JwtAuthTest {
       assertThat(body.path("tier").asText()).isEqualTo("PAID");
       assertThat(body.path("account_id").asText()).isEqualTo("acc-a");
       assertThat(body.has("key_id")).isFalse();
+      assertThat(body.path("principal").path("kind").asText()).isEqualTo("user");
+      assertThat(body.path("principal").path("user_id").asText()).isEqualTo("u-" + alg);
     }
+    HttpResponse<String> verify = http.get("/v1/auth/verify", "Authorization", "Bearer "
+        + alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("u-verify").build()));
+    assertThat(verify.statusCode()).as(verify.body()).isEqualTo(200);
+    assertThat(TestHttp.json(verify).path("kind").asText()).isEqualTo("user");
+    assertThat(TestHttp.json(verify).path("user_id").asText()).isEqualTo("u-verify");
+    assertThat(TestHttp.json(verify).path("tenant_id").asText()).isEqualTo("alpha");
+  }
+
+  @Test
+  void aPaidUsersSessionIsTheirsOnEveryDeviceAndNobodyElses() {
+    String laptop = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("u-owner").jwtID("laptop").build());
+    String phone = alphaIssuer.sign(JWSAlgorithm.RS256, alphaClaims("u-owner").jwtID("phone").build());
+    String someoneElse = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims("u-other").build());
+    HttpResponse<String> created = http.postJson("/v1/chat/sessions", "{\"title\": \"mine\"}",
+        "Authorization", "Bearer " + laptop);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String path = "/v1/chat/sessions/" + TestHttp.json(created).path("id").asText();
+    assertThat(http.get(path, "Authorization", "Bearer " + phone).statusCode()).isEqualTo(200);
+    assertThat(http.get(path, "Authorization", "Bearer " + someoneElse).statusCode()).isEqualTo(404);
   }
 
   @Test
