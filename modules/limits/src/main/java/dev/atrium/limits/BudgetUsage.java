@@ -2,7 +2,6 @@ package dev.atrium.limits;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.atrium.core.db.Database;
-import dev.atrium.core.db.DatabaseSettings;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -12,8 +11,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 
@@ -50,13 +47,9 @@ final class BudgetUsage {
     this.jdbc = jdbc;
   }
 
-  /** A source on its own one-connection system-role pool, closed with the actor system. */
-  static BudgetUsage start(ActorSystem<?> system) {
-    HikariDataSource pool = Database.systemPool(DatabaseSettings.fromConfig(system.settings().config()),
-        "atrium-budgets", 1);
-    system.getWhenTerminated().thenRun(pool::close);
-    return new BudgetUsage(pool,
-        system.dispatchers().lookup(DispatcherSelector.fromConfig("atrium.database.dispatcher")));
+  /** A source on the limits module's system-role pool ({@link SystemReads}). */
+  static BudgetUsage start(SystemReads reads) {
+    return new BudgetUsage(reads.pool(), reads.executor());
   }
 
   CompletionStage<List<Derived>> derive(String budgetId, List<BudgetBook.SavedLine> resets, Instant now) {

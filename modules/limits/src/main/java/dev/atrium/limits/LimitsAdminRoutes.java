@@ -9,6 +9,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSla
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 
 import dev.atrium.core.db.Database;
+import java.sql.Connection;
+import java.sql.SQLException;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.http.Replies;
@@ -42,13 +44,13 @@ final class LimitsAdminRoutes {
 
   private final ClusterSharding sharding;
   private final TenantRegistry tenants;
-  private final Database database;
+  private final SystemReads reads;
   private final Duration askTimeout;
 
-  LimitsAdminRoutes(ActorSystem<?> system, TenantRegistry tenants, Database database) {
+  LimitsAdminRoutes(ActorSystem<?> system, TenantRegistry tenants, SystemReads reads) {
     this.sharding = ClusterSharding.get(system);
     this.tenants = tenants;
-    this.database = database;
+    this.reads = reads;
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
   }
 
@@ -68,15 +70,24 @@ final class LimitsAdminRoutes {
   private CompletionStage<Map<String, Object>> list(String tenantId) {
     String prefix = TokenBucket.ENTITY_KEY.name() + "|" + tenantId + ":";
     long since = Instant.now().minus(ACTIVE_WINDOW).toEpochMilli();
-    // durable_state has no tenant column: the persistence id prefix is the tenant filter.
-    CompletionStage<List<String>> keys = database.inTenant(tenantId, dsl -> dsl
-        .select(DSL.field("persistence_id", String.class))
-        .from(DSL.table("durable_state"))
-        .where(DSL.field("persistence_id", String.class).startsWith(prefix))
-        .and(DSL.field("state_timestamp", Long.class).ge(since))
-        .orderBy(DSL.field("persistence_id"))
-        .limit(MAX_LISTED)
-        .fetch(0, String.class).stream().map(id -> id.substring(prefix.length())).toList());
+    // durable_state holds every tenant's entities and has no tenant column, so row-level
+    // security cannot fence it and only the system role reads it (V18); the persistence id
+    // prefix is the tenant filter.
+    CompletionStage<List<String>> keys = CompletableFuture.supplyAsync(() -> {
+      try (Connection connection = reads.pool().getConnection()) {
+        connection.setAutoCommit(true);
+        return Database.dsl(connection)
+            .select(DSL.field("persistence_id", String.class))
+            .from(DSL.table("durable_state"))
+            .where(DSL.field("persistence_id", String.class).startsWith(prefix))
+            .and(DSL.field("state_timestamp", Long.class).ge(since))
+            .orderBy(DSL.field("persistence_id"))
+            .limit(MAX_LISTED)
+            .fetch(0, String.class).stream().map(id -> id.substring(prefix.length())).toList();
+      } catch (SQLException e) {
+        throw new IllegalStateException(e.getMessage(), e);
+      }
+    }, reads.executor());
     return keys.thenCompose(clientKeys -> {
       List<CompletableFuture<Map<String, Object>>> views = new ArrayList<>();
       for (String key : clientKeys) {

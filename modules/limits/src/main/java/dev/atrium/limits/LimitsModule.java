@@ -1,6 +1,5 @@
 package dev.atrium.limits;
 
-import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.limits.Budgets;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -19,19 +18,20 @@ public final class LimitsModule {
   private final LimitsAdminRoutes admin;
   private final BudgetAdminRoutes budgetAdmin;
 
-  private LimitsModule(ActorSystem<?> system, TenantRegistry tenants) {
+  private LimitsModule(ActorSystem<?> system, TenantRegistry tenants, SystemReads reads) {
     this.limiter = new TokenBuckets(system, tenants);
     this.budgets = new BudgetService(system, tenants);
-    this.admin = new LimitsAdminRoutes(system, tenants, DatabaseExtension.get(system).database());
+    this.admin = new LimitsAdminRoutes(system, tenants, reads);
     this.budgetAdmin = new BudgetAdminRoutes(system, tenants, budgets);
   }
 
   /** @param registry where the budgets' gauges go */
   public static LimitsModule start(ActorSystem<?> system, TenantRegistry tenants, MeterRegistry registry) {
     TokenBucket.init(system);
-    BudgetUsage usage = BudgetUsage.start(system);
+    SystemReads reads = SystemReads.start(system);
+    BudgetUsage usage = BudgetUsage.start(reads);
     Budget.init(system, usage::derive, new BudgetGauges(registry));
-    return new LimitsModule(system, tenants);
+    return new LimitsModule(system, tenants, reads);
   }
 
   public RateLimiter limiter() {

@@ -40,7 +40,7 @@ class BudgetEntityTest {
   static void start() {
     db = TestDatabase.fresh("budget_entity");
     testKit = ActorTestKit.create("budgets", TestConfig.forDatabase(db));
-    usage = BudgetUsage.start(testKit.system());
+    usage = BudgetUsage.start(SystemReads.start(testKit.system()));
   }
 
   @AfterAll
