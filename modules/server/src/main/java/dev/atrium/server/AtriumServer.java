@@ -84,9 +84,10 @@ public final class AtriumServer {
     settings.metrics().nodeInfo(mode.code(), config.getString("pekko.cluster.app-version"));
 
     LimitsModule limits = LimitsModule.start(system, settings.tenants(), settings.metrics().registry());
-    // JWKS URLs are operator-configured: fetched as configured (the outbound-URL guard may wrap this source).
-    JwtAuthenticator jwt = JwtAuthenticator.start(settings.tenants(),
-        JwksSource.http(java.time.Duration.ofSeconds(5)), settings.clock());
+    // JWKS URLs are operator-configured: fetched through the outbound-URL guard's operator policy.
+    var outbound = dev.atrium.core.net.OutboundFetch.fromConfig(system.settings().config(),
+        system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
+    JwtAuthenticator jwt = JwtAuthenticator.start(settings.tenants(), JwksSource.guarded(outbound), settings.clock());
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter(), jwt);
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
     PriceTable prices = PriceTable.fromConfig(config);

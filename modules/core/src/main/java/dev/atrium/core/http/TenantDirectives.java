@@ -60,9 +60,11 @@ public final class TenantDirectives {
     this(tenants, RateLimiter.UNLIMITED);
   }
 
-  /** JWTs checked with keys fetched over plain HTTP, against the system clock. */
+  /** JWTs checked with keys fetched through the outbound-URL guard as the default config sets it, against the system clock. */
   public TenantDirectives(TenantRegistry tenants, RateLimiter limiter) {
-    this(tenants, limiter, JwtAuthenticator.start(tenants, JwksSource.http(java.time.Duration.ofSeconds(5)),
+    this(tenants, limiter, JwtAuthenticator.start(tenants,
+        JwksSource.guarded(dev.atrium.core.net.OutboundFetch.fromConfig(com.typesafe.config.ConfigFactory.load(),
+            java.util.concurrent.ForkJoinPool.commonPool())),
         java.time.Clock.systemUTC()));
   }
 

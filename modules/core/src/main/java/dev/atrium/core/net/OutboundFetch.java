@@ -55,18 +55,35 @@ public final class OutboundFetch {
   private final OutboundUrls urls;
   private final Settings settings;
   private final Executor blocking;
-  private final HttpClient client;
+  private volatile HttpClient client;
 
   /** @param blocking where DNS lookups run (they block) */
   public OutboundFetch(OutboundUrls urls, Settings settings, Executor blocking) {
     this.urls = urls;
     this.settings = settings;
     this.blocking = blocking;
-    this.client = HttpClient.newBuilder()
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .proxy(HttpClient.Builder.NO_PROXY)
-        .connectTimeout(settings.connectTimeout())
-        .build();
+  }
+
+  /**
+   * Made on the first fetch: a node that never fetches starts no client (and the JDK reads
+   * some of its system properties when the first client is made, which tests set late).
+   */
+  private HttpClient client() {
+    HttpClient c = client;
+    if (c == null) {
+      synchronized (this) {
+        c = client;
+        if (c == null) {
+          c = HttpClient.newBuilder()
+              .followRedirects(HttpClient.Redirect.NEVER)
+              .proxy(HttpClient.Builder.NO_PROXY)
+              .connectTimeout(settings.connectTimeout())
+              .build();
+          client = c;
+        }
+      }
+    }
+    return c;
   }
 
   public static OutboundFetch fromConfig(Config config, Executor blocking) {
@@ -105,7 +122,7 @@ public final class OutboundFetch {
       }
       HttpRequest.Builder request = HttpRequest.newBuilder(checked.connectTo()).timeout(settings.requestTimeout()).GET();
       headers.forEach(request::header);
-      return client.sendAsync(request.build(), info -> body(info, maxBytes)).thenCompose(response -> {
+      return client().sendAsync(request.build(), info -> body(info, maxBytes)).thenCompose(response -> {
         int status = response.statusCode();
         var location = response.headers().firstValue("location");
         if (!REDIRECTS.contains(status) || location.isEmpty()) {
