@@ -8,21 +8,28 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.auth.JwksSource;
 import dev.atrium.core.auth.JwtAuthenticator;
 import dev.atrium.core.limits.ClientAddress;
 import dev.atrium.core.limits.RateLimiter;
 import dev.atrium.core.limits.StreamSlot;
+import dev.atrium.core.net.OutboundFetch;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.RouteClass;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.apache.pekko.http.cors.javadsl.CorsDirectives;
@@ -63,8 +70,7 @@ public final class TenantDirectives {
   /** JWTs checked with keys fetched through the outbound-URL guard as the default config sets it, against the system clock. */
   public TenantDirectives(TenantRegistry tenants, RateLimiter limiter) {
     this(tenants, limiter, JwtAuthenticator.start(tenants,
-        JwksSource.guarded(dev.atrium.core.net.OutboundFetch.fromConfig(com.typesafe.config.ConfigFactory.load(),
-            java.util.concurrent.ForkJoinPool.commonPool())),
+        JwksSource.guarded(OutboundFetch.fromConfig(ConfigFactory.load(), ForkJoinPool.commonPool())),
         java.time.Clock.systemUTC()));
   }
 
@@ -94,11 +100,11 @@ public final class TenantDirectives {
     return extractRequest(request -> extractClientIP(ip -> {
       RequestInfo info = RequestInfo.of(request);
       info.routeClass(routeClass);
-      java.net.InetAddress peer = ip.getAddress().orElse(null);
+      InetAddress peer = ip.getAddress().orElse(null);
       Optional<String> token = bearer(request).filter(JwtAuthenticator::looksLikeJwt);
       if (token.isPresent()) {
         // Cached keys answer at once (no hop through a future); a JWKS fetch is awaited, never blocked on.
-        java.util.concurrent.CompletableFuture<Principal> user =
+        CompletableFuture<Principal> user =
             jwt.authenticate(token.get(), jwtContext(request, peer)).toCompletableFuture();
         if (user.isDone()) {
           return withPrincipal(info, request, routeClass, joined(user), inner);
@@ -123,7 +129,7 @@ public final class TenantDirectives {
             () -> inner.apply(principal))));
   }
 
-  private JwtAuthenticator.RequestContext jwtContext(HttpRequest request, java.net.InetAddress peer) {
+  private JwtAuthenticator.RequestContext jwtContext(HttpRequest request, InetAddress peer) {
     Optional<String> tenantHeader = request.getHeader(TENANT_HEADER).map(HttpHeader::value).map(String::trim);
     if (tenantHeader.isPresent() && !TENANT_ID.matcher(tenantHeader.get()).matches()) {
       throw ApiError.badRequest("invalid_tenant_id",
@@ -135,17 +141,17 @@ public final class TenantDirectives {
         tenant -> clientIp(request, peer, tenant));
   }
 
-  private static Principal joined(java.util.concurrent.CompletableFuture<Principal> user) {
+  private static Principal joined(CompletableFuture<Principal> user) {
     try {
       return user.join();
-    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+    } catch (CompletionException | CancellationException e) {
       throw unwrapped(e);
     }
   }
 
   private static RuntimeException unwrapped(Throwable failure) {
     Throwable cause = failure;
-    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+    while (cause instanceof CompletionException && cause.getCause() != null) {
       cause = cause.getCause();
     }
     return cause instanceof RuntimeException runtime ? runtime : new IllegalStateException(cause);
@@ -255,7 +261,7 @@ public final class TenantDirectives {
     });
   }
 
-  Principal resolve(HttpRequest request, java.net.InetAddress peer, RouteClass routeClass) {
+  Principal resolve(HttpRequest request, InetAddress peer, RouteClass routeClass) {
     Optional<String> credential = credential(request);
     Optional<String> tenantHeader = request.getHeader(TENANT_HEADER).map(HttpHeader::value).map(String::trim);
     if (credential.isPresent()) {
@@ -291,15 +297,16 @@ public final class TenantDirectives {
         .withHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"atrium\""));
   }
 
-  /**
-   * The presented key: {@code Authorization: Bearer <key>} (what OpenAI's SDKs send) or
-   * {@code x-api-key}. A malformed Authorization header is refused rather than ignored.
-   */
+  /** The bearer credential, if the Authorization header is {@code Bearer <something>}. */
   private static Optional<String> bearer(HttpRequest request) {
     return request.getHeader("authorization").map(HttpHeader::value).map(String::trim)
         .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7).trim());
   }
 
+  /**
+   * The presented key: {@code Authorization: Bearer <key>} (what OpenAI's SDKs send) or
+   * {@code x-api-key}. A malformed Authorization header is refused rather than ignored.
+   */
   private static Optional<String> credential(HttpRequest request) {
     Optional<String> authorization = request.getHeader("authorization").map(HttpHeader::value);
     if (authorization.isPresent()) {
@@ -321,7 +328,7 @@ public final class TenantDirectives {
     return Optional.of(host.toLowerCase(Locale.ROOT));
   }
 
-  private String clientIp(HttpRequest request, java.net.InetAddress peer, TenantConfig tenant) {
+  private String clientIp(HttpRequest request, InetAddress peer, TenantConfig tenant) {
     List<ClientAddress.Cidr> proxies = proxiesByTenant.computeIfAbsent(tenant.id(), id -> tenant.trustedProxyNetworks());
     return ClientAddress.resolve(peer, request.getHeader("x-forwarded-for").map(HttpHeader::value), proxies);
   }
