@@ -7,6 +7,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jwt.JWTClaimsSet;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.TenantRegistry;
+import dev.atrium.testkit.CapturedLogs;
 import dev.atrium.testkit.Eventually;
 import dev.atrium.testkit.MockLlm;
 import dev.atrium.testkit.MutableClock;
@@ -46,6 +47,7 @@ class JwtAuthTest {
   static TestIssuer stranger;
   static TestIssuer down;
   static MockLlm mock;
+  static CapturedLogs logs;
   static TestNode node;
   static TestHttp http;
 
@@ -69,6 +71,7 @@ class JwtAuthTest {
     down = TestIssuer.start(clock);
     down.failing(true);
     mock = MockLlm.startLocal();
+    logs = CapturedLogs.capture();
     Files.writeString(tenantsDir.resolve("alpha.json"), """
         {"id": "alpha", "display_name": "Alpha", "api_keys": [],
          "auth": {"jwt": {"issuer": "%s", "jwks_url": "%s", "audience": "atrium",
@@ -113,6 +116,7 @@ class JwtAuthTest {
   @AfterAll
   static void stop() {
     node.close();
+    logs.close();
     mock.close();
     for (TestIssuer issuer : List.of(alphaIssuer, betaIssuer, sharedIssuer, stranger, down)) {
       issuer.close();
@@ -140,6 +144,24 @@ class JwtAuthTest {
         .startsWith("Bearer").contains("error=\"invalid_token\"");
     assertThat(response.body()).doesNotContain(token).doesNotContain(token.split("\\.")[1])
         .doesNotContain("user-secret-sub");
+  }
+
+  @Test
+  void logsNeverHoldATokenOrItsSubject() {
+    String subject = "someone-" + java.util.UUID.randomUUID() + "@example.com";
+    String valid = alphaIssuer.sign(JWSAlgorithm.EdDSA, alphaClaims(subject).build());
+    String tampered = TestIssuer.tampered(valid, alphaClaims(subject).claim("tier", "FREE").build());
+    assertThat(whoAmI(valid, "x-request-id", "jwt-log-ok").statusCode()).isEqualTo(200);
+    assertThat(whoAmI(tampered, "x-request-id", "jwt-log-refused").statusCode()).isEqualTo(401);
+    // Both requests were logged (the capture works), as a user and as a refusal...
+    Eventually.await(Duration.ofSeconds(5), () -> {
+      assertThat(logs.linesContaining("jwt-log-ok")).singleElement().asString().contains("\"principal\":\"user\"");
+      assertThat(logs.linesContaining("jwt-log-refused")).singleElement().asString().contains("\"status\":401");
+    });
+    // ...and no line holds a token, its signature or its subject.
+    assertThat(logs.linesContaining(valid.substring(valid.lastIndexOf('.') + 1))).isEmpty();
+    assertThat(logs.linesContaining(tampered.split("\\.")[1])).isEmpty();
+    assertThat(logs.linesContaining(subject)).isEmpty();
   }
 
   @Test

@@ -94,6 +94,8 @@ public final class Edge {
         StructuredArguments.v("status", status),
         StructuredArguments.keyValue("request_id", info.requestId()),
         StructuredArguments.keyValue("tenant", tenant),
+        // The principal's kind, not a user's id: a token's subject may be an e-mail address.
+        StructuredArguments.keyValue("principal", info.principal().map(p -> p.kind().wireName()).orElse("-")),
         StructuredArguments.keyValue("key_id", info.principal().flatMap(p -> p.keyId()).orElse("-")),
         StructuredArguments.keyValue("route_class", routeClass),
         StructuredArguments.keyValue("port", port),

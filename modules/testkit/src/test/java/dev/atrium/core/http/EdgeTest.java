@@ -363,7 +363,7 @@ class EdgeTest {
 
     var line = logs.linesContaining("\"request_id\":\"log-check-1\"");
     assertThat(line).hasSize(1);
-    assertThat(line.get(0)).contains("\"tenant\":\"alpha\"", "\"key_id\":\"k_alpha\"", "\"route_class\":\"default\"",
+    assertThat(line.get(0)).contains("\"tenant\":\"alpha\"", "\"key_id\":\"k_alpha\"", "\"principal\":\"key\"", "\"route_class\":\"default\"",
         "\"status\":200", "\"latency_ms\"");
     assertThat(logs.linesContaining(ALPHA_KEY)).isEmpty();
     assertThat(logs.linesContaining(BETA_KEY)).isEmpty();
