@@ -33,6 +33,9 @@ import org.junit.jupiter.api.Test;
  */
 class OutboundFetchTest {
   static HttpServer server;
+  /** Another origin (same address, another port) that records the authorization header it gets. */
+  static HttpServer other;
+  static final Map<String, String> authorizationSeen = new ConcurrentHashMap<>();
   static ServerSocket forbidden;
   static final AtomicInteger forbiddenConnections = new AtomicInteger();
   static final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
@@ -100,6 +103,20 @@ class OutboundFetchTest {
         // the client hung up at the cap: what the test wants
       }
     });
+    other = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 0);
+    other.createContext("/seen", exchange -> {
+      authorizationSeen.put("other", String.valueOf(exchange.getRequestHeaders().getFirst("authorization")));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    other.start();
+    redirect("/to-other-origin", "http://127.0.0.1:" + other.getAddress().getPort() + "/seen");
+    redirect("/to-same-origin", "/seen-here");
+    server.createContext("/seen-here", exchange -> {
+      authorizationSeen.put("same", String.valueOf(exchange.getRequestHeaders().getFirst("authorization")));
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
     server.start();
     base = "http://127.0.0.1:" + server.getAddress().getPort();
 
@@ -131,6 +148,7 @@ class OutboundFetchTest {
   @AfterAll
   static void stop() throws IOException {
     server.stop(0);
+    other.stop(0);
     forbidden.close();
     blocking.shutdownNow();
   }
@@ -178,6 +196,16 @@ class OutboundFetchTest {
     assertThat(refusal(base + "/to-private-hex")).isEqualTo("private");
     assertThat(refusal(base + "/to-file")).isEqualTo("scheme");
     assertThat(hitsOf("/to-metadata")).isEqualTo(1);
+  }
+
+  @Test
+  void theCallersHeadersFollowARedirectOnlyWithinItsOrigin() throws Exception {
+    Map<String, String> headers = Map.of("authorization", "Bearer not-for-others");
+    assertThat(fetch.fetchRequestUrl(URI.create(base + "/to-same-origin"), headers, 1024)
+        .toCompletableFuture().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    assertThat(fetch.fetchRequestUrl(URI.create(base + "/to-other-origin"), headers, 1024)
+        .toCompletableFuture().get(10, TimeUnit.SECONDS).status()).isEqualTo(204);
+    assertThat(authorizationSeen).containsEntry("same", "Bearer not-for-others").containsEntry("other", "null");
   }
 
   @Test
