@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Backoff;
 import dev.atrium.core.http.ApiError;
 import dev.atrium.core.limits.Budgets;
+import dev.atrium.core.secrets.SecretException;
+import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.tenant.ModelTask;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantConfigException;
@@ -55,13 +57,14 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  * the client a failure ends the stream: nothing is replayed twice.
  */
 public final class ModelGateway {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelGateway.class);
   /** Retries of one provider: 200 ms, doubling, with jitter. */
   static final Backoff BACKOFF = new Backoff(Duration.ofMillis(200), Duration.ofSeconds(10));
 
   private final ActorSystem<?> system;
   private final TenantRegistry tenants;
-  private final Function<String, Optional<String>> environment;
-  private final Map<String, ModelProvider> providers = new ConcurrentHashMap<>();
+  private final Secrets secrets;
+  private final Map<String, KeyedProvider> providers = new ConcurrentHashMap<>();
   private final UsageRecorder recorder;
   private final ProviderKeys providerKeys;
   private final BudgetGate budgets;
@@ -123,11 +126,20 @@ public final class ModelGateway {
   /** @param registry where the guardrails count their decisions (the node's Prometheus registry) */
   public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment,
       UsageRecorder recorder, Budgets budgets, PriceTable prices, ResponseCache cache, MeterRegistry registry) {
+    this(system, tenants, Secrets.of(environment), recorder, budgets, prices, cache, registry);
+  }
+
+  /**
+   * @param secrets where provider keys are resolved ({@code api_key_env}, {@code api_key_file},
+   *     {@code api_key_secret}), each cached for its TTL so a rotated key is used without a restart
+   */
+  public ModelGateway(ActorSystem<?> system, TenantRegistry tenants, Secrets secrets,
+      UsageRecorder recorder, Budgets budgets, PriceTable prices, ResponseCache cache, MeterRegistry registry) {
     this.guards = new Guards(tenants, registry);
     this.cache = cache;
     this.system = system;
     this.tenants = tenants;
-    this.environment = environment;
+    this.secrets = secrets;
     this.providerKeys = ProviderKeys.fromConfig(system.settings().config().getConfig("atrium.byok"), tenants);
     List<String> unpriced = BudgetGate.unpricedUnderSpendCap(tenants, budgets, prices);
     if (!unpriced.isEmpty()) {
@@ -279,15 +291,34 @@ public final class ModelGateway {
     return Optional.of(new Route(route.get().model(), List.copyOf(attempts)));
   }
 
+  /**
+   * The provider with its key as the secrets' cache has it now: the instance is kept while
+   * the key is the same and rebuilt when it changed (a rotated file or secret, at most one
+   * TTL after the rotation), so calls already streaming keep the key they started with.
+   */
   private ModelProvider provider(TenantConfig tenant, String name, TenantConfig.ProviderSettings settings) {
-    return providers.computeIfAbsent(tenant.id() + "/" + name, key -> switch (settings.type()) {
-      case LOCAL -> new LocalProvider(tenant.id());
-      case OPENAI -> new OpenAiProvider(system, name, settings,
-          settings.apiKeyEnv() == null ? Optional.empty() : environment.apply(settings.apiKeyEnv()));
-      case ANTHROPIC -> new AnthropicProvider(system, name, settings,
-          settings.apiKeyEnv() == null ? Optional.empty() : environment.apply(settings.apiKeyEnv()));
+    Optional<String> apiKey = settings.apiKey().flatMap(ref -> {
+      try {
+        return secrets.resolve(ref);
+      } catch (SecretException e) {
+        // As an unset variable: the call goes without a key and the provider refuses it;
+        // the next lookup tries again. The message names the place, never a value.
+        log.warn("No key for provider {} of tenant {}: {}", name, tenant.id(), e.getMessage());
+        return Optional.empty();
+      }
     });
+    int fingerprint = apiKey.map(String::hashCode).orElse(0);
+    return providers.compute(tenant.id() + "/" + name, (key, held) ->
+        held != null && held.fingerprint() == fingerprint ? held : new KeyedProvider(fingerprint,
+            switch (settings.type()) {
+              case LOCAL -> new LocalProvider(tenant.id());
+              case OPENAI -> new OpenAiProvider(system, name, settings, apiKey);
+              case ANTHROPIC -> new AnthropicProvider(system, name, settings, apiKey);
+            })).provider();
   }
+
+  /** A provider and a hash of the key it was built with (never the key). */
+  private record KeyedProvider(int fingerprint, ModelProvider provider) {}
 
   /**
    * Streams an answer from retrieved passages along the route for a metered {@code call},

@@ -1,5 +1,7 @@
 package dev.atrium.rag;
 
+import dev.atrium.core.secrets.SecretException;
+import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
 import java.util.Map;
@@ -39,7 +41,22 @@ public final class Embedders {
       }
       TenantConfig.ProviderSettings provider = tenant.models().providers().get(name);
       return new OpenAiEmbedder(system, name, provider, tenant.documents().embeddingModel(),
-          provider.apiKeyEnv() == null ? Optional.empty() : environment.apply(provider.apiKeyEnv()));
+          embedderKey(provider));
+    });
+  }
+
+  /**
+   * The embedder's key, read once when its embedder is made: from {@code api_key_env} or
+   * {@code api_key_file} (an {@code api_key_secret} is the gateway's; embedders do not rotate
+   * keys yet). An unreadable file leaves the calls without a key, as an unset variable does.
+   */
+  private Optional<String> embedderKey(TenantConfig.ProviderSettings provider) {
+    return provider.apiKey().flatMap(ref -> {
+      try {
+        return Secrets.of(environment).read(ref);
+      } catch (SecretException e) {
+        return Optional.empty();
+      }
     });
   }
 }

@@ -1,6 +1,7 @@
 package dev.atrium.server;
 
 import com.typesafe.config.Config;
+import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.db.DatabaseExtension;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.db.Migrations;
@@ -107,7 +108,8 @@ public final class AtriumServer {
     // their scheduled jobs the same way, before the scheduler starts.
     RunTypes runTypes = new RunTypes();
     Jobs jobs = new Jobs();
-    ModelGateway gateway = new ModelGateway(system, settings.tenants(), name -> Optional.ofNullable(System.getenv(name)),
+    ModelGateway gateway = new ModelGateway(system, settings.tenants(),
+        Secrets.fromConfig(config.getConfig("atrium.secrets"), name -> Optional.ofNullable(System.getenv(name))),
         usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs), settings.metrics().registry());
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);

@@ -219,7 +219,7 @@ public record TenantConfig(
    */
   public record ProviderSettings(
       ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries,
-      String anthropicVersion) {
+      String anthropicVersion, String apiKeyFile, AwsSecret apiKeySecret) {
     public static final String DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
 
     public ProviderSettings {
@@ -230,7 +230,28 @@ public record TenantConfig(
 
     /** Settings without an Anthropic API version (the default's). */
     public ProviderSettings(ProviderType type, String baseUrl, String apiKeyEnv, Integer timeoutMs, Integer maxRetries) {
-      this(type, baseUrl, apiKeyEnv, timeoutMs, maxRetries, null);
+      this(type, baseUrl, apiKeyEnv, timeoutMs, maxRetries, null, null, null);
+    }
+
+    /**
+     * Where the provider's key lives: {@code api_key_env}, {@code api_key_file} or
+     * {@code api_key_secret} (at most one, checked at load), or empty for none.
+     */
+    public java.util.Optional<dev.atrium.core.secrets.SecretRef> apiKey() {
+      if (apiKeyEnv != null) {
+        return java.util.Optional.of(dev.atrium.core.secrets.SecretRef.env(apiKeyEnv));
+      }
+      if (apiKeyFile != null) {
+        return java.util.Optional.of(dev.atrium.core.secrets.SecretRef.file(apiKeyFile));
+      }
+      return java.util.Optional.ofNullable(apiKeySecret).map(AwsSecret::ref);
+    }
+  }
+
+  /** An AWS Secrets Manager secret by name, or one string field of its JSON value. */
+  public record AwsSecret(String name, String field) {
+    public dev.atrium.core.secrets.SecretRef ref() {
+      return dev.atrium.core.secrets.SecretRef.awsSecret(name, field);
     }
   }
 

@@ -202,6 +202,12 @@ public final class TenantRegistry {
         problems.add(file + ": field 'models.providers." + name + ".base_url': required for an "
             + provider.type().name().toLowerCase(java.util.Locale.ROOT) + " provider");
       }
+      long keySources = java.util.stream.Stream.of(provider.apiKeyEnv(), provider.apiKeyFile(),
+          provider.apiKeySecret()).filter(java.util.Objects::nonNull).count();
+      if (keySources > 1) {
+        problems.add(file + ": field 'models.providers." + name + "': at most one of api_key_env, api_key_file,"
+            + " api_key_secret (has " + keySources + ")");
+      }
     });
     t.byok().providers().forEach((family, provider) -> {
       var settings = models.providers().get(provider);
