@@ -2,6 +2,9 @@ package dev.atrium.core.tenant;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
+import dev.atrium.core.secrets.SecretException;
+import dev.atrium.core.secrets.SecretRef;
+import dev.atrium.core.secrets.Secrets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -9,11 +12,13 @@ import java.text.ParseException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
  * The verification keys a tenant's {@code auth.jwt} names in its file: a JWKS file (public
- * keys only) or the HS256 secret of an environment variable. Read once, when the tenants are
+ * keys only) or the HS256 secret of an environment variable or a file (a mounted Kubernetes
+ * Secret, without trailing line breaks). Read once, when the tenants are
  * loaded, so a missing file or variable stops the server with the others' config errors, and
  * no request ever reads a file or the environment. {@link #toString()} shows no key.
  */
@@ -61,7 +66,7 @@ public final class JwtKeyMaterial {
       if (jwt == null) {
         continue;
       }
-      if (jwt.jwksFile() != null && jwt.jwksUrl() == null && jwt.hmacSecretEnv() == null) {
+      if (jwt.jwksFile() != null && jwt.jwksUrl() == null && !jwt.hmacSecret()) {
         Path path = dir.resolve(jwt.jwksFile());
         try {
           JWKSet set = JWKSet.load(path.toFile()).toPublicJWKSet();
@@ -75,7 +80,8 @@ public final class JwtKeyMaterial {
         } catch (ParseException e) {
           problems.add(file + ": field 'auth.jwt.jwks_file': " + path + " is not a JWK set");
         }
-      } else if (jwt.hmacSecretEnv() != null && jwt.jwksUrl() == null && jwt.jwksFile() == null) {
+      } else if (jwt.hmacSecretEnv() != null && jwt.hmacSecretFile() == null && jwt.jwksUrl() == null
+          && jwt.jwksFile() == null) {
         String name = jwt.hmacSecretEnv();
         String value = env.apply(name);
         if (value == null || value.isEmpty()) {
@@ -85,6 +91,27 @@ public final class JwtKeyMaterial {
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
         if (bytes.length < MIN_SECRET_BYTES) {
           problems.add(file + ": field 'auth.jwt.hmac_secret_env': the environment variable " + name + " holds "
+              + bytes.length + " bytes; an HS256 secret needs at least " + MIN_SECRET_BYTES);
+          continue;
+        }
+        material.put(tenant.id(), new JwtKeyMaterial(new JWKSet(new OctetSequenceKey.Builder(bytes).build()), true));
+      } else if (jwt.hmacSecretFile() != null && jwt.hmacSecretEnv() == null && jwt.jwksUrl() == null
+          && jwt.jwksFile() == null) {
+        Path path = dir.resolve(jwt.hmacSecretFile());
+        Optional<String> value;
+        try {
+          value = Secrets.of(name -> Optional.empty()).read(SecretRef.file(path.toString()));
+        } catch (SecretException e) {
+          problems.add(file + ": field 'auth.jwt.hmac_secret_file': " + e.getMessage());
+          continue;
+        }
+        if (value.isEmpty()) {
+          problems.add(file + ": field 'auth.jwt.hmac_secret_file': " + path + " does not exist or is empty");
+          continue;
+        }
+        byte[] bytes = value.get().getBytes(StandardCharsets.UTF_8);
+        if (bytes.length < MIN_SECRET_BYTES) {
+          problems.add(file + ": field 'auth.jwt.hmac_secret_file': " + path + " holds "
               + bytes.length + " bytes; an HS256 secret needs at least " + MIN_SECRET_BYTES);
           continue;
         }

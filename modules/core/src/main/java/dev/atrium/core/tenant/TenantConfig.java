@@ -115,8 +115,8 @@ public record TenantConfig(
 
   /**
    * The tenant's JWT issuer (docs/tenancy.md#jwt-authentication). Keys come from exactly one
-   * of {@code jwksUrl}, {@code jwksFile} or {@code hmacSecretEnv} (checked when the file is
-   * loaded, with the JWKS file read and the variable looked up then).
+   * of {@code jwksUrl}, {@code jwksFile}, {@code hmacSecretEnv} or {@code hmacSecretFile} (checked
+   * when the file is loaded, with the JWKS or secret file read and the variable looked up then).
    *
    * @param audience accepted {@code aud} values; empty: any (a string in the file is a one-element list)
    * @param algorithms accepted {@code alg}s: {@link #DEFAULT_ALGORITHMS} for key sets, HS256 for a secret
@@ -132,16 +132,23 @@ public record TenantConfig(
           with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
       List<String> audience,
       String jwksUrl, String jwksFile, String hmacSecretEnv, List<String> algorithms, JwtClaims claims,
-      Tier defaultTier, String tenantClaim, Integer jwksMinRefreshSeconds, Integer jwksCacheSeconds) {
+      Tier defaultTier, String tenantClaim, Integer jwksMinRefreshSeconds, Integer jwksCacheSeconds,
+      String hmacSecretFile) {
     public static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
 
     public Jwt {
       audience = audience == null ? List.of() : List.copyOf(audience);
       algorithms = algorithms == null || algorithms.isEmpty()
-          ? (hmacSecretEnv != null ? List.of("HS256") : DEFAULT_ALGORITHMS) : List.copyOf(algorithms);
+          ? (hmacSecretEnv != null || hmacSecretFile != null ? List.of("HS256") : DEFAULT_ALGORITHMS)
+          : List.copyOf(algorithms);
       claims = claims == null ? JwtClaims.DEFAULTS : claims;
       jwksMinRefreshSeconds = jwksMinRefreshSeconds == null ? 30 : jwksMinRefreshSeconds;
       jwksCacheSeconds = jwksCacheSeconds == null ? 600 : jwksCacheSeconds;
+    }
+
+    /** Whether the keys are an HMAC secret ({@code hmac_secret_env} or {@code hmac_secret_file}). */
+    public boolean hmacSecret() {
+      return hmacSecretEnv != null || hmacSecretFile != null;
     }
 
     public Optional<String> tenantClaimName() {

@@ -257,19 +257,20 @@ public final class TenantRegistry {
 
   /** One key source; HS256 exactly with a secret (a key set never verifies an HMAC: no key confusion). */
   private static void checkJwt(String file, TenantConfig.Jwt jwt, List<String> problems) {
-    long sources = java.util.stream.Stream.of(jwt.jwksUrl(), jwt.jwksFile(), jwt.hmacSecretEnv())
+    long sources = java.util.stream.Stream.of(jwt.jwksUrl(), jwt.jwksFile(), jwt.hmacSecretEnv(), jwt.hmacSecretFile())
         .filter(java.util.Objects::nonNull).count();
     if (sources != 1) {
-      problems.add(file + ": field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env (has "
+      problems.add(file + ": field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env,"
+          + " hmac_secret_file (has "
           + sources + ")");
       return;
     }
-    if (jwt.hmacSecretEnv() != null) {
+    if (jwt.hmacSecret()) {
       jwt.algorithms().stream().filter(a -> !a.equals("HS256")).forEach(a ->
           problems.add(file + ": field 'auth.jwt.algorithms': '" + a + "' needs a key set (jwks_url or jwks_file);"
-              + " a hmac_secret_env verifies HS256 only"));
+              + " an HMAC secret verifies HS256 only"));
     } else if (jwt.algorithms().contains("HS256")) {
-      problems.add(file + ": field 'auth.jwt.algorithms': 'HS256' is allowed only with hmac_secret_env"
+      problems.add(file + ": field 'auth.jwt.algorithms': 'HS256' is allowed only with hmac_secret_env or hmac_secret_file"
           + " (an HMAC keyed with a public key would let anyone sign)");
     }
     if (jwt.jwksUrl() != null) {
@@ -392,7 +393,7 @@ public final class TenantRegistry {
     return byIssuer.getOrDefault(issuer, List.of());
   }
 
-  /** The keys a tenant's {@code jwks_file} or {@code hmac_secret_env} gave at load (none for a JWKS URL). */
+  /** The keys a tenant's {@code jwks_file}, {@code hmac_secret_env} or {@code hmac_secret_file} gave at load (none for a JWKS URL). */
   public Optional<JwtKeyMaterial> jwtKeys(String tenantId) {
     return Optional.ofNullable(jwtKeys.get(tenantId));
   }

@@ -70,8 +70,8 @@ class JwtConfigTest {
     tenant("b", """
         {"issuer": "https://b.example", "jwks_url": "https://b.example/jwks", "hmac_secret_env": "JWT_SECRET"}""");
     String failure = failure();
-    assertThat(failure).contains("a.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env (has 0)");
-    assertThat(failure).contains("b.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env (has 2)");
+    assertThat(failure).contains("a.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file (has 0)");
+    assertThat(failure).contains("b.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file (has 2)");
   }
 
   @Test
@@ -96,6 +96,35 @@ class JwtConfigTest {
     assertThat(failure).contains("b.json: field 'auth.jwt.hmac_secret_env': the environment variable SHORT_SECRET holds 9"
         + " bytes; an HS256 secret needs at least 32");
     assertThat(failure).doesNotContain("too-short");
+  }
+
+  @Test
+  void aSecretFileIsReadAtLoadWithoutItsLineBreakAndAShortOrMissingOneIsALoadError() throws IOException {
+    Files.writeString(dir.resolve("hmac.secret"), SECRET + "\n");
+    tenant("a", """
+        {"issuer": "https://a.example", "hmac_secret_file": "hmac.secret"}""");
+    JwtKeyMaterial keys = load().jwtKeys("a").orElseThrow();
+    assertThat(keys.secret()).isTrue();
+    assertThat(keys.keys().getKeys().get(0).toOctetSequenceKey().toByteArray())
+        .isEqualTo(SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(load().byId("a").orElseThrow().auth().jwt().algorithms()).containsExactly("HS256");
+    assertThat(keys.toString()).doesNotContain(SECRET);
+
+    Files.writeString(dir.resolve("short.secret"), "too-short-file");
+    tenant("b", """
+        {"issuer": "https://b.example", "hmac_secret_file": "short.secret"}""");
+    tenant("c", """
+        {"issuer": "https://c.example", "hmac_secret_file": "absent.secret"}""");
+    tenant("d", """
+        {"issuer": "https://d.example", "hmac_secret_file": "hmac.secret", "hmac_secret_env": "JWT_SECRET"}""");
+    String failure = failure();
+    assertThat(failure).contains("b.json: field 'auth.jwt.hmac_secret_file': " + dir.resolve("short.secret")
+        + " holds 14 bytes; an HS256 secret needs at least 32");
+    assertThat(failure).contains("c.json: field 'auth.jwt.hmac_secret_file': " + dir.resolve("absent.secret")
+        + " does not exist or is empty");
+    assertThat(failure).contains("d.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env,"
+        + " hmac_secret_file (has 2)");
+    assertThat(failure).doesNotContain("too-short-file").doesNotContain(SECRET);
   }
 
   @Test
