@@ -307,9 +307,13 @@ public final class ModelGateway {
         return Optional.empty();
       }
     });
-    int fingerprint = apiKey.map(String::hashCode).orElse(0);
-    return providers.compute(tenant.id() + "/" + name, (key, held) ->
-        held != null && held.fingerprint() == fingerprint ? held : new KeyedProvider(fingerprint,
+    String id = tenant.id() + "/" + name;
+    KeyedProvider held = providers.get(id);
+    if (held != null && held.key().equals(apiKey)) {
+      return held.provider();
+    }
+    return providers.compute(id, (key, current) ->
+        current != null && current.key().equals(apiKey) ? current : new KeyedProvider(apiKey,
             switch (settings.type()) {
               case LOCAL -> new LocalProvider(tenant.id());
               case OPENAI -> new OpenAiProvider(system, name, settings, apiKey);
@@ -317,8 +321,13 @@ public final class ModelGateway {
             })).provider();
   }
 
-  /** A provider and a hash of the key it was built with (never the key). */
-  private record KeyedProvider(int fingerprint, ModelProvider provider) {}
+  /** A provider and the key it was built with; {@link #toString()} shows no key. */
+  private record KeyedProvider(Optional<String> key, ModelProvider provider) {
+    @Override
+    public String toString() {
+      return "KeyedProvider[" + provider.label() + "]";
+    }
+  }
 
   /**
    * Streams an answer from retrieved passages along the route for a metered {@code call},
