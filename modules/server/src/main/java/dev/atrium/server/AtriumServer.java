@@ -109,7 +109,8 @@ public final class AtriumServer {
     RunTypes runTypes = new RunTypes();
     Jobs jobs = new Jobs();
     ModelGateway gateway = new ModelGateway(system, settings.tenants(),
-        Secrets.fromConfig(config.getConfig("atrium.secrets"), name -> Optional.ofNullable(System.getenv(name))),
+        Secrets.fromConfig(config.getConfig("atrium.secrets"), name -> Optional.ofNullable(System.getenv(name)),
+            system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking())),
         usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs), settings.metrics().registry());
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);

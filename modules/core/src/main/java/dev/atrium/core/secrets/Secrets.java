@@ -13,7 +13,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +27,10 @@ import org.slf4j.LoggerFactory;
  * at most once per TTL however many calls use it. A refresh that fails after a value was
  * known keeps serving the last value (a secrets manager outage does not stop every call)
  * and is retried at the next lookup after another TTL; one that never succeeded fails.
+ * Once a value is known, a refresh runs on {@code refresher} (the server's blocking
+ * dispatcher: a Secrets Manager call must not hold a request's thread), one at a time per
+ * secret, while lookups keep the value they had; only a secret's first read is made on the
+ * caller's thread. With a direct executor (tests) a refresh completes inside the lookup.
  * A file's value is its content without trailing line breaks (Kubernetes Secrets mounted
  * from {@code kubectl create secret --from-file} often end with one). Nothing here logs
  * or throws a value: messages name the place only.
@@ -37,7 +43,10 @@ public final class Secrets {
   private final SecretStore store;
   private final Duration ttl;
   private final Clock clock;
+  private final Executor refresher;
   private final Map<SecretRef, Entry> cache = new ConcurrentHashMap<>();
+  /** The secrets whose refresh is under way: one per secret however many lookups find it stale. */
+  private final Set<SecretRef> refreshing = ConcurrentHashMap.newKeySet();
 
   private record Entry(Optional<String> value, Instant expires) {
     @Override
@@ -46,11 +55,18 @@ public final class Secrets {
     }
   }
 
+  /** Refreshes inside the lookup that finds a value stale (tools and tests). */
   public Secrets(Function<String, Optional<String>> environment, SecretStore store, Duration ttl, Clock clock) {
+    this(environment, store, ttl, clock, Runnable::run);
+  }
+
+  public Secrets(Function<String, Optional<String>> environment, SecretStore store, Duration ttl, Clock clock,
+      Executor refresher) {
     this.environment = environment;
     this.store = store;
     this.ttl = ttl;
     this.clock = clock;
+    this.refresher = refresher;
   }
 
   /** Environment variables and files only, with the default TTL (no secrets manager). */
@@ -62,9 +78,10 @@ public final class Secrets {
    * From {@code atrium.secrets} ({@code ttl}; {@code aws.region}, {@code aws.endpoint}),
    * the process environment and the system clock.
    */
-  public static Secrets fromConfig(Config secrets, Function<String, Optional<String>> environment) {
+  public static Secrets fromConfig(Config secrets, Function<String, Optional<String>> environment,
+      Executor refresher) {
     return new Secrets(environment, AwsSecretsManager.fromConfig(secrets.getConfig("aws")),
-        secrets.getDuration("ttl"), Clock.systemUTC());
+        secrets.getDuration("ttl"), Clock.systemUTC(), refresher);
   }
 
   /**
@@ -74,23 +91,49 @@ public final class Secrets {
    * @throws SecretException when it cannot be read and no earlier value is known
    */
   public Optional<String> resolve(SecretRef ref) {
-    Instant now = clock.instant();
     Entry entry = cache.get(ref);
-    if (entry != null && now.isBefore(entry.expires())) {
+    if (entry != null && clock.instant().isBefore(entry.expires())) {
       return entry.value();
     }
+    if (entry == null || entry.value().isEmpty()) {
+      // Nothing to serve meanwhile: read now (a secret's first use, or one still unset).
+      return refresh(ref, entry);
+    }
+    if (refreshing.add(ref)) {
+      try {
+        refresher.execute(() -> {
+          try {
+            refresh(ref, entry);
+          } catch (RuntimeException e) {
+            log.warn("Could not refresh the secret {} ({})", ref, e.getClass().getSimpleName());
+          } finally {
+            refreshing.remove(ref);
+          }
+        });
+      } catch (RuntimeException rejected) {
+        refreshing.remove(ref);
+      }
+    }
+    // The refreshed value if the refresh is done already (a direct executor), else the last one.
+    Entry now = cache.get(ref);
+    return now != null ? now.value() : entry.value();
+  }
+
+  /** Reads {@code ref} and caches what it read; a failure keeps {@code previous}'s value if it had one. */
+  private Optional<String> refresh(SecretRef ref, Entry previous) {
+    Instant now = clock.instant();
     Optional<String> value;
     try {
       value = read(ref);
     } catch (SecretException e) {
-      if (entry == null || entry.value().isEmpty()) {
+      if (previous == null || previous.value().isEmpty()) {
         throw e;
       }
       log.warn("Could not refresh the secret {}; the last value stays in use ({})", ref, e.getMessage());
-      cache.put(ref, new Entry(entry.value(), now.plus(ttl)));
-      return entry.value();
+      cache.put(ref, new Entry(previous.value(), now.plus(ttl)));
+      return previous.value();
     }
-    if (entry != null && entry.value().isPresent() && !entry.value().equals(value)) {
+    if (previous != null && previous.value().isPresent() && !previous.value().equals(value)) {
       log.info("The secret {} changed; the new value is in use", ref);
     }
     cache.put(ref, new Entry(value, now.plus(ttl)));

@@ -83,6 +83,28 @@ class SecretsTest {
   }
 
   @Test
+  void aStaleValueIsServedWhileOneRefreshRunsOffTheCallersThread() {
+    java.util.ArrayDeque<Runnable> queued = new java.util.ArrayDeque<>();
+    Secrets background = new Secrets(name -> Optional.empty(), store, TTL, clock, queued::add);
+    store.values.put("prod/openai", "sk-one");
+    SecretRef ref = SecretRef.awsSecret("prod/openai", null);
+    assertThat(background.resolve(ref)).as("the first read is made at once").contains("sk-one");
+    assertThat(queued).isEmpty();
+
+    store.values.put("prod/openai", "sk-two");
+    clock.advance(TTL);
+    for (int i = 0; i < 5; i++) {
+      assertThat(background.resolve(ref)).as("stale, while the refresh waits").contains("sk-one");
+    }
+    assertThat(queued).as("one refresh for five stale lookups").hasSize(1);
+    assertThat(store.lookups).as("no lookup read the store itself").hasValue(1);
+    queued.poll().run();
+    assertThat(store.lookups).hasValue(2);
+    assertThat(background.resolve(ref)).contains("sk-two");
+    assertThat(queued).isEmpty();
+  }
+
+  @Test
   void aMissingOrEmptyFileIsNoKey() throws Exception {
     assertThat(secrets.resolve(SecretRef.file(dir.resolve("absent").toString()))).isEmpty();
     Path empty = Files.writeString(dir.resolve("empty"), "\n");
