@@ -11,12 +11,12 @@ import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
-import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.http.BodyLimit;
 import dev.atrium.core.http.JsonRoutes;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.core.tenant.Caller;
@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -61,7 +62,7 @@ final class DocumentRoutes {
 
   Route route() {
     return pathPrefix(PathMatchers.segment("v1").slash("documents"), () ->
-        module.tenants.principal(RouteClass.INGEST, principal -> concat(
+        module.tenants.principal(RouteClass.INGEST, DocumentRoutes::bodyLimit, principal -> concat(
             pathEndOrSingleSlash(() -> concat(
                 post(() -> upload(principal)),
                 get(() -> list(principal)))),
@@ -83,10 +84,26 @@ final class DocumentRoutes {
             "Documents are stored on the caller's behalf and need a PAID API key or user; FREE requests are stateless."));
   }
 
+  /**
+   * An archive may be as large as {@code max_archive_bytes} and no larger: declared over it,
+   * it is refused before it is read; streamed (no length), it is cut off there. Any other
+   * upload is one document (JSON-escaped text can be twice its bytes) or, as before, up to
+   * the archive limit, whichever is larger; its own size is checked once read.
+   */
+  static BodyLimit bodyLimit(TenantConfig tenant, HttpRequest request) {
+    TenantConfig.Documents limits = tenant.documents();
+    if (Archives.isArchive(Extractor.mediaType(request.entity().getContentType().toString()))) {
+      return new BodyLimit(limits.maxArchiveBytes(), "max_archive_bytes");
+    }
+    long document = limits.maxDocumentBytes() * 2 + 65_536;
+    return document > limits.maxArchiveBytes()
+        ? new BodyLimit(document, "max_document_bytes, twice over for JSON escapes")
+        : new BodyLimit(limits.maxArchiveBytes(), "max_archive_bytes");
+  }
+
   private Route upload(Principal principal) {
     owner(principal);
     TenantConfig.Documents limits = module.tenant(principal.tenantId()).documents();
-    long bodyLimit = Math.max(limits.maxArchiveBytes(), limits.maxDocumentBytes() * 2 + 65_536);
     return extractRequest(request -> {
       String type = Extractor.mediaType(request.entity().getContentType().toString());
       if (!type.equals("application/json") && !Extractor.supported(type) && !Archives.isArchive(type)) {
@@ -94,7 +111,7 @@ final class DocumentRoutes {
             "Documents are uploaded as " + SUPPORTED + " (or any text/*), not " + type + ".")
             .withExtension("supported", SUPPORTED);
       }
-      return withSizeLimit(bodyLimit, () -> parameterMap(params ->
+      return parameterMap(params ->
           entity(Unmarshaller.entityToByteString(), bytes -> {
             List<Pending> pending = type.equals("application/json")
                 ? List.of(fromJson(bytes, limits))
@@ -102,7 +119,7 @@ final class DocumentRoutes {
                 : List.of(fromFile(bytes, type, params, limits));
             return onSuccess(module.ingest(principal, pending), accepted ->
                 JsonRoutes.json(StatusCodes.ACCEPTED, accepted));
-          })));
+          }));
     });
   }
 

@@ -60,6 +60,11 @@ final class TestNode implements AutoCloseable {
     return new TestHttp(running.publicAddress());
   }
 
+  /** For clients below TestHttp (a raw socket speaking HTTP/1.1). */
+  java.net.InetSocketAddress publicAddress() {
+    return running.publicAddress();
+  }
+
   TestHttp adminHttp() {
     return new TestHttp(running.adminAddress());
   }

@@ -157,6 +157,6 @@ public final class Edge {
   private static HttpResponse tooLarge(RequestInfo info, String path, EntityStreamSizeException e) {
     return ErrorResponses.render(info.shape(), StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
         "The request body is larger than the limit of " + e.limit() + " bytes.",
-        info.requestId(), path, Map.of("limit_bytes", e.limit()), List.of());
+        info.requestId(), path, Map.of("limit_bytes", e.limit()), List.of(BodyLimit.CLOSE));
   }
 }

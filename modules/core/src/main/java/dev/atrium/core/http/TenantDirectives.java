@@ -6,7 +6,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
-import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import com.typesafe.config.ConfigFactory;
 import dev.atrium.core.auth.JwksSource;
@@ -30,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.apache.pekko.http.cors.javadsl.CorsDirectives;
@@ -97,6 +97,21 @@ public final class TenantDirectives {
    * like a JWT is a user's token ({@link JwtAuthenticator}: 401 with its reason code).
    */
   public Route principal(RouteClass routeClass, Function<Principal, Route> inner) {
+    return principal(routeClass, (tenant, request) -> requestLimit(tenant), inner);
+  }
+
+  /** The tenant's general body limit ({@code limits.max_request_bytes}). */
+  public static BodyLimit requestLimit(TenantConfig tenant) {
+    return new BodyLimit(tenant.limits().maxRequestBytes(), "max_request_bytes");
+  }
+
+  /**
+   * As {@link #principal(RouteClass, Function)}, with the route's own body limit instead of the
+   * tenant's general one (document uploads take archives up to {@code max_archive_bytes}); a
+   * body declared over it is refused before it is read ({@link BodyLimit}).
+   */
+  public Route principal(RouteClass routeClass, BiFunction<TenantConfig, HttpRequest, BodyLimit> bodyLimit,
+      Function<Principal, Route> inner) {
     return extractRequest(request -> extractClientIP(ip -> {
       RequestInfo info = RequestInfo.of(request);
       info.routeClass(routeClass);
@@ -107,24 +122,24 @@ public final class TenantDirectives {
         CompletableFuture<Principal> user =
             jwt.authenticate(token.get(), jwtContext(request, peer)).toCompletableFuture();
         if (user.isDone()) {
-          return withPrincipal(info, request, routeClass, joined(user), inner);
+          return withPrincipal(info, request, routeClass, joined(user), bodyLimit, inner);
         }
         return onComplete(user, result -> {
           if (result.isFailure()) {
             throw unwrapped(result.failed().get());
           }
-          return withPrincipal(info, request, routeClass, result.get(), inner);
+          return withPrincipal(info, request, routeClass, result.get(), bodyLimit, inner);
         });
       }
-      return withPrincipal(info, request, routeClass, resolve(request, peer, routeClass), inner);
+      return withPrincipal(info, request, routeClass, resolve(request, peer, routeClass), bodyLimit, inner);
     }));
   }
 
   private Route withPrincipal(RequestInfo info, HttpRequest request, RouteClass routeClass, Principal principal,
-      Function<Principal, Route> inner) {
+      BiFunction<TenantConfig, HttpRequest, BodyLimit> bodyLimit, Function<Principal, Route> inner) {
     info.principal(principal);
     TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
-    return withSizeLimit(tenant.limits().maxRequestBytes(), () ->
+    return bodyLimit.apply(tenant, request).apply(() ->
         CorsDirectives.cors(corsFor(tenant), () -> limited(info, request, tenant, principal, routeClass,
             () -> inner.apply(principal))));
   }
