@@ -3,6 +3,7 @@ package dev.atrium.core.http;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.mapRequest;
 
+import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
@@ -18,6 +19,7 @@ import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 import scala.Option;
 
@@ -31,15 +33,19 @@ import scala.Option;
  * is cut off at the limit while it streams (Edge answers that 413). Both answers carry
  * {@code Connection: close}: the unread rest of the body makes the connection unusable.
  *
- * <p>Past the limit the stream goes on reading and discarding at most {@link #DRAIN_BYTES}:
- * a server that stops reading with the client's bytes still arriving has its kernel reset
- * the connection, and the client loses the 413 it has not read yet. The drain gives it the
- * time to read the answer and stop; it never makes the body be read whole.
+ * <p>Past the limit the stream goes on reading and discarding for at most {@link #DRAIN_TIME}
+ * and {@link #DRAIN_BYTES}, whichever ends first: a server that stops reading with the
+ * client's bytes still arriving has its kernel reset the connection, and the client loses
+ * the 413 it has not read yet (Pekko's own parser lingers the same way after its errors).
+ * The drain gives the client the time to read the answer and stop sending; nothing of it
+ * is kept, and the body is never read whole.
  */
 public record BodyLimit(long bytes, String setting) {
   public static final Connection CLOSE = Connection.create("close");
-  /** What a client may still have in flight when the 413 reaches it. */
-  public static final long DRAIN_BYTES = 4L * 1024 * 1024;
+  /** How long a client may take to see the 413 and stop sending. */
+  public static final Duration DRAIN_TIME = Duration.ofSeconds(1);
+  /** The most discarded in that time. */
+  public static final long DRAIN_BYTES = 64L * 1024 * 1024;
 
   public Route apply(Supplier<Route> inner) {
     return extractRequest(request -> {
@@ -84,7 +90,7 @@ public record BodyLimit(long bytes, String setting) {
 
     @Override
     public GraphStageLogic createLogic(Attributes attributes) {
-      return new GraphStageLogic(shape) {
+      return new TimerGraphStageLogic(shape) {
         private long seen;
         private long drained = -1;
 
@@ -108,6 +114,7 @@ public record BodyLimit(long bytes, String setting) {
               } else {
                 drained = 0;
                 fail(out, new EntityStreamSizeException(limit, Option.apply((Object) seen)));
+                scheduleOnce("drained", DRAIN_TIME);
                 pull(in);
               }
             }
@@ -123,6 +130,11 @@ public record BodyLimit(long bytes, String setting) {
               pull(in);
             }
           });
+        }
+
+        @Override
+        public void onTimer(Object key) {
+          completeStage();
         }
       };
     }
