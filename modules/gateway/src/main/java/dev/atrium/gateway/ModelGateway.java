@@ -129,6 +129,11 @@ public final class ModelGateway {
     this(system, tenants, Secrets.of(environment), recorder, budgets, prices, cache, registry);
   }
 
+  /** The node's secrets cache (provider keys; the embedders look theirs up here too). */
+  public Secrets secrets() {
+    return secrets;
+  }
+
   /**
    * @param secrets where provider keys are resolved ({@code api_key_env}, {@code api_key_file},
    *     {@code api_key_secret}), each cached for its TTL so a rotated key is used without a restart

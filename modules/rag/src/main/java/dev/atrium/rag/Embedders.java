@@ -1,6 +1,7 @@
 package dev.atrium.rag;
 
 import dev.atrium.core.secrets.SecretException;
+import dev.atrium.core.secrets.SecretRef;
 import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -9,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 
@@ -16,7 +18,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 public final class Embedders {
   private final ActorSystem<?> system;
   private final TenantRegistry tenants;
-  private final Function<String, Optional<String>> environment;
+  private final Secrets secrets;
   private final MiniLmEmbedder local;
   private final Map<String, Embedder> byTenant = new ConcurrentHashMap<>();
 
@@ -25,9 +27,14 @@ public final class Embedders {
   }
 
   public Embedders(ActorSystem<?> system, TenantRegistry tenants, Function<String, Optional<String>> environment) {
+    this(system, tenants, Secrets.of(environment));
+  }
+
+  /** @param secrets where embedder keys are looked up per call (the node's cache, shared with the gateway) */
+  public Embedders(ActorSystem<?> system, TenantRegistry tenants, Secrets secrets) {
     this.system = system;
     this.tenants = tenants;
-    this.environment = environment;
+    this.secrets = secrets;
     Executor executor = system.dispatchers().lookup(DispatcherSelector.fromConfig("atrium.rag.embedding-dispatcher"));
     this.local = new MiniLmEmbedder(executor);
   }
@@ -46,17 +53,13 @@ public final class Embedders {
   }
 
   /**
-   * The embedder's key, read once when its embedder is made: from {@code api_key_env} or
-   * {@code api_key_file} (an {@code api_key_secret} is the gateway's; embedders do not rotate
-   * keys yet). An unreadable file leaves the calls without a key, as an unset variable does.
+   * The embedder's key as the secrets' cache has it at each call ({@code api_key_env},
+   * {@code api_key_file} or {@code api_key_secret}, as the gateway's providers do): a rotated
+   * file or Secrets Manager key is used within the TTL. An unset one sends no key; one that
+   * cannot be read fails the call ({@link SecretException}).
    */
-  private Optional<String> embedderKey(TenantConfig.ProviderSettings provider) {
-    return provider.apiKey().flatMap(ref -> {
-      try {
-        return Secrets.of(environment).read(ref);
-      } catch (SecretException e) {
-        return Optional.empty();
-      }
-    });
+  private Supplier<Optional<String>> embedderKey(TenantConfig.ProviderSettings provider) {
+    Optional<SecretRef> ref = provider.apiKey();
+    return () -> ref.flatMap(secrets::resolve);
   }
 }

@@ -3,6 +3,7 @@ package dev.atrium.rag;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.atrium.core.Json;
+import dev.atrium.core.secrets.SecretException;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ProviderException;
 import dev.atrium.gateway.Tokens;
@@ -10,6 +11,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -19,19 +22,21 @@ import org.apache.pekko.http.javadsl.model.headers.Authorization;
 
 /**
  * An OpenAI-compatible {@code /embeddings} endpoint of one of the tenant's providers (its
- * own width). The key comes from the provider's environment variable and is never logged.
+ * own width). The key is the provider's ({@code api_key_env}, {@code api_key_file} or
+ * {@code api_key_secret}), looked up per call through the node's secrets cache, so a rotated key
+ * is in use within the cache's TTL; it is never logged.
  */
 public final class OpenAiEmbedder implements Embedder {
   private final ActorSystem<?> system;
   private final String providerName;
   private final String url;
   private final String model;
-  private final Optional<String> apiKey;
+  private final Supplier<Optional<String>> apiKey;
   private final long timeoutMillis;
   private volatile int dimensions = -1;
 
   public OpenAiEmbedder(ActorSystem<?> system, String providerName, TenantConfig.ProviderSettings settings, String model,
-      Optional<String> apiKey) {
+      Supplier<Optional<String>> apiKey) {
     this.system = system;
     this.providerName = providerName;
     String base = settings.baseUrl().replaceAll("/+$", "");
@@ -66,7 +71,15 @@ public final class OpenAiEmbedder implements Embedder {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    HttpRequest authorized = apiKey.map(k -> request.addHeader(Authorization.oauth2(k))).orElse(request);
+    Optional<String> key;
+    try {
+      key = apiKey.get();
+    } catch (SecretException e) {
+      // The message names the place, never a value.
+      return CompletableFuture.failedFuture(new ProviderException(503, "provider_key_unavailable",
+          "the embedder's key could not be read: " + e.getMessage(), true));
+    }
+    HttpRequest authorized = key.map(k -> request.addHeader(Authorization.oauth2(k))).orElse(request);
     return Http.get(system).singleRequest(authorized)
         .thenCompose(response -> response.entity().toStrict(timeoutMillis, system).thenApply(strict -> {
           int status = response.status().intValue();

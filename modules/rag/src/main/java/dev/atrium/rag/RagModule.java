@@ -51,7 +51,7 @@ public final class RagModule {
     this.system = system;
     this.tenants = tenants;
     this.runs = runs;
-    this.embedders = new Embedders(system, tenants.registry());
+    this.embedders = new Embedders(system, tenants.registry(), gateway.secrets());
     var database = DatabaseExtension.get(system).database();
     this.queries = new DocumentQueries(database);
     this.meter = new EmbeddingMeter(gateway.usage());

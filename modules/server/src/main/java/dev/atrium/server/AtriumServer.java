@@ -88,7 +88,17 @@ public final class AtriumServer {
     // JWKS URLs are operator-configured: fetched through the outbound-URL guard's operator policy.
     var outbound = dev.atrium.core.net.OutboundFetch.fromConfig(system.settings().config(),
         system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
-    JwtAuthenticator jwt = JwtAuthenticator.start(settings.tenants(), JwksSource.guarded(outbound), settings.clock());
+    // One cache of secrets (provider and embedder keys, JWT secrets) for the node; its AWS
+    // client, if one was made, is closed when the node stops.
+    Secrets secrets = Secrets.fromConfig(config.getConfig("atrium.secrets"), name -> Optional.ofNullable(System.getenv(name)),
+        system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
+    org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(
+        org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-secrets", () -> {
+          secrets.close();
+          return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+        });
+    JwtAuthenticator jwt = JwtAuthenticator.start(settings.tenants(), JwksSource.guarded(outbound), settings.clock(),
+        secrets);
     TenantDirectives tenants = new TenantDirectives(settings.tenants(), limits.limiter(), jwt);
     // Every model call's usage: a bounded queue in front of batched inserts (usage_events).
     PriceTable prices = PriceTable.fromConfig(config);
@@ -108,10 +118,7 @@ public final class AtriumServer {
     // their scheduled jobs the same way, before the scheduler starts.
     RunTypes runTypes = new RunTypes();
     Jobs jobs = new Jobs();
-    ModelGateway gateway = new ModelGateway(system, settings.tenants(),
-        Secrets.fromConfig(config.getConfig("atrium.secrets"), name -> Optional.ofNullable(System.getenv(name)),
-            system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking())),
-        usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs), settings.metrics().registry());
+    ModelGateway gateway = new ModelGateway(system, settings.tenants(), secrets, usage, budgets, prices, ResponseCache.start(system, settings.tenants(), jobs), settings.metrics().registry());
     RunStarter runStarter = RunStarter.of(system, tenants.registry());
     RagModule rag = RagModule.start(system, tenants, gateway, runTypes, runStarter, jobs);
     UsageViews usageViews = UsageViews.start(system, tenants, jobs, settings.clock());

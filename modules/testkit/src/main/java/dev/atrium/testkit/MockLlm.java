@@ -154,6 +154,11 @@ public final class MockLlm implements AutoCloseable {
     return counters.authorizations();
   }
 
+  /** The last 64 embeddings requests' Authorization values (empty string: none sent). */
+  public List<String> embeddingAuthorizations() {
+    return counters.embeddingAuthorizations();
+  }
+
   public Stats stats() {
     return new Stats(counters.requests.get(), counters.streamsCompleted.get(),
         counters.streamsCancelled.get(), counters.tokensGenerated.get(),
@@ -282,6 +287,7 @@ public final class MockLlm implements AutoCloseable {
 
   /** Embeddings (see {@link OpenAiJson#embeddings}); an injected failure fails them as it fails chat requests. */
   private CompletionStage<HttpResponse> embeddings(HttpRequest request) {
+    counters.embeddingAuthorization(request.getHeader("authorization").map(HttpHeader::value).orElse(""));
     Configured now = configured.get();
     boolean fail = now.failsNext();
     int status = now.behaviour().failStatus();

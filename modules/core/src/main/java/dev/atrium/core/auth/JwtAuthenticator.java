@@ -7,6 +7,7 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.atrium.core.http.ApiError;
+import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.core.tenant.TenantRegistry;
@@ -47,8 +48,17 @@ public final class JwtAuthenticator {
     this.verifiers = Map.copyOf(verifiers);
   }
 
-  /** The verifiers of every tenant with {@code auth.jwt}; JWKS URLs start their first fetch now. */
+  /** As {@link #start(TenantRegistry, JwksSource, Clock, Secrets)} with files and variables only (no secrets manager). */
   public static JwtAuthenticator start(TenantRegistry registry, JwksSource source, Clock clock) {
+    return start(registry, source, clock, Secrets.of(name -> Optional.ofNullable(System.getenv(name))));
+  }
+
+  /**
+   * The verifiers of every tenant with {@code auth.jwt}; JWKS URLs start their first fetch now.
+   *
+   * @param secrets where HMAC secrets in files and Secrets Manager are read, cached for its TTL
+   */
+  public static JwtAuthenticator start(TenantRegistry registry, JwksSource source, Clock clock, Secrets secrets) {
     Map<String, TenantJwtVerifier> verifiers = new HashMap<>();
     // Tenants sharing an issuer share its JWKS URL: one cache, one fetch, the shortest intervals.
     Map<String, RemoteJwks> byUrl = new HashMap<>();
@@ -65,7 +75,7 @@ public final class JwtAuthenticator {
             clock, Duration.ofSeconds(same.stream().mapToInt(TenantConfig.Jwt::jwksMinRefreshSeconds).min().orElseThrow()),
             Duration.ofSeconds(same.stream().mapToInt(TenantConfig.Jwt::jwksCacheSeconds).min().orElseThrow()))));
       }
-      verifiers.put(tenant.id(), new TenantJwtVerifier(tenant, registry.jwtKeys(tenant.id()), remote, clock));
+      verifiers.put(tenant.id(), new TenantJwtVerifier(tenant, registry.jwtKeys(tenant.id()), remote, clock, secrets));
     }
     byUrl.values().forEach(RemoteJwks::refresh);
     return new JwtAuthenticator(registry, verifiers);

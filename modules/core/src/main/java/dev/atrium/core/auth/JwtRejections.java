@@ -18,6 +18,13 @@ final class JwtRejections {
   }
 
   /** The issuer's keys could not be fetched (and none are cached): the server's problem, not the token's. */
+  /** An HMAC secret in a file or Secrets Manager that has never been read successfully. */
+  static ApiError secretUnavailable() {
+    return new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "jwt_secret_unavailable",
+        "The token issuer's secret could not be read; try again shortly.")
+        .withHeader(RawHeader.create("Retry-After", "5"));
+  }
+
   static ApiError keysUnavailable() {
     return new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "jwks_unavailable",
         "The token issuer's keys could not be fetched; try again shortly.")

@@ -23,6 +23,7 @@ import com.nimbusds.jwt.SignedJWT;
 import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
+import dev.atrium.core.secrets.Secrets;
 import dev.atrium.core.tenant.JwtKeyMaterial;
 import dev.atrium.core.tenant.TenantConfig;
 import java.time.Clock;
@@ -37,7 +38,7 @@ import java.util.stream.Collectors;
 
 /**
  * One tenant's JWT checks, built once when the server starts: the algorithms it allows, its
- * keys (a JWKS file or secret read at load, or a {@link RemoteJwks}) and nimbus's claims
+ * keys (a JWKS file read at load, an HMAC secret as {@link Secrets} has it now, or a {@link RemoteJwks}) and nimbus's claims
  * verifier (issuer, audience, required claims, expiry with {@value #CLOCK_SKEW_SECONDS} s of
  * skew). Key selection and signatures are nimbus's: {@link JWKMatcher#forJWSHeader} over an
  * {@link ImmutableJWKSet}, then the verifier of the selected key's type (nimbus's own
@@ -49,16 +50,20 @@ final class TenantJwtVerifier {
   private final TenantConfig tenant;
   private final TenantConfig.Jwt settings;
   private final Set<JWSAlgorithm> algorithms;
-  private final Optional<ImmutableJWKSet<SecurityContext>> fixedKeys;
+  /** A JWKS file's keys or an HMAC secret (resolved through {@link #secrets} per token); empty: a JWKS URL. */
+  private final Optional<JwtKeyMaterial> material;
+  private final Secrets secrets;
   private final boolean secret;
   private final Optional<RemoteJwks> remote;
   private final DefaultJWTClaimsVerifier<SecurityContext> claims;
 
-  TenantJwtVerifier(TenantConfig tenant, Optional<JwtKeyMaterial> material, Optional<RemoteJwks> remote, Clock clock) {
+  TenantJwtVerifier(TenantConfig tenant, Optional<JwtKeyMaterial> material, Optional<RemoteJwks> remote, Clock clock,
+      Secrets secrets) {
     this.tenant = tenant;
     this.settings = tenant.auth().jwt();
     this.algorithms = settings.algorithms().stream().map(JWSAlgorithm::parse).collect(Collectors.toUnmodifiableSet());
-    this.fixedKeys = material.map(m -> new ImmutableJWKSet<>(m.keys()));
+    this.material = material;
+    this.secrets = secrets;
     this.secret = material.map(JwtKeyMaterial::secret).orElse(false);
     this.remote = remote;
     Set<String> required = new HashSet<>(List.of("iss", "exp", settings.claims().user()));
@@ -86,8 +91,10 @@ final class TenantJwtVerifier {
    * no cached key fits the token's header (a new {@code kid}). Fails with the reason.
    */
   CompletionStage<Void> verifySignature(SignedJWT jwt) {
-    if (fixedKeys.isPresent()) {
-      return done(check(jwt, fixedKeys.get()));
+    if (material.isPresent()) {
+      Optional<ImmutableJWKSet<SecurityContext>> keys = material.get().keys(secrets);
+      return keys.isEmpty() ? CompletableFuture.failedFuture(JwtRejections.secretUnavailable())
+          : done(check(jwt, keys.get()));
     }
     RemoteJwks jwks = remote.orElseThrow();
     Optional<JWKSet> cached = jwks.current();

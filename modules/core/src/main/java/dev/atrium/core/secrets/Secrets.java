@@ -183,6 +183,17 @@ public final class Secrets {
     return Optional.of(value.asText()).filter(v -> !v.isEmpty());
   }
 
+  /** Closes the store's client if it holds one (the AWS SDK's HTTP client); lookups of cached values still work. */
+  public void close() {
+    if (store instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        log.warn("Could not close the secret store ({})", e.getClass().getSimpleName());
+      }
+    }
+  }
+
   @Override
   public String toString() {
     return "Secrets[ttl " + ttl + ", " + cache.size() + " cached]";

@@ -115,8 +115,10 @@ public record TenantConfig(
 
   /**
    * The tenant's JWT issuer (docs/tenancy.md#jwt-authentication). Keys come from exactly one
-   * of {@code jwksUrl}, {@code jwksFile}, {@code hmacSecretEnv} or {@code hmacSecretFile} (checked
-   * when the file is loaded, with the JWKS or secret file read and the variable looked up then).
+   * of {@code jwksUrl}, {@code jwksFile}, {@code hmacSecretEnv}, {@code hmacSecretFile} or
+   * {@code hmacSecretAws} (checked when the file is loaded, with the JWKS file, the secret file
+   * and the variable read then; a secret file or Secrets Manager secret is re-read when its
+   * cached value expires, so it rotates without a restart).
    *
    * @param audience accepted {@code aud} values; empty: any (a string in the file is a one-element list)
    * @param algorithms accepted {@code alg}s: {@link #DEFAULT_ALGORITHMS} for key sets, HS256 for a secret
@@ -133,22 +135,41 @@ public record TenantConfig(
       List<String> audience,
       String jwksUrl, String jwksFile, String hmacSecretEnv, List<String> algorithms, JwtClaims claims,
       Tier defaultTier, String tenantClaim, Integer jwksMinRefreshSeconds, Integer jwksCacheSeconds,
-      String hmacSecretFile) {
+      String hmacSecretFile, AwsSecret hmacSecretAws) {
     public static final List<String> DEFAULT_ALGORITHMS = List.of("RS256", "ES256", "EdDSA");
 
     public Jwt {
       audience = audience == null ? List.of() : List.copyOf(audience);
       algorithms = algorithms == null || algorithms.isEmpty()
-          ? (hmacSecretEnv != null || hmacSecretFile != null ? List.of("HS256") : DEFAULT_ALGORITHMS)
+          ? (hmacSecretEnv != null || hmacSecretFile != null || hmacSecretAws != null ? List.of("HS256") : DEFAULT_ALGORITHMS)
           : List.copyOf(algorithms);
       claims = claims == null ? JwtClaims.DEFAULTS : claims;
       jwksMinRefreshSeconds = jwksMinRefreshSeconds == null ? 30 : jwksMinRefreshSeconds;
       jwksCacheSeconds = jwksCacheSeconds == null ? 600 : jwksCacheSeconds;
     }
 
-    /** Whether the keys are an HMAC secret ({@code hmac_secret_env} or {@code hmac_secret_file}). */
+    /** Whether the keys are an HMAC secret ({@code hmac_secret_env}, {@code hmac_secret_file} or {@code hmac_secret_aws}). */
     public boolean hmacSecret() {
-      return hmacSecretEnv != null || hmacSecretFile != null;
+      return hmacSecretEnv != null || hmacSecretFile != null || hmacSecretAws != null;
+    }
+
+    /**
+     * Where the HMAC secret lives, when there is exactly one place: a relative
+     * {@code hmac_secret_file} is resolved against {@code dir} (the tenants directory).
+     */
+    public Optional<dev.atrium.core.secrets.SecretRef> hmacSecretRef(java.nio.file.Path dir) {
+      long places = java.util.stream.Stream.of(hmacSecretEnv, hmacSecretFile, hmacSecretAws)
+          .filter(java.util.Objects::nonNull).count();
+      if (places != 1 || jwksUrl != null || jwksFile != null) {
+        return Optional.empty();
+      }
+      if (hmacSecretEnv != null) {
+        return Optional.of(dev.atrium.core.secrets.SecretRef.env(hmacSecretEnv));
+      }
+      if (hmacSecretFile != null) {
+        return Optional.of(dev.atrium.core.secrets.SecretRef.file(dir.resolve(hmacSecretFile).toString()));
+      }
+      return Optional.of(hmacSecretAws.ref());
     }
 
     public Optional<String> tenantClaimName() {

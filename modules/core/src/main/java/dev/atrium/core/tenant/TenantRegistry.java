@@ -257,11 +257,11 @@ public final class TenantRegistry {
 
   /** One key source; HS256 exactly with a secret (a key set never verifies an HMAC: no key confusion). */
   private static void checkJwt(String file, TenantConfig.Jwt jwt, List<String> problems) {
-    long sources = java.util.stream.Stream.of(jwt.jwksUrl(), jwt.jwksFile(), jwt.hmacSecretEnv(), jwt.hmacSecretFile())
-        .filter(java.util.Objects::nonNull).count();
+    long sources = java.util.stream.Stream.of(jwt.jwksUrl(), jwt.jwksFile(), jwt.hmacSecretEnv(), jwt.hmacSecretFile(),
+        jwt.hmacSecretAws()).filter(java.util.Objects::nonNull).count();
     if (sources != 1) {
       problems.add(file + ": field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env,"
-          + " hmac_secret_file (has "
+          + " hmac_secret_file, hmac_secret_aws (has "
           + sources + ")");
       return;
     }
@@ -270,7 +270,7 @@ public final class TenantRegistry {
           problems.add(file + ": field 'auth.jwt.algorithms': '" + a + "' needs a key set (jwks_url or jwks_file);"
               + " an HMAC secret verifies HS256 only"));
     } else if (jwt.algorithms().contains("HS256")) {
-      problems.add(file + ": field 'auth.jwt.algorithms': 'HS256' is allowed only with hmac_secret_env or hmac_secret_file"
+      problems.add(file + ": field 'auth.jwt.algorithms': 'HS256' is allowed only with an HMAC secret (hmac_secret_env, hmac_secret_file or hmac_secret_aws)"
           + " (an HMAC keyed with a public key would let anyone sign)");
     }
     if (jwt.jwksUrl() != null) {

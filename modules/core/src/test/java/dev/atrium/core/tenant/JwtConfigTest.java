@@ -70,8 +70,8 @@ class JwtConfigTest {
     tenant("b", """
         {"issuer": "https://b.example", "jwks_url": "https://b.example/jwks", "hmac_secret_env": "JWT_SECRET"}""");
     String failure = failure();
-    assertThat(failure).contains("a.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file (has 0)");
-    assertThat(failure).contains("b.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file (has 2)");
+    assertThat(failure).contains("a.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file, hmac_secret_aws (has 0)");
+    assertThat(failure).contains("b.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env, hmac_secret_file, hmac_secret_aws (has 2)");
   }
 
   @Test
@@ -81,7 +81,7 @@ class JwtConfigTest {
     tenant("b", """
         {"issuer": "https://b.example", "hmac_secret_env": "JWT_SECRET", "algorithms": ["HS256", "EdDSA"]}""");
     String failure = failure();
-    assertThat(failure).contains("a.json: field 'auth.jwt.algorithms': 'HS256' is allowed only with hmac_secret_env");
+    assertThat(failure).contains("a.json: field 'auth.jwt.algorithms': 'HS256' is allowed only with an HMAC secret");
     assertThat(failure).contains("b.json: field 'auth.jwt.algorithms': 'EdDSA' needs a key set");
   }
 
@@ -123,8 +123,29 @@ class JwtConfigTest {
     assertThat(failure).contains("c.json: field 'auth.jwt.hmac_secret_file': " + dir.resolve("absent.secret")
         + " does not exist or is empty");
     assertThat(failure).contains("d.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env,"
-        + " hmac_secret_file (has 2)");
+        + " hmac_secret_file, hmac_secret_aws (has 2)");
     assertThat(failure).doesNotContain("too-short-file").doesNotContain(SECRET);
+  }
+
+  @Test
+  void aSecretsManagerSecretIsNamedAtLoadAndReadAtTheFirstToken() throws IOException {
+    tenant("a", """
+        {"issuer": "https://a.example", "hmac_secret_aws": {"name": "prod/jwt", "field": "hs256"}}""");
+    TenantRegistry registry = load();
+    assertThat(registry.byId("a").orElseThrow().auth().jwt().algorithms()).containsExactly("HS256");
+    JwtKeyMaterial keys = registry.jwtKeys("a").orElseThrow();
+    assertThat(keys.secret()).isTrue();
+    assertThat(keys.keys().isEmpty()).as("nothing read at load").isTrue();
+    assertThat(keys.toString()).isEqualTo("JwtKeyMaterial[hmac secret at aws_secret:prod/jwt#hs256]");
+
+    tenant("b", """
+        {"issuer": "https://b.example", "hmac_secret_aws": {"name": "prod/jwt"}, "hmac_secret_env": "JWT_SECRET"}""");
+    tenant("c", """
+        {"issuer": "https://c.example", "hmac_secret_aws": {"name": "prod/jwt"}, "algorithms": ["RS256"]}""");
+    String failure = failure();
+    assertThat(failure).contains("b.json: field 'auth.jwt': needs exactly one of jwks_url, jwks_file, hmac_secret_env,"
+        + " hmac_secret_file, hmac_secret_aws (has 2)");
+    assertThat(failure).contains("c.json: field 'auth.jwt.algorithms': 'RS256' needs a key set");
   }
 
   @Test

@@ -32,6 +32,20 @@ public final class Counters {
     return List.copyOf(authorizations);
   }
 
+  private final java.util.concurrent.ArrayBlockingQueue<String> embeddingAuthorizations =
+      new java.util.concurrent.ArrayBlockingQueue<>(64);
+
+  /** Keeps the last 64 embeddings requests' Authorization values, apart from the chat requests'. */
+  public void embeddingAuthorization(String value) {
+    while (!embeddingAuthorizations.offer(value)) {
+      embeddingAuthorizations.poll();
+    }
+  }
+
+  public List<String> embeddingAuthorizations() {
+    return List.copyOf(embeddingAuthorizations);
+  }
+
   /** Open gauges are left alone: connections and streams in flight are still in flight. */
   public void reset() {
     requests.set(0);
@@ -41,6 +55,7 @@ public final class Counters {
     lastRequestHeaders = List.of();
     lastRequestBody = "";
     authorizations.clear();
+    embeddingAuthorizations.clear();
     promptCache.clear();
   }
 }
