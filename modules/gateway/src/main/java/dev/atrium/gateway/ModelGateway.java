@@ -68,6 +68,8 @@ public final class ModelGateway {
   private final UsageRecorder recorder;
   private final ProviderKeys providerKeys;
   private final BudgetGate budgets;
+  private final Budgets rawBudgets;
+  private final PriceTable prices;
   private final ResponseCache cache;
   private final Guards guards;
 
@@ -146,12 +148,28 @@ public final class ModelGateway {
     this.tenants = tenants;
     this.secrets = secrets;
     this.providerKeys = ProviderKeys.fromConfig(system.settings().config().getConfig("atrium.byok"), tenants);
-    List<String> unpriced = BudgetGate.unpricedUnderSpendCap(tenants, budgets, prices);
-    if (!unpriced.isEmpty()) {
-      throw new TenantConfigException(unpriced);
+    this.rawBudgets = budgets;
+    this.prices = prices;
+    List<String> problems = problems(tenants);
+    if (!problems.isEmpty()) {
+      throw new TenantConfigException(problems);
     }
     this.budgets = new BudgetGate(budgets, tenants, prices);
     this.recorder = budgets == Budgets.NONE ? recorder : this.budgets.settling(recorder);
+  }
+
+  /**
+   * What the gateway refuses in a set of tenants beyond the registry's own checks, the same
+   * at start (the constructor throws them) and on a reload (which then changes nothing):
+   * key families {@code atrium.byok} does not define, models without a price under a spend
+   * cap, redactors no factory provides.
+   */
+  public List<String> problems(TenantRegistry candidate) {
+    List<String> problems = new ArrayList<>();
+    problems.addAll(providerKeys.problems(candidate));
+    problems.addAll(BudgetGate.unpricedUnderSpendCap(candidate, rawBudgets, prices));
+    problems.addAll(guards.problems(candidate));
+    return problems;
   }
 
   /** The families of callers' provider keys, and how a request's key is read. */
@@ -314,11 +332,13 @@ public final class ModelGateway {
     });
     String id = tenant.id() + "/" + name;
     KeyedProvider held = providers.get(id);
-    if (held != null && held.key().equals(apiKey)) {
+    if (held != null && held.key().equals(apiKey) && held.settings().equals(settings)) {
       return held.provider();
     }
+    // A reload that changed the provider's settings (base URL, timeouts, key source) builds it again.
     return providers.compute(id, (key, current) ->
-        current != null && current.key().equals(apiKey) ? current : new KeyedProvider(apiKey,
+        current != null && current.key().equals(apiKey) && current.settings().equals(settings) ? current
+            : new KeyedProvider(settings, apiKey,
             switch (settings.type()) {
               case LOCAL -> new LocalProvider(tenant.id());
               case OPENAI -> new OpenAiProvider(system, name, settings, apiKey);
@@ -326,8 +346,8 @@ public final class ModelGateway {
             })).provider();
   }
 
-  /** A provider and the key it was built with; {@link #toString()} shows no key. */
-  private record KeyedProvider(Optional<String> key, ModelProvider provider) {
+  /** A provider and the settings and key it was built with; {@link #toString()} shows no key. */
+  private record KeyedProvider(TenantConfig.ProviderSettings settings, Optional<String> key, ModelProvider provider) {
     @Override
     public String toString() {
       return "KeyedProvider[" + provider.label() + "]";

@@ -126,6 +126,11 @@ public final class BudgetService implements Budgets {
     return installation.map(TenantConfig.Caps::capsSpend).orElse(false) || plan(tenantId).capsSpend;
   }
 
+  @Override
+  public boolean capsSpend(TenantConfig tenant) {
+    return installation.map(TenantConfig.Caps::capsSpend).orElse(false) || tenant.budgets().capsSpend();
+  }
+
   /** The scopes of a caller that have caps in the tenant's budgets, each with its caps. */
   static List<BudgetBook.ScopeCaps> scopesWithCaps(TenantConfig.BudgetSettings budgets, Scopes scopes) {
     List<BudgetBook.ScopeCaps> out = new ArrayList<>(3);

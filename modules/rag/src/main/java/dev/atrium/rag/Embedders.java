@@ -20,7 +20,7 @@ public final class Embedders {
   private final TenantRegistry tenants;
   private final Secrets secrets;
   private final MiniLmEmbedder local;
-  private final Map<String, Embedder> byTenant = new ConcurrentHashMap<>();
+  private final Map<String, Built> byTenant = new ConcurrentHashMap<>();
 
   public Embedders(ActorSystem<?> system, TenantRegistry tenants) {
     this(system, tenants, name -> Optional.ofNullable(System.getenv(name)));
@@ -40,17 +40,26 @@ public final class Embedders {
   }
 
   public Embedder forTenant(String tenantId) {
-    return byTenant.computeIfAbsent(tenantId, id -> {
-      TenantConfig tenant = tenants.byId(id).orElseThrow();
-      String name = tenant.documents().embedder();
-      if (name.equals("local")) {
-        return local;
-      }
-      TenantConfig.ProviderSettings provider = tenant.models().providers().get(name);
-      return new OpenAiEmbedder(system, name, provider, tenant.documents().embeddingModel(),
-          embedderKey(provider));
-    });
+    TenantConfig tenant = tenants.byId(tenantId).orElseThrow();
+    String name = tenant.documents().embedder();
+    if (name.equals("local")) {
+      return local;
+    }
+    Source source = new Source(tenant.models().providers().get(name), tenant.documents().embeddingModel());
+    Built held = byTenant.get(tenantId);
+    if (held != null && held.source().equals(source)) {
+      return held.embedder();
+    }
+    // First use, or a reload changed the embedder's provider or model: made again.
+    return byTenant.compute(tenantId, (id, old) -> old != null && old.source().equals(source) ? old
+        : new Built(source, new OpenAiEmbedder(system, name, source.provider(), source.model(),
+            embedderKey(source.provider())))).embedder();
   }
+
+  /** What a remote embedder is made from. */
+  private record Source(TenantConfig.ProviderSettings provider, String model) {}
+
+  private record Built(Source source, Embedder embedder) {}
 
   /**
    * The embedder's key as the secrets' cache has it at each call ({@code api_key_env},

@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  * tenant comes from the token's {@code iss} (or, for an issuer several tenants share, from
  * the tenant's {@code tenant_claim}), then the token is checked with that tenant's keys,
  * algorithms and claims; the answer is a {@link Principal.Kind#USER} principal. Everything
- * per tenant is built once, here; with cached keys a check is synchronous and touches no
+ * per tenant is built once per tenant set (again after a reload swaps the set); with cached keys a check is synchronous and touches no
  * network (the stage is already complete), a fetch of a JWKS URL completes it later.
  */
 public final class JwtAuthenticator {
@@ -41,11 +41,22 @@ public final class JwtAuthenticator {
   private static final int MAX_ID_CHARS = 256;
 
   private final TenantRegistry registry;
-  private final Map<String, TenantJwtVerifier> verifiers;
+  private final JwksSource source;
+  private final Clock clock;
+  private final Secrets secrets;
+  /** The verifiers of one tenant set; rebuilt when a reload swaps the registry's set. */
+  private volatile Built built;
 
-  private JwtAuthenticator(TenantRegistry registry, Map<String, TenantJwtVerifier> verifiers) {
+  /** A set of tenants and the verifiers built for it, with the JWKS caches they share by URL. */
+  private record Built(TenantRegistry.Snapshot tenants, Map<String, TenantJwtVerifier> verifiers,
+      Map<String, RemoteJwks> byUrl) {}
+
+  private JwtAuthenticator(TenantRegistry registry, JwksSource source, Clock clock, Secrets secrets) {
     this.registry = registry;
-    this.verifiers = Map.copyOf(verifiers);
+    this.source = source;
+    this.clock = clock;
+    this.secrets = secrets;
+    this.built = build(registry.snapshot(), Map.of());
   }
 
   /** As {@link #start(TenantRegistry, JwksSource, Clock, Secrets)} with files and variables only (no secrets manager). */
@@ -59,26 +70,60 @@ public final class JwtAuthenticator {
    * @param secrets where HMAC secrets in files and Secrets Manager are read, cached for its TTL
    */
   public static JwtAuthenticator start(TenantRegistry registry, JwksSource source, Clock clock, Secrets secrets) {
+    return new JwtAuthenticator(registry, source, clock, secrets);
+  }
+
+  /**
+   * The verifiers of {@code tenants}. A JWKS URL whose cache exists for the same intervals is
+   * kept (its keys stay cached across a reload); new URLs start their first fetch now.
+   */
+  private Built build(TenantRegistry.Snapshot tenants, Map<String, RemoteJwks> before) {
     Map<String, TenantJwtVerifier> verifiers = new HashMap<>();
     // Tenants sharing an issuer share its JWKS URL: one cache, one fetch, the shortest intervals.
     Map<String, RemoteJwks> byUrl = new HashMap<>();
-    for (TenantConfig tenant : registry.all()) {
+    List<RemoteJwks> fresh = new java.util.ArrayList<>();
+    for (TenantConfig tenant : tenants.all()) {
       TenantConfig.Jwt jwt = tenant.auth().jwt();
       if (jwt == null) {
         continue;
       }
       Optional<RemoteJwks> remote = Optional.empty();
       if (jwt.jwksUrl() != null) {
-        List<TenantConfig.Jwt> same = registry.all().stream().map(t -> t.auth().jwt())
+        List<TenantConfig.Jwt> same = tenants.all().stream().map(t -> t.auth().jwt())
             .filter(j -> j != null && jwt.jwksUrl().equals(j.jwksUrl())).toList();
-        remote = Optional.of(byUrl.computeIfAbsent(jwt.jwksUrl(), url -> new RemoteJwks(URI.create(url), source,
-            clock, Duration.ofSeconds(same.stream().mapToInt(TenantConfig.Jwt::jwksMinRefreshSeconds).min().orElseThrow()),
-            Duration.ofSeconds(same.stream().mapToInt(TenantConfig.Jwt::jwksCacheSeconds).min().orElseThrow()))));
+        Duration minRefresh = Duration.ofSeconds(
+            same.stream().mapToInt(TenantConfig.Jwt::jwksMinRefreshSeconds).min().orElseThrow());
+        Duration cacheFor = Duration.ofSeconds(same.stream().mapToInt(TenantConfig.Jwt::jwksCacheSeconds).min().orElseThrow());
+        String key = jwt.jwksUrl() + " " + minRefresh + " " + cacheFor;
+        remote = Optional.of(byUrl.computeIfAbsent(key, k -> {
+          RemoteJwks kept = before.get(k);
+          if (kept != null) {
+            return kept;
+          }
+          RemoteJwks made = new RemoteJwks(URI.create(jwt.jwksUrl()), source, clock, minRefresh, cacheFor);
+          fresh.add(made);
+          return made;
+        }));
       }
-      verifiers.put(tenant.id(), new TenantJwtVerifier(tenant, registry.jwtKeys(tenant.id()), remote, clock, secrets));
+      verifiers.put(tenant.id(), new TenantJwtVerifier(tenant, tenants.jwtKeys(tenant.id()), remote, clock, secrets));
     }
-    byUrl.values().forEach(RemoteJwks::refresh);
-    return new JwtAuthenticator(registry, verifiers);
+    fresh.forEach(RemoteJwks::refresh);
+    return new Built(tenants, Map.copyOf(verifiers), Map.copyOf(byUrl));
+  }
+
+  /** The verifiers of the registry's current set: the same object until a reload swaps the set. */
+  private Built current() {
+    Built now = built;
+    TenantRegistry.Snapshot tenants = registry.snapshot();
+    if (now.tenants() == tenants) {
+      return now;
+    }
+    synchronized (this) {
+      if (built.tenants() != registry.snapshot()) {
+        built = build(registry.snapshot(), built.byUrl());
+      }
+      return built;
+    }
   }
 
   /**
@@ -111,7 +156,7 @@ public final class JwtAuthenticator {
     try {
       SignedJWT jwt = parse(token);
       JWTClaimsSet claims = claimsOf(jwt);
-      TenantJwtVerifier verifier = verifierFor(claims);
+      TenantJwtVerifier verifier = verifierFor(current(), claims);
       JWSHeader header = jwt.getHeader();
       if (!verifier.allows(header.getAlgorithm())) {
         throw JwtRejections.reject("token_algorithm_not_allowed",
@@ -159,9 +204,10 @@ public final class JwtAuthenticator {
   }
 
   /** The tenant the token is for, by its issuer and (for a shared issuer) the tenant claim; not yet trusted. */
-  private TenantJwtVerifier verifierFor(JWTClaimsSet claims) {
+  private static TenantJwtVerifier verifierFor(Built built, JWTClaimsSet claims) {
     String issuer = claims.getIssuer();
-    List<TenantConfig> tenants = issuer == null ? List.of() : registry.byIssuer(issuer);
+    List<TenantConfig> tenants = issuer == null ? List.of() : built.tenants().byIssuer(issuer);
+    Map<String, TenantJwtVerifier> verifiers = built.verifiers();
     if (tenants.isEmpty()) {
       throw JwtRejections.reject("token_issuer_unknown", "The token's issuer (iss) is not one this server trusts.");
     }

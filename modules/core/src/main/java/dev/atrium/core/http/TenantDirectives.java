@@ -58,8 +58,11 @@ public final class TenantDirectives {
   private final TenantRegistry tenants;
   private final RateLimiter limiter;
   private final JwtAuthenticator jwt;
-  private final Map<String, CorsSettings> corsByTenant = new ConcurrentHashMap<>();
-  private final Map<String, List<ClientAddress.Cidr>> proxiesByTenant = new ConcurrentHashMap<>();
+  /** Built from a tenant's settings, with the settings it was built from: built again when a reload changes them. */
+  private record Derived<S, V>(S source, V value) {}
+
+  private final Map<String, Derived<List<String>, CorsSettings>> corsByTenant = new ConcurrentHashMap<>();
+  private final Map<String, Derived<List<String>, List<ClientAddress.Cidr>>> proxiesByTenant = new ConcurrentHashMap<>();
   private final CorsSettings refuseAll;
 
   /** Without rate limits (tests and tools). */
@@ -344,12 +347,21 @@ public final class TenantDirectives {
   }
 
   private String clientIp(HttpRequest request, InetAddress peer, TenantConfig tenant) {
-    List<ClientAddress.Cidr> proxies = proxiesByTenant.computeIfAbsent(tenant.id(), id -> tenant.trustedProxyNetworks());
+    List<String> configured = tenant.trustedProxies();
+    List<ClientAddress.Cidr> proxies = proxiesByTenant.compute(tenant.id(), (id, held) ->
+        held != null && held.source().equals(configured) ? held
+            : new Derived<>(configured, tenant.trustedProxyNetworks())).value();
     return ClientAddress.resolve(peer, request.getHeader("x-forwarded-for").map(HttpHeader::value), proxies);
   }
 
   private CorsSettings corsFor(TenantConfig tenant) {
-    return corsByTenant.computeIfAbsent(tenant.id(), id -> corsSettings(tenant.cors().allowedOrigins()));
+    List<String> origins = tenant.cors().allowedOrigins();
+    Derived<List<String>, CorsSettings> held = corsByTenant.get(tenant.id());
+    if (held != null && held.source().equals(origins)) {
+      return held.value();
+    }
+    return corsByTenant.compute(tenant.id(), (id, old) -> old != null && old.source().equals(origins) ? old
+        : new Derived<>(origins, corsSettings(origins))).value();
   }
 
   private static CorsSettings corsSettings(List<String> origins) {

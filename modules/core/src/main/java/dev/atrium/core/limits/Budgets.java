@@ -25,6 +25,14 @@ public interface Budgets {
   boolean capsSpend(String tenantId);
 
   /**
+   * As {@link #capsSpend(String)} for a tenant's settings that may not be in force yet (a
+   * reload checks its candidate set with this before it is applied).
+   */
+  default boolean capsSpend(dev.atrium.core.tenant.TenantConfig tenant) {
+    return capsSpend(tenant.id());
+  }
+
+  /**
    * Holds {@code estimate} in every scope of {@code scopes} that has a cap, all or nothing:
    * {@link Granted} with a reservation, or {@link Denied} naming the first scope, period and
    * measure that would pass its hard limit. One ask of the tenant's entity, at most one more

@@ -12,23 +12,34 @@ import dev.atrium.core.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.HexFormat;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * The tenants of this node, loaded once at start from one JSON file per tenant. Loading
- * either yields a registry whose every tenant is valid, or throws naming each bad file,
- * field and reason: a server never starts with a half-understood tenant.
+ * The tenants of this node, read from one JSON file per tenant. Loading either yields a
+ * registry whose every tenant is valid, or throws naming each bad file, field and reason: a
+ * server never starts with a half-understood tenant. Lookups answer from one immutable
+ * {@link Snapshot}; a reload checks a whole new set the same way and swaps it in with
+ * {@link #replace}, so every module that looks tenants up per request or command sees it.
  */
 public final class TenantRegistry {
   /** A back-reference (a backslash and a digit, or k<name>) or a named group, not escaped: see checkGuardrails. */
@@ -37,33 +48,114 @@ public final class TenantRegistry {
 
   private static final JsonSchema SCHEMA = loadSchema();
 
-  private final Map<String, TenantConfig> byId;
-  private final Map<String, KeyMatch> byKeyHash;
-  private final Map<String, TenantConfig> byHost;
-  private final Map<String, List<TenantConfig>> byIssuer;
-  private final Map<String, JwtKeyMaterial> jwtKeys;
+  /** What this registry answers now: swapped whole by {@link #replace}, so a lookup never sees half a set. */
+  private final AtomicReference<Snapshot> current;
+  /** Where the set came from, so the node can read and check a set again (absent for {@link #of}). */
+  private final Optional<Origin> origin;
 
   /** A presented API key that belongs to a tenant. */
   public record KeyMatch(TenantConfig tenant, TenantConfig.ApiKeyConfig key) {}
 
-  private TenantRegistry(Collection<TenantConfig> tenants, Map<String, JwtKeyMaterial> jwtKeys) {
-    Map<String, TenantConfig> ids = new LinkedHashMap<>();
-    Map<String, KeyMatch> keys = new HashMap<>();
-    Map<String, TenantConfig> hosts = new HashMap<>();
-    Map<String, List<TenantConfig>> issuers = new HashMap<>();
-    for (TenantConfig t : tenants) {
-      ids.put(t.id(), t);
-      t.apiKeys().forEach(k -> keys.put(k.sha256(), new KeyMatch(t, k)));
-      t.hosts().forEach(h -> hosts.put(h.toLowerCase(Locale.ROOT), t));
-      t.auth().jwtSettings().ifPresent(jwt -> issuers.computeIfAbsent(jwt.issuer(), i -> new ArrayList<>()).add(t));
+  /**
+   * How a node reads tenant files: the directory (a relative {@code jwks_file} resolves
+   * against it), whether development keys are refused, and where environment variables are
+   * looked up. A set published by another node is parsed with this node's origin.
+   */
+  public record Origin(Path dir, boolean production, Function<String, String> env) {}
+
+  /**
+   * One validated set of tenants with its lookups: immutable. {@code version} is the
+   * cluster-wide number of the set (0: as this node read it at start, before any reload);
+   * {@code sources} the file texts by file name, {@code hashes} each tenant's SHA-256 of
+   * its file text (of its canonical JSON for tenants built in memory).
+   */
+  public static final class Snapshot {
+    private final Map<String, TenantConfig> byId;
+    private final Map<String, KeyMatch> byKeyHash;
+    private final Map<String, TenantConfig> byHost;
+    private final Map<String, List<TenantConfig>> byIssuer;
+    private final Map<String, JwtKeyMaterial> jwtKeys;
+    private final long version;
+    private final SortedMap<String, String> sources;
+    private final SortedMap<String, String> hashes;
+
+    private Snapshot(Collection<TenantConfig> tenants, Map<String, JwtKeyMaterial> jwtKeys, long version,
+        SortedMap<String, String> sources, SortedMap<String, String> hashes) {
+      Map<String, TenantConfig> ids = new LinkedHashMap<>();
+      Map<String, KeyMatch> keys = new HashMap<>();
+      Map<String, TenantConfig> hosts = new HashMap<>();
+      Map<String, List<TenantConfig>> issuers = new HashMap<>();
+      for (TenantConfig t : tenants) {
+        ids.put(t.id(), t);
+        t.apiKeys().forEach(k -> keys.put(k.sha256(), new KeyMatch(t, k)));
+        t.hosts().forEach(h -> hosts.put(h.toLowerCase(Locale.ROOT), t));
+        t.auth().jwtSettings().ifPresent(jwt -> issuers.computeIfAbsent(jwt.issuer(), i -> new ArrayList<>()).add(t));
+      }
+      this.byId = Map.copyOf(ids);
+      this.byKeyHash = Map.copyOf(keys);
+      this.byHost = Map.copyOf(hosts);
+      Map<String, List<TenantConfig>> frozen = new HashMap<>();
+      issuers.forEach((issuer, list) -> frozen.put(issuer, List.copyOf(list)));
+      this.byIssuer = Map.copyOf(frozen);
+      this.jwtKeys = Map.copyOf(jwtKeys);
+      this.version = version;
+      this.sources = Collections.unmodifiableSortedMap(new TreeMap<>(sources));
+      this.hashes = Collections.unmodifiableSortedMap(new TreeMap<>(hashes));
     }
-    this.byId = Map.copyOf(ids);
-    this.byKeyHash = Map.copyOf(keys);
-    this.byHost = Map.copyOf(hosts);
-    Map<String, List<TenantConfig>> frozen = new HashMap<>();
-    issuers.forEach((issuer, list) -> frozen.put(issuer, List.copyOf(list)));
-    this.byIssuer = Map.copyOf(frozen);
-    this.jwtKeys = Map.copyOf(jwtKeys);
+
+    private Snapshot withVersion(long newVersion) {
+      return new Snapshot(byId.values(), jwtKeys, newVersion, sources, hashes);
+    }
+
+    public Optional<TenantConfig> byId(String id) {
+      return Optional.ofNullable(byId.get(id));
+    }
+
+    public Optional<KeyMatch> byKey(String presentedKey) {
+      return Optional.ofNullable(byKeyHash.get(ApiKeys.sha256(presentedKey)));
+    }
+
+    public Optional<TenantConfig> byHost(String host) {
+      return Optional.ofNullable(byHost.get(host.toLowerCase(Locale.ROOT)));
+    }
+
+    public List<TenantConfig> byIssuer(String issuer) {
+      return byIssuer.getOrDefault(issuer, List.of());
+    }
+
+    public Optional<JwtKeyMaterial> jwtKeys(String tenantId) {
+      return Optional.ofNullable(jwtKeys.get(tenantId));
+    }
+
+    public List<TenantConfig> all() {
+      return byId.values().stream().sorted(Comparator.comparing(TenantConfig::id)).toList();
+    }
+
+    public long version() {
+      return version;
+    }
+
+    /** The tenant files' texts by file name (empty for tenants built in memory): what a reload publishes. */
+    public SortedMap<String, String> sources() {
+      return sources;
+    }
+
+    /** Each tenant's content hash (hex SHA-256), by tenant id. */
+    public SortedMap<String, String> hashes() {
+      return hashes;
+    }
+
+    /** The SHA-256 of the whole set: of each tenant id and content hash, in id order. */
+    public String setHash() {
+      StringBuilder all = new StringBuilder();
+      hashes.forEach((id, hash) -> all.append(id).append('=').append(hash).append('\n'));
+      return sha256Hex(all.toString().getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private TenantRegistry(Snapshot snapshot, Optional<Origin> origin) {
+    this.current = new AtomicReference<>(snapshot);
+    this.origin = origin;
   }
 
   /** A registry over tenants already in memory (tests, and tools that build configs). */
@@ -75,7 +167,17 @@ public final class TenantRegistry {
     if (!problems.isEmpty()) {
       throw new TenantConfigException(problems);
     }
-    return new TenantRegistry(tenants, jwtKeys);
+    SortedMap<String, String> hashes = new TreeMap<>();
+    for (TenantConfig t : tenants) {
+      byte[] canonical;
+      try {
+        canonical = Json.MAPPER.writeValueAsBytes(t);
+      } catch (JsonProcessingException | RuntimeException e) {
+        canonical = t.toString().getBytes(StandardCharsets.UTF_8);
+      }
+      hashes.put(t.id(), sha256Hex(canonical));
+    }
+    return new TenantRegistry(new Snapshot(tenants, jwtKeys, 0, new TreeMap<>(), hashes), Optional.empty());
   }
 
   /**
@@ -91,7 +193,17 @@ public final class TenantRegistry {
    * As {@link #load(Path, boolean)}, looking environment variables ({@code auth.jwt.hmac_secret_env})
    * up in {@code env} (null: not set).
    */
-  public static TenantRegistry load(Path dir, boolean production, java.util.function.Function<String, String> env) {
+  public static TenantRegistry load(Path dir, boolean production, Function<String, String> env) {
+    return parse(new Origin(dir, production, env), readSources(dir));
+  }
+
+  /**
+   * The text of every {@code *.json} file in {@code dir}, by file name: what a reload
+   * reads before it checks anything.
+   *
+   * @throws TenantConfigException when the directory is missing, unreadable or holds no tenant file
+   */
+  public static SortedMap<String, String> readSources(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new TenantConfigException(List.of(dir + ": the tenants directory does not exist"));
     }
@@ -100,35 +212,73 @@ public final class TenantRegistry {
       files = list.filter(p -> p.getFileName().toString().endsWith(".json"))
           .sorted(Comparator.comparing(Path::toString)).toList();
     } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      throw new TenantConfigException(List.of(dir + ": cannot be listed: " + e.getMessage()));
     }
     if (files.isEmpty()) {
       throw new TenantConfigException(List.of(dir + ": no tenant files (*.json)"));
     }
+    SortedMap<String, String> sources = new TreeMap<>();
     List<String> problems = new ArrayList<>();
-    List<Map.Entry<String, TenantConfig>> loaded = new ArrayList<>();
     for (Path file : files) {
-      readFile(file, problems).ifPresent(t -> loaded.add(Map.entry(file.toString(), t)));
+      try {
+        sources.put(file.getFileName().toString(), Files.readString(file, StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        problems.add(file + ": cannot be read: " + e.getMessage());
+      }
     }
-    crossCheck(loaded, production, problems);
-    Map<String, JwtKeyMaterial> jwtKeys = JwtKeyMaterial.load(loaded, dir, env, problems);
     if (!problems.isEmpty()) {
       throw new TenantConfigException(problems);
     }
-    return new TenantRegistry(loaded.stream().map(Map.Entry::getValue).toList(), jwtKeys);
+    return sources;
   }
 
-  private static Optional<TenantConfig> readFile(Path file, List<String> problems) {
+  /**
+   * A registry of tenant files given as texts by file name (read here, or published by
+   * another node), checked exactly as at start: the schema, each file's own rules, the rules
+   * across files, and the JWT key material, which is read with {@code origin}'s directory
+   * and environment.
+   *
+   * @throws TenantConfigException naming each bad file, field and reason
+   */
+  public static TenantRegistry parse(Origin origin, SortedMap<String, String> sources) {
+    if (sources.isEmpty()) {
+      throw new TenantConfigException(List.of(origin.dir() + ": no tenant files (*.json)"));
+    }
+    List<String> problems = new ArrayList<>();
+    List<Map.Entry<String, TenantConfig>> loaded = new ArrayList<>();
+    SortedMap<String, String> hashes = new TreeMap<>();
+    sources.forEach((name, text) -> {
+      Path file = origin.dir().resolve(name);
+      if (!name.endsWith(".json") || !file.getFileName().toString().equals(name)) {
+        problems.add(file + ": not a tenant file name (a *.json file in the tenants directory)");
+        return;
+      }
+      readFile(file, text, problems).ifPresent(t -> {
+        loaded.add(Map.entry(file.toString(), t));
+        hashes.put(t.id(), sha256Hex(text.getBytes(StandardCharsets.UTF_8)));
+      });
+    });
+    crossCheck(loaded, origin.production(), problems);
+    Map<String, JwtKeyMaterial> jwtKeys = JwtKeyMaterial.load(loaded, origin.dir(), origin.env(), problems);
+    if (!problems.isEmpty()) {
+      throw new TenantConfigException(problems);
+    }
+    return new TenantRegistry(new Snapshot(loaded.stream().map(Map.Entry::getValue).toList(), jwtKeys, 0,
+        sources, hashes), Optional.of(origin));
+  }
+
+  private static Optional<TenantConfig> readFile(Path file, String text, List<String> problems) {
     JsonNode tree;
     try {
-      tree = Json.STRICT.readTree(file.toFile());
+      tree = Json.STRICT.readTree(text);
     } catch (JsonProcessingException e) {
       JsonLocation at = e.getLocation();
       problems.add(file + ": not valid JSON at line " + at.getLineNr() + ", column " + at.getColumnNr()
           + ": " + e.getOriginalMessage());
       return Optional.empty();
-    } catch (IOException e) {
-      problems.add(file + ": cannot be read: " + e.getMessage());
+    }
+    if (tree == null || tree.isMissingNode()) {
+      problems.add(file + ": not valid JSON: the file is empty");
       return Optional.empty();
     }
     List<ValidationMessage> messages = SCHEMA.validate(tree).stream()
@@ -375,30 +525,62 @@ public final class TenantRegistry {
     }
   }
 
+  /** The set lookups answer now; hold it for a request or a rebuild that must see one set throughout. */
+  public Snapshot snapshot() {
+    return current.get();
+  }
+
+  /** Where this registry's files are read from again on a reload (empty: built in memory, cannot reload). */
+  public Optional<Origin> origin() {
+    return origin;
+  }
+
+  /** The version of the set lookups answer now (0 until a reload has been applied). */
+  public long version() {
+    return current.get().version();
+  }
+
+  /**
+   * Makes {@code candidate}'s set (already checked) the one every new lookup answers, as
+   * {@code version}: one reference swapped, so a request sees the old set or the new, never
+   * a mix of lookups.
+   */
+  public void replace(TenantRegistry candidate, long version) {
+    current.set(candidate.snapshot().withVersion(version));
+  }
+
+  static String sha256Hex(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public Optional<TenantConfig> byId(String id) {
-    return Optional.ofNullable(byId.get(id));
+    return current.get().byId(id);
   }
 
   /** The tenant and key a presented API key belongs to, by its SHA-256. */
   public Optional<KeyMatch> byKey(String presentedKey) {
-    return Optional.ofNullable(byKeyHash.get(ApiKeys.sha256(presentedKey)));
+    return current.get().byKey(presentedKey);
   }
 
   public Optional<TenantConfig> byHost(String host) {
-    return Optional.ofNullable(byHost.get(host.toLowerCase(Locale.ROOT)));
+    return current.get().byHost(host);
   }
 
   /** The tenants that trust JWTs of {@code issuer}: one, or several that each name a tenant claim. */
   public List<TenantConfig> byIssuer(String issuer) {
-    return byIssuer.getOrDefault(issuer, List.of());
+    return current.get().byIssuer(issuer);
   }
 
   /** The keys a tenant's {@code jwks_file}, {@code hmac_secret_env} or {@code hmac_secret_file} gave at load (none for a JWKS URL). */
   public Optional<JwtKeyMaterial> jwtKeys(String tenantId) {
-    return Optional.ofNullable(jwtKeys.get(tenantId));
+    return current.get().jwtKeys(tenantId);
   }
 
   public List<TenantConfig> all() {
-    return byId.values().stream().sorted(Comparator.comparing(TenantConfig::id)).toList();
+    return current.get().all();
   }
 }

@@ -60,7 +60,7 @@ public final class BudgetGate {
   public static List<String> unpricedUnderSpendCap(TenantRegistry tenants, Budgets budgets, PriceTable prices) {
     List<String> problems = new ArrayList<>();
     for (TenantConfig tenant : tenants.all()) {
-      if (!budgets.capsSpend(tenant.id())) {
+      if (!budgets.capsSpend(tenant)) {
         continue;
       }
       tenant.models().models().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(e -> {

@@ -62,13 +62,26 @@ public final class ProviderKeys {
     for (TenantConfig tenant : tenants.all()) {
       for (String family : tenant.byok().providers().keySet()) {
         if (keys.family(family).isEmpty()) {
-          throw new ConfigException.BadValue("byok.providers." + family,
-              "tenant '" + tenant.id() + "' maps the key family '" + family + "', which atrium.byok.families does not define "
-                  + keys.families.stream().map(Family::name).toList());
+          throw new ConfigException.BadValue("byok.providers." + family, keys.unknownFamily(tenant, family));
         }
       }
     }
     return keys;
+  }
+
+  /** What {@link #fromConfig} refuses at start, for a set of tenants a reload would apply: one problem per tenant and family. */
+  public List<String> problems(TenantRegistry tenants) {
+    List<String> problems = new ArrayList<>();
+    for (TenantConfig tenant : tenants.all()) {
+      tenant.byok().providers().keySet().stream().sorted().filter(f -> family(f).isEmpty())
+          .forEach(f -> problems.add(tenant.id() + ".json: field 'byok.providers." + f + "': " + unknownFamily(tenant, f)));
+    }
+    return problems;
+  }
+
+  private String unknownFamily(TenantConfig tenant, String family) {
+    return "tenant '" + tenant.id() + "' maps the key family '" + family + "', which atrium.byok.families does not define "
+        + families.stream().map(Family::name).toList();
   }
 
   private Optional<Family> family(String name) {

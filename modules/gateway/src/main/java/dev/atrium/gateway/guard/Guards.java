@@ -52,17 +52,29 @@ public final class Guards {
     Map<String, RedactorFactory> found = new HashMap<>();
     ServiceLoader.load(RedactorFactory.class, Guards.class.getClassLoader()).forEach(f -> found.putIfAbsent(f.name(), f));
     this.factories = Map.copyOf(found);
+    List<String> problems = problems(tenants);
+    if (!problems.isEmpty()) {
+      throw new TenantConfigException(problems);
+    }
+    for (TenantConfig tenant : tenants.all()) {
+      byTenant.put(tenant.id(), compile(tenant));
+    }
+  }
+
+  /**
+   * What the constructor refuses, for a set of tenants a reload would apply: each tenant
+   * whose redactor or kinds no factory provides (the patterns compile: the registry checked them).
+   */
+  public List<String> problems(TenantRegistry tenants) {
     List<String> problems = new ArrayList<>();
     for (TenantConfig tenant : tenants.all()) {
       try {
-        byTenant.put(tenant.id(), compile(tenant));
+        compile(tenant);
       } catch (IllegalArgumentException e) {
         problems.add(tenant.id() + ".json: field 'guardrails.pii': " + e.getMessage());
       }
     }
-    if (!problems.isEmpty()) {
-      throw new TenantConfigException(problems);
-    }
+    return problems;
   }
 
   private TenantGuard compile(TenantConfig tenant) {
