@@ -125,6 +125,8 @@ public final class AtriumServer {
     RunsModule runs = RunsModule.start(system, tenants, gateway, limits.limiter(), runTypes);
     SessionsModule sessions = SessionsModule.start(system, tenants, gateway, rag.retriever());
     JobScheduler scheduler = JobScheduler.start(system, jobs, settings.clock());
+    // A reload checks a set as the start did: the registry's checks, then the gateway's.
+    TenantReload tenantReload = TenantReload.start(system, settings.tenants(), gateway::problems);
 
     PublicRoutes publicRoutes = new PublicRoutes(tenants);
     Route publicRoute = new Edge(settings.metrics(), "public").wrap(tenants.preflight(PublicRoutes.concatAll(List.of(
@@ -136,7 +138,7 @@ public final class AtriumServer {
         rag.publicRoutes(),
         usageViews.publicRoutes()))));
     Route adminRoute = new Edge(settings.metrics(), "admin").wrap(
-        new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), settings.metrics(),
+        new AdminRoutes(new AdminAuth(settings.adminToken()), settings.tenants(), tenantReload, settings.metrics(),
             List.of(sessions.adminRoutes(), limits.adminRoutes(), runs.adminRoutes(), usageViews.adminRoutes(),
                 new JobRoutes(scheduler).route())).route());
 
