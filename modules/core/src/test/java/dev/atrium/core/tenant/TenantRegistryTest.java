@@ -300,4 +300,62 @@ class TenantRegistryTest {
     write("one.json", tenant("one", ", \"trusted_proxies\": [\"10.0.0.0/99\"]"));
     assertThat(failure()).contains("trusted_proxies[0]");
   }
+
+  @Test
+  void aCheckedSetReplacesTheLookupsWholeWithItsVersion() throws IOException {
+    write("one.json", tenant("one", ""));
+    write("two.json", tenant("two", ""));
+    TenantRegistry registry = TenantRegistry.load(dir, false);
+    TenantRegistry.Snapshot before = registry.snapshot();
+    assertThat(registry.version()).isZero();
+    assertThat(registry.origin()).map(TenantRegistry.Origin::dir).contains(dir);
+    assertThat(before.hashes().get("one")).isEqualTo(ApiKeys.sha256(Files.readString(dir.resolve("one.json"))));
+
+    // two goes, three comes, one gets another host: read again, swapped in as version 4.
+    Files.delete(dir.resolve("two.json"));
+    write("one.json", tenant("one", "").replace("[\"one.example\"]", "[\"one.example\", \"uno.example\"]"));
+    write("three.json", tenant("three", ""));
+    TenantRegistry candidate = TenantRegistry.parse(registry.origin().orElseThrow(), TenantRegistry.readSources(dir));
+    assertThat(registry.byHost("uno.example")).isEmpty();
+    registry.replace(candidate, 4);
+
+    assertThat(registry.version()).isEqualTo(4);
+    assertThat(registry.all()).extracting(TenantConfig::id).containsExactly("one", "three");
+    assertThat(registry.byKey("two-secret")).isEmpty();
+    assertThat(registry.byKey("three-secret")).map(m -> m.tenant().id()).contains("three");
+    assertThat(registry.byHost("uno.example")).map(TenantConfig::id).contains("one");
+    assertThat(registry.snapshot().hashes().get("one")).isNotEqualTo(before.hashes().get("one"));
+    assertThat(registry.snapshot().setHash()).isNotEqualTo(before.setHash());
+    // The set a caller held stays what it was: a request sees one set throughout.
+    assertThat(before.byKey("two-secret")).isPresent();
+    assertThat(before.version()).isZero();
+  }
+
+  @Test
+  void aPublishedSetIsCheckedAsTheFilesAreAtStart() throws IOException {
+    write("one.json", tenant("one", ""));
+    TenantRegistry registry = TenantRegistry.load(dir, false);
+    var sources = new java.util.TreeMap<>(registry.snapshot().sources());
+    assertThat(sources).containsOnlyKeys("one.json");
+    sources.put("two.json", tenant("two", ", \"colour\": \"red\""));
+    sources.put("three.json", "{\"id\": ");
+    sources.put("../four.json", tenant("four", ""));
+
+    assertThatThrownBy(() -> TenantRegistry.parse(registry.origin().orElseThrow(), sources))
+        .isInstanceOf(TenantConfigException.class)
+        .hasMessageContaining(dir.resolve("two.json") + ": field 'colour': unknown field (not in the tenant schema)")
+        .hasMessageContaining(dir.resolve("three.json") + ": not valid JSON")
+        .hasMessageContaining("four.json: not a tenant file name");
+    assertThat(registry.all()).extracting(TenantConfig::id).containsExactly("one");
+  }
+
+  @Test
+  void theSameSetHasTheSameHashesWhereverItIsRead(@TempDir Path other) throws IOException {
+    write("one.json", tenant("one", ""));
+    Files.writeString(other.resolve("one.json"), tenant("one", ""));
+    TenantRegistry here = TenantRegistry.load(dir, false);
+    TenantRegistry there = TenantRegistry.load(other, false);
+    assertThat(there.snapshot().setHash()).isEqualTo(here.snapshot().setHash());
+    assertThat(there.snapshot().hashes()).isEqualTo(here.snapshot().hashes());
+  }
 }
