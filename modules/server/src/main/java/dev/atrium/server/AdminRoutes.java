@@ -58,7 +58,7 @@ final class AdminRoutes {
     return pathPrefix("tenants", () -> concat(
         pathEndOrSingleSlash(() -> get(this::listTenants)),
         path("reload", () -> post(this::reloadTenants)),
-        path(PathMatchers.segment(), id -> get(() -> JsonRoutes.json(describe(tenants.snapshot(),
+        path(PathMatchers.segment(), id -> get(() -> JsonRoutes.json(describe(TenantReload.hashes(tenants.snapshot()),
             tenants.byId(id).orElseThrow(() -> ApiError.notFound("No tenant '" + id + "'."))))))));
   }
 
@@ -72,8 +72,9 @@ final class AdminRoutes {
       Map<String, Object> view = new LinkedHashMap<>();
       view.put("node", reload.node());
       view.put("version", now.version());
-      view.put("set_sha256", now.setHash());
-      view.put("tenants", now.all().stream().map(t -> describe(now, t)).toList());
+      view.put("set_hash", now.setHash());
+      Map<String, TenantSet.TenantHashes> hashes = TenantReload.hashes(now);
+      view.put("tenants", now.all().stream().map(t -> describe(hashes, t)).toList());
       view.put("nodes", nodes);
       return JsonRoutes.json(view);
     });
@@ -103,13 +104,13 @@ final class AdminRoutes {
    * A tenant as admins see it: key ids and labels, never key hashes; the SHA-256 of its file
    * and of its keys' hashes (which reveal no key), to compare between nodes.
    */
-  private static Map<String, Object> describe(TenantRegistry.Snapshot set, TenantConfig t) {
+  private static Map<String, Object> describe(Map<String, TenantSet.TenantHashes> hashes, TenantConfig t) {
     Map<String, Object> view = new LinkedHashMap<>();
     view.put("id", t.id());
-    TenantSet.TenantHashes hashes = TenantReload.hashes(set).get(t.id());
-    if (hashes != null) {
-      view.put("sha256", hashes.sha256());
-      view.put("api_keys_sha256", hashes.apiKeysSha256());
+    TenantSet.TenantHashes own = hashes.get(t.id());
+    if (own != null) {
+      view.put("content_hash", own.sha256());
+      view.put("api_keys_hash", own.apiKeysSha256());
     }
     view.put("display_name", t.displayName());
     view.put("hosts", t.hosts());

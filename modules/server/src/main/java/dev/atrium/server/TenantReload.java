@@ -107,7 +107,40 @@ final class TenantReload {
     var ref = system.systemActorOf(follower, "tenant-reload", Props.empty());
     reload.replicator.tell(new Replicator.Subscribe<>(SET, ref));
     reload.announce();
+    if (system.settings().config().getBoolean("atrium.tenants.watch")) {
+      registry.origin().ifPresentOrElse(origin -> TenantWatch.start(system, origin.dir(), reload::reloadIfChanged),
+          () -> LOG.warn("atrium.tenants.watch is on, but this node's tenants were not read from a directory"));
+    }
     return reload;
+  }
+
+  /**
+   * The file watch's reload: as {@link #reload}, unless the files hash as the set this node
+   * has (an editor's temporary file, a touched file); problems are logged, never thrown.
+   */
+  void reloadIfChanged() {
+    TenantRegistry candidate;
+    try {
+      candidate = readAndCheck();
+    } catch (TenantConfigException e) {
+      LOG.warn("the tenant files changed but are not valid; nothing was changed:\n  {}",
+          String.join("\n  ", e.problems()));
+      return;
+    }
+    if (candidate.snapshot().setHash().equals(registry.snapshot().setHash())) {
+      return;
+    }
+    publish(candidate)
+        .thenCompose(published -> awaitAnswers(published.version(), published.setSha256(),
+            System.nanoTime() + timeout.toNanos()))
+        .whenComplete((outcome, error) -> {
+          if (error != null) {
+            LOG.warn("the changed tenant files could not be published: {}", error.toString());
+          } else {
+            LOG.info("tenant files changed: set {} published, {}", outcome.version(), outcome.nodes().stream()
+                .map(n -> n.node() + " " + n.status()).toList());
+          }
+        });
   }
 
   /**
@@ -137,6 +170,12 @@ final class TenantReload {
   /** Writes the set to every reachable node (the rest get it by gossip), then applies it here. */
   private CompletionStage<TenantSet> publish(TenantRegistry candidate) {
     TenantRegistry.Snapshot checked = candidate.snapshot();
+    String packed = TenantSet.pack(checked.sources());
+    if (packed.length() > TenantSet.MAX_COMPRESSED_BYTES) {
+      return CompletableFuture.failedFuture(new TenantConfigException(List.of("the tenant files take "
+          + packed.length() / 1024 + " KiB compressed; a reload publishes at most "
+          + TenantSet.MAX_COMPRESSED_BYTES / 1024 + " KiB (restart the nodes to load a larger set)")));
+    }
     return highestKnown().thenCompose(highest -> {
       AtomicLong version = new AtomicLong();
       return AskPattern.<Replicator.Command, Replicator.UpdateResponse<LWWRegister<TenantSet>>>ask(replicator,
@@ -144,7 +183,7 @@ final class TenantReload {
                   new Replicator.WriteAll(timeout), replyTo, current -> {
                     long next = Math.max(highest, current.getValue().version()) + 1;
                     version.set(next);
-                    return current.withValue(self, new TenantSet(next, checked.setHash(), checked.sources(), node));
+                    return current.withValue(self, new TenantSet(next, checked.setHash(), packed, node));
                   }),
               timeout.plusSeconds(1), system.scheduler())
           .thenApplyAsync(response -> {
@@ -152,7 +191,7 @@ final class TenantReload {
               throw new IllegalStateException("the tenant set could not be published: " + response);
             }
             // A timeout still wrote this node's replica: gossip takes it to the nodes that did not answer in time.
-            TenantSet set = new TenantSet(version.get(), checked.setHash(), checked.sources(), node);
+            TenantSet set = new TenantSet(version.get(), checked.setHash(), packed, node);
             apply(set, candidate);
             return set;
           }, blocking);
@@ -185,7 +224,7 @@ final class TenantReload {
     try {
       TenantRegistry.Origin origin = registry.origin().orElseThrow(() -> new TenantConfigException(List.of(
           "this node's tenants were not read from a directory, so it cannot read a published set")));
-      candidate = TenantRegistry.parse(origin, set.files());
+      candidate = TenantRegistry.parse(origin, set.texts());
       List<String> problems = check.apply(candidate);
       if (!problems.isEmpty()) {
         throw new TenantConfigException(problems);
@@ -330,7 +369,7 @@ final class TenantReload {
   static Map<String, Object> describe(Outcome outcome) {
     Map<String, Object> view = new LinkedHashMap<>();
     view.put("version", outcome.version());
-    view.put("set_sha256", outcome.setSha256());
+    view.put("set_hash", outcome.setSha256());
     view.put("applied_everywhere", outcome.nodes().stream().allMatch(n -> n.status().equals("applied")));
     view.put("nodes", outcome.nodes().stream().map(n -> {
       Map<String, Object> one = new LinkedHashMap<>();
@@ -357,9 +396,9 @@ final class TenantReload {
         return one;
       }
       one.put("version", state.version());
-      one.put("set_sha256", state.setSha256());
+      one.put("set_hash", state.setSha256());
       Map<String, Object> tenants = new TreeMap<>();
-      state.tenants().forEach((id, h) -> tenants.put(id, Map.of("sha256", h.sha256(), "api_keys_sha256", h.apiKeysSha256())));
+      state.tenants().forEach((id, h) -> tenants.put(id, Map.of("content_hash", h.sha256(), "api_keys_hash", h.apiKeysSha256())));
       one.put("tenants", tenants);
       if (state.failedVersion() > 0) {
         one.put("failed", Map.of("version", state.failedVersion(), "problems", state.problems()));

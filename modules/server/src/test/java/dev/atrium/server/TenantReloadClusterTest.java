@@ -65,7 +65,7 @@ class TenantReloadClusterTest {
       JsonNode startA = tenantsView(a);
       assertThat(startA.path("version").asLong()).isZero();
       Eventually.await(SETTLES, () -> assertThat(tenantsView(b).path("nodes")).hasSize(2));
-      assertThat(tenantsView(b).path("set_sha256").asText()).isEqualTo(startA.path("set_sha256").asText());
+      assertThat(tenantsView(b).path("set_hash").asText()).isEqualTo(startA.path("set_hash").asText());
       for (TestHttp node : both) {
         assertThat(node.get("/v1/tenant", bearer(FIRST)).statusCode()).isEqualTo(200);
         assertThat(node.get("/v1/tenant", bearer(SECOND)).statusCode()).isEqualTo(401);
@@ -104,13 +104,13 @@ class TenantReloadClusterTest {
       Eventually.await(SETTLES, () -> {
         JsonNode viewB = tenantsView(b);
         assertThat(viewB.path("version").asLong()).isEqualTo(v1);
-        assertThat(viewB.path("set_sha256").asText()).isEqualTo(afterA.path("set_sha256").asText());
+        assertThat(viewB.path("set_hash").asText()).isEqualTo(afterA.path("set_hash").asText());
         assertThat(viewB.path("nodes")).extracting(n -> n.path("version").asLong()).containsExactly(v1, v1);
       });
-      assertThat(afterA.path("set_sha256").asText()).isNotEqualTo(startA.path("set_sha256").asText());
+      assertThat(afterA.path("set_hash").asText()).isNotEqualTo(startA.path("set_hash").asText());
       JsonNode acme = tenant(afterA, "acme");
-      assertThat(acme.path("sha256").asText()).isEqualTo(ApiKeys.sha256(Files.readString(dirA.resolve("acme.json"))));
-      assertThat(acme.path("api_keys_sha256").asText()).isNotEqualTo(tenant(startA, "acme").path("api_keys_sha256").asText());
+      assertThat(acme.path("content_hash").asText()).isEqualTo(ApiKeys.sha256(Files.readString(dirA.resolve("acme.json"))));
+      assertThat(acme.path("api_keys_hash").asText()).isNotEqualTo(tenant(startA, "acme").path("api_keys_hash").asText());
       assertThat(afterA.toString()).doesNotContain(ApiKeys.sha256(SECOND));
 
       // A schema error: 422 with the problem, nothing published, nothing changed on either node.

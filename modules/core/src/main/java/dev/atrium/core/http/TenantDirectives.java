@@ -141,7 +141,9 @@ public final class TenantDirectives {
   private Route withPrincipal(RequestInfo info, HttpRequest request, RouteClass routeClass, Principal principal,
       BiFunction<TenantConfig, HttpRequest, BodyLimit> bodyLimit, Function<Principal, Route> inner) {
     info.principal(principal);
-    TenantConfig tenant = tenants.byId(principal.tenantId()).orElseThrow();
+    // The tenant of the set in force now: one a reload removed since the credential was looked up is gone.
+    TenantConfig tenant = tenants.byId(principal.tenantId())
+        .orElseThrow(() -> missingCredentials("No such tenant."));
     return bodyLimit.apply(tenant, request).apply(() ->
         CorsDirectives.cors(corsFor(tenant), () -> limited(info, request, tenant, principal, routeClass,
             () -> inner.apply(principal))));
