@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
 import dev.atrium.core.db.DatabaseSettings;
 import dev.atrium.core.tenant.ApiKeys;
 import dev.atrium.testkit.Eventually;
@@ -152,6 +153,14 @@ class TenantReloadClusterTest {
 
       assertThat(publicOf(a).get("/v1/tenant", bearer(JWT_TENANT_KEY)).statusCode()).isEqualTo(200);
       assertThat(publicOf(b).get("/v1/tenant", bearer(JWT_TENANT_KEY)).statusCode()).isEqualTo(401);
+      // A's JWT verifiers were built again for the new set: the new tenant's users sign in there only.
+      String token = issuer.sign(JWSAlgorithm.RS256, issuer.claims("user-7").build());
+      HttpResponse<String> user = publicOf(a).get("/v1/tenant", bearer(token));
+      assertThat(user.statusCode()).as(user.body()).isEqualTo(200);
+      assertThat(TestHttp.json(user).path("tenant_id").asText()).isEqualTo("jwtco");
+      HttpResponse<String> unknownThere = publicOf(b).get("/v1/tenant", bearer(token));
+      assertThat(unknownThere.statusCode()).isEqualTo(401);
+      assertThat(unknownThere.body()).contains("token_issuer_unknown");
       // B keeps the whole set it had: the blocklist of v1 still applies there, no longer on A.
       assertThat(chat(publicOf(b), SECOND, "tell me about sarin").statusCode()).isEqualTo(400);
       assertThat(chat(publicOf(a), SECOND, "tell me about sarin").statusCode()).isEqualTo(200);
