@@ -34,6 +34,106 @@ public final class Archives {
 
   public record Entry(String path, byte[] bytes, String contentType) {}
 
+  /** A text file of a flattened archive: its path and as much of its text as the budget let in. */
+  public record FileText(String path, String text) {}
+
+  /**
+   * An archive as text, for a stateless answer: its files, the characters of the
+   * flattened form ({@code === path ===\n<text>\n} per file), and whether the budget ran
+   * out before the archive did.
+   */
+  public record Flattened(List<FileText> files, int chars, boolean truncated) {
+    /** The flattened form itself. */
+    public String text() {
+      StringBuilder text = new StringBuilder(chars);
+      files.forEach(f -> text.append(header(f.path())).append(f.text()).append('\n'));
+      return text.toString();
+    }
+  }
+
+  private static String header(String path) {
+    return "=== " + path + " ===\n";
+  }
+
+  /**
+   * The archive's text files, flattened in archive order until {@code maxChars} characters
+   * are spent: reading stops there (the rest of the archive is never decompressed), a file
+   * cut by the budget keeps its first characters. Nothing touches the disk. Binaries, and
+   * PDF and DOCX (their extraction would need temporary files), are skipped; a path that
+   * escapes the archive refuses it (400), more than {@code maxFiles} files is a 413.
+   */
+  public static Flattened flatten(byte[] archive, String contentType, int maxFiles, int maxChars) {
+    String type = Extractor.mediaType(contentType);
+    List<FileText> files = new ArrayList<>();
+    int chars = 0;
+    int seen = 0;
+    try (ArchiveInputStream<? extends ArchiveEntry> in = open(archive, type)) {
+      ArchiveEntry entry;
+      while ((entry = in.getNextEntry()) != null) {
+        String path = safePath(entry.getName());
+        if (entry.isDirectory() || (entry instanceof TarArchiveEntry tar && !tar.isFile())) {
+          continue;
+        }
+        if (++seen > maxFiles) {
+          throw ApiError.payloadTooLarge("The archive has more than " + maxFiles + " files (max_archive_files).")
+              .withExtension("limit_files", maxFiles);
+        }
+        int room = maxChars - chars - header(path).length() - 1;
+        if (room <= 0) {
+          return new Flattened(List.copyOf(files), chars, true);
+        }
+        Budgeted text = text(in, path, room);
+        if (text == null) {
+          continue;
+        }
+        files.add(new FileText(path, text.text()));
+        chars += header(path).length() + text.text().length() + 1;
+        if (text.cut()) {
+          return new Flattened(List.copyOf(files), chars, true);
+        }
+      }
+    } catch (IOException e) {
+      throw ApiError.badRequest("invalid_archive", "The archive could not be read: " + e.getMessage());
+    }
+    return new Flattened(List.copyOf(files), chars, false);
+  }
+
+  private record Budgeted(String text, boolean cut) {}
+
+  /**
+   * Up to {@code room} characters of the entry's text, reading no more bytes than they can
+   * take (4 per character); null for a file that is not text (by name, a NUL byte in its
+   * first 8 KiB, or bytes that are not UTF-8).
+   */
+  private static Budgeted text(InputStream in, String path, int room) throws IOException {
+    String type = contentTypeOf(path, new byte[0]);
+    if (type == null || type.equals(Extractor.PDF) || type.equals(Extractor.DOCX)) {
+      return null;
+    }
+    long byteBudget = Math.min(Integer.MAX_VALUE - 8, 4L * room + 4);
+    byte[] bytes = in.readNBytes((int) byteBudget);
+    boolean more = bytes.length == byteBudget && in.read() >= 0;
+    if (looksBinary(bytes)) {
+      return null;
+    }
+    java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+    java.nio.CharBuffer out = java.nio.CharBuffer.allocate(Math.max(bytes.length, 1));
+    // Not the end of input when more bytes follow: a character cut at the byte budget is left out, not malformed.
+    java.nio.charset.CoderResult result = decoder.decode(java.nio.ByteBuffer.wrap(bytes), out, !more);
+    if (result.isError()) {
+      return null;
+    }
+    if (!more) {
+      decoder.flush(out);
+    }
+    out.flip();
+    String text = out.toString();
+    boolean cut = more || text.length() > room;
+    return new Budgeted(text.length() > room ? text.substring(0, room) : text, cut);
+  }
+
   public static boolean isArchive(String contentType) {
     return TYPES.contains(Extractor.mediaType(contentType));
   }

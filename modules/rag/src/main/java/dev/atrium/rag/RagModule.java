@@ -11,6 +11,7 @@ import dev.atrium.core.http.ApiError;
 import dev.atrium.core.http.Replies;
 import dev.atrium.core.http.TenantDirectives;
 import dev.atrium.core.jobs.Jobs;
+import dev.atrium.core.net.OutboundFetch;
 import dev.atrium.core.tenant.Principal;
 import dev.atrium.core.tenant.TenantConfig;
 import dev.atrium.gateway.ModelGateway;
@@ -21,9 +22,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -44,7 +47,9 @@ public final class RagModule {
   final SearchService search;
   final EmbeddingMeter meter;
   final ModelGateway gateway;
+  final RepoIngest repoIngest;
   private final RunStarter runs;
+  private final RepoAskRoutes repoAsk;
   private final Duration askTimeout;
 
   private RagModule(ActorSystem<?> system, TenantDirectives tenants, ModelGateway gateway, RunStarter runs) {
@@ -61,6 +66,10 @@ public final class RagModule {
     this.search = new SearchService(database, retriever, gateway,
         system.settings().config().getDuration("atrium.rag.search-cache-ttl"));
     this.askTimeout = system.settings().config().getDuration("atrium.http.ask-timeout");
+    this.repoIngest = new RepoIngest(this);
+    // A repository's source_url comes from a request: fetched through the guard's request policy.
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    this.repoAsk = new RepoAskRoutes(this, OutboundFetch.fromConfig(system.settings().config(), blocking), blocking);
   }
 
   /**
@@ -135,6 +144,7 @@ public final class RagModule {
   }
 
   public Route publicRoutes() {
-    return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route(), new SearchRoutes(this).route());
+    return concat(new DocumentRoutes(this).route(), new EmbeddingRoutes(this).route(), new SearchRoutes(this).route(),
+        repoAsk.route());
   }
 }

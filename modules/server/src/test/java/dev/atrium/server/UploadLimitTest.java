@@ -227,9 +227,15 @@ class UploadLimitTest {
     final InputStream in;
     final AtomicLong written = new AtomicLong();
     final AtomicBoolean stop = new AtomicBoolean();
+    private final String key;
 
     Raw() throws IOException {
-      InetSocketAddress address = node.publicAddress();
+      this(node.publicAddress(), KEY);
+    }
+
+    /** A connection to {@code address} whose requests carry {@code key} (other tests' nodes). */
+    Raw(InetSocketAddress address, String key) throws IOException {
+      this.key = key;
       socket.connect(address, 5_000);
       socket.setSoTimeout(30_000);
       out = socket.getOutputStream();
@@ -241,7 +247,7 @@ class UploadLimitTest {
       StringBuilder head = new StringBuilder()
           .append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
           .append("Host: 127.0.0.1\r\n")
-          .append("Authorization: Bearer ").append(KEY).append("\r\n")
+          .append("Authorization: Bearer ").append(key).append("\r\n")
           .append("Content-Type: ").append(type).append("\r\n")
           .append(length < 0 ? "Transfer-Encoding: chunked\r\n" : "Content-Length: " + length + "\r\n");
       if (expect) {

@@ -301,9 +301,15 @@ public record TenantConfig(
     }
   }
 
+  /**
+   * Feature switches. {@code statelessRagSplit}: FREE callers of {@code POST /v1/repos/ask}
+   * are answered in memory from the archive they send (nothing stored); off, they are
+   * refused there as on every other route that stores data.
+   */
   public record Features(
-      Boolean rag, Boolean tools, Boolean runs, Boolean speech, Boolean byok, Boolean responseCache) {
-    static final Features DEFAULTS = new Features(null, null, null, null, null, null);
+      Boolean rag, Boolean tools, Boolean runs, Boolean speech, Boolean byok, Boolean responseCache,
+      Boolean statelessRagSplit) {
+    static final Features DEFAULTS = new Features(null, null, null, null, null, null, null);
 
     public Features {
       rag = rag == null || rag;
@@ -312,6 +318,7 @@ public record TenantConfig(
       speech = speech != null && speech;
       byok = byok != null && byok;
       responseCache = responseCache != null && responseCache;
+      statelessRagSplit = statelessRagSplit != null && statelessRagSplit;
     }
   }
 
@@ -364,10 +371,19 @@ public record TenantConfig(
     }
   }
 
-  /** Documents: size and count limits, chunking, and the embedder. */
+  /**
+   * Documents: size and count limits, chunking, and the embedder; and the repository
+   * questions of {@code POST /v1/repos/ask}: how much of an archive a FREE (stateless) answer
+   * reads ({@code statelessMaxChars}, the most a request's {@code max_chars} may ask), how
+   * long a PAID repository's documents live ({@code repoTtlDays}), and whether a PAID
+   * question reads the repository as the tenant's or only as its own user's
+   * ({@code repoScope}).
+   */
   public record Documents(Long maxDocumentBytes, Long maxArchiveBytes, Integer maxArchiveFiles, Integer maxDocuments,
-      Integer chunkTokens, Integer chunkOverlapTokens, String embedder, String embeddingModel, Boolean chatRetrieval) {
-    static final Documents DEFAULTS = new Documents(null, null, null, null, null, null, null, null, null);
+      Integer chunkTokens, Integer chunkOverlapTokens, String embedder, String embeddingModel, Boolean chatRetrieval,
+      Integer statelessMaxChars, Integer repoTtlDays, RepoScope repoScope) {
+    static final Documents DEFAULTS = new Documents(null, null, null, null, null, null, null, null, null, null, null,
+        null);
 
     public Documents {
       maxDocumentBytes = maxDocumentBytes == null ? 10L * 1024 * 1024 : maxDocumentBytes;
@@ -378,7 +394,19 @@ public record TenantConfig(
       chunkOverlapTokens = chunkOverlapTokens == null ? 32 : chunkOverlapTokens;
       embedder = embedder == null ? "local" : embedder;
       chatRetrieval = chatRetrieval != null && chatRetrieval;
+      statelessMaxChars = statelessMaxChars == null ? 40_000 : statelessMaxChars;
+      repoTtlDays = repoTtlDays == null ? 30 : repoTtlDays;
+      repoScope = repoScope == null ? RepoScope.TENANT : repoScope;
     }
+  }
+
+  /**
+   * Whose a PAID repository question reads: every document of the repository name in the
+   * tenant ({@code tenant}), or only those its own user (else key) ingested ({@code user}).
+   */
+  public enum RepoScope {
+    @com.fasterxml.jackson.annotation.JsonProperty("tenant") TENANT,
+    @com.fasterxml.jackson.annotation.JsonProperty("user") USER
   }
 
   /**

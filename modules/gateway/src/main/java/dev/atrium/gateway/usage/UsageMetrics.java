@@ -63,10 +63,12 @@ final class UsageMetrics {
           .description("Model calls metered without a price (cost null)")
           .tags("upstream_model", upstream).register(registry)).increment();
     }
+    if (r.operation().equals(UsageRecord.REPO_ANSWER) && "FREE".equals(r.context().tier())) {
+      // A FREE repository question: answered in memory, the stateless path.
+      tenants.computeIfAbsent(tenant, this::tenantSeries).stateless().increment();
+    }
     if (r.operation().equals(UsageRecord.CHAT)) {
       TenantSeries calls = tenants.computeIfAbsent(tenant, this::tenantSeries);
-      // Every chat call is persistent until the tiers issue builds the FREE stateless path,
-      // which will count in calls.stateless() (registered at 0 until then).
       calls.persistent().increment();
       if (r.context().byo()) {
         calls.byo().increment();
@@ -76,7 +78,7 @@ final class UsageMetrics {
 
   private TenantSeries tenantSeries(String tenant) {
     return new TenantSeries(
-        Counter.builder("atrium.stateless.requests").description("Chat calls on the FREE stateless path")
+        Counter.builder("atrium.stateless.requests").description("FREE repository questions answered in memory (the stateless path)")
             .tags("tenant", tenant).register(registry),
         Counter.builder("atrium.persistent.requests").description("Chat calls other than the FREE stateless path")
             .tags("tenant", tenant).register(registry),

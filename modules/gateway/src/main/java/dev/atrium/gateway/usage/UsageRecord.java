@@ -61,6 +61,12 @@ public record UsageRecord(Instant at, UsageContext context, String operation, St
   public static final String SEARCH_ANSWER = "search_answer";
   public static final String SEARCH_FOLLOW_UPS = "search_follow_ups";
   public static final String RUN_PROMPT = "run_prompt";
+  /**
+   * The answer to a repository question ({@code POST /v1/repos/ask}): from the archive's text
+   * in memory for a FREE caller (the stateless path), from the repository's retrieved
+   * passages for a PAID one.
+   */
+  public static final String REPO_ANSWER = "repo_answer";
 
   UsageRecord withCost(Long micros) {
     return new UsageRecord(at, context, operation, provider, model, upstreamModel, tokensIn, tokensOut, cachedTokensIn,
