@@ -102,6 +102,27 @@ final class DocumentQueries {
     });
   }
 
+  /**
+   * The tenant's documents of repository {@code repo} (of {@code user} too, when not null):
+   * their ids and revisions ({@code metadata.revision}), for the once-per-revision check of
+   * a PAID repository question and the removal of files a new revision no longer has.
+   */
+  CompletionStage<Map<String, String>> repoRevisions(String tenantId, String repo, String user) {
+    return database.inTenant(tenantId, dsl -> {
+      Condition where = Database.tenantIs(DSL.field("tenant_id", String.class), tenantId)
+          .and(DSL.field("metadata->>'repo'", String.class).eq(repo));
+      if (user != null) {
+        where = where.and(DSL.field("metadata->>'user'", String.class).eq(user));
+      }
+      Map<String, String> revisions = new LinkedHashMap<>();
+      for (Record r : dsl.select(DSL.field("doc_id", String.class), DSL.field("metadata->>'revision'", String.class))
+          .from(DSL.table("documents")).where(where).orderBy(DSL.field("doc_id")).fetch()) {
+        revisions.put(r.get(0, String.class), r.get(1, String.class));
+      }
+      return revisions;
+    });
+  }
+
   private static Instant instant(OffsetDateTime t) {
     return t == null ? null : t.toInstant();
   }

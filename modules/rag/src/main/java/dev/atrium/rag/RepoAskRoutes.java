@@ -193,7 +193,7 @@ final class RepoAskRoutes {
     call.cacheDirective(CacheDirective.BYPASS);
     Source<ByteString, NotUsed> answer = new AnswerStream(module.gateway, route, messages(question), passages, call)
         .events();
-    return complete(sse(Source.single(Sse.event("repo", head)).concat(answer)));
+    return complete(sse(Source.single(Sse.event("repo", head)).concatLazy(answer)));
   }
 
   static List<ChatMessage> messages(String question) {

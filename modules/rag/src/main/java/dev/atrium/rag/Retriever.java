@@ -57,7 +57,7 @@ public final class Retriever {
    * {@code query_embedding}.
    */
   public CompletionStage<List<Hit>> retrieve(UsageContext usage, String query, int k, Filters filters) {
-    String tenantId = usage.tenantId();
+    String tenantId = requireTenant(usage.tenantId());
     Embedder embedder = embedders.forTenant(tenantId);
     return meter.embed(embedder, List.of(query), usage, UsageRecord.QUERY_EMBEDDING).thenCompose(embedded ->
         search(tenantId, embedder.name(), embedded.vectors().get(0), k, filters))
@@ -66,6 +66,7 @@ public final class Retriever {
 
   /** The search itself, for a vector already computed (benchmarks insert their own). */
   public CompletionStage<List<Hit>> search(String tenantId, String embedder, float[] vector, int k, Filters filters) {
+    requireTenant(tenantId);
     int dims = vector.length;
     String literal = EmbeddingStore.literal(vector);
     return database.inTenant(tenantId, dsl -> {
@@ -114,6 +115,17 @@ public final class Retriever {
       hits.sort(Comparator.comparingDouble(Hit::score).reversed());
       return hits;
     });
+  }
+
+  /**
+   * Retrieval fails closed: without a tenant there is nothing to search, never "every
+   * tenant" (the SQL's tenant filter and row-level security would find nothing anyway).
+   */
+  static String requireTenant(String tenantId) {
+    if (tenantId == null || tenantId.isBlank()) {
+      throw new IllegalArgumentException("retrieval needs a tenant");
+    }
+    return tenantId;
   }
 
   /** Hits as numbered passages for a prompt or an extract. */
