@@ -38,6 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 class RepoAskPersistentTest {
   static final String KEY = "repopaid-" + UUID.randomUUID();
   static final String OTHER_KEY = "repoother-" + UUID.randomUUID();
+  static final String USER_KEY_1 = "repouser1-" + UUID.randomUUID();
+  static final String USER_KEY_2 = "repouser2-" + UUID.randomUUID();
 
   @TempDir static Path tenantsDir;
   static DatabaseSettings db;
@@ -54,6 +56,12 @@ class RepoAskPersistentTest {
          "api_keys": [{"id": "k_other", "sha256": "%s", "tier": "PAID"}],
          "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
         """.formatted(ApiKeys.sha256(OTHER_KEY)));
+    Files.writeString(tenantsDir.resolve("repouser.json"), """
+        {"id": "repouser", "display_name": "Repos per user",
+         "api_keys": [{"id": "k_one", "sha256": "%s", "tier": "PAID"}, {"id": "k_two", "sha256": "%s", "tier": "PAID"}],
+         "documents": {"repo_scope": "user", "repo_ttl_days": 2},
+         "rate_limits": {"default": {"paid": {"capacity": 100000, "refill_per_second": 100000}}}}
+        """.formatted(ApiKeys.sha256(USER_KEY_1), ApiKeys.sha256(USER_KEY_2)));
     db = TestDatabase.fresh("repoaskpaid");
     node = TestNode.start("repoaskpaid", db, TenantRegistry.load(tenantsDir, false), Map.of());
   }
@@ -196,6 +204,23 @@ class RepoAskPersistentTest {
     assertThat(citedDocs(other)).isSubsetOf(docIds("repoother", "shared"));
     assertThat(other.text()).doesNotContain("orchid");
     assertThat(documents("repoother", "shared")).extracting(d -> d.get("source")).containsExactly("notes.md");
+  }
+
+  @Test
+  void withUserScopeEachOwnerReadsOnlyTheRepositoryItIngested() throws Exception {
+    SseEvents one = ask(USER_KEY_1, "diary", zip("diary.md", "# Diary\nThe first owner's garden grows tulips.\n"),
+        "What grows in the garden?");
+    assertThat(one.text()).contains("tulips");
+    SseEvents two = ask(USER_KEY_2, "diary", zip("diary.md", "# Diary\nThe second owner's garden grows leeks.\n"),
+        "What grows in the garden?");
+    assertThat(two.ofType("ingest.progress").get(0).json().path("status").asText())
+        .as("another owner's revision is not this one's").isEqualTo("ingesting");
+    assertThat(two.text()).contains("leeks").doesNotContain("tulips");
+    List<Map<String, Object>> docs = documents("repouser", "diary");
+    assertThat(docs).hasSize(2).extracting(d -> Json.MAPPER.readTree((String) d.get("metadata")).path("user").asText())
+        .containsExactlyInAnyOrder("k_one", "k_two");
+    Instant expires = Instant.parse(Json.MAPPER.readTree((String) docs.get(0).get("metadata")).path("expires_at").asText());
+    assertThat(expires).as("repo_ttl_days: 2").isBefore(Instant.now().plus(3, ChronoUnit.DAYS));
   }
 
   @Test
