@@ -11,10 +11,11 @@ public final class ApiKeys {
   private ApiKeys() {}
 
   /**
-   * Hashes of the development keys shipped in {@code tenants/} ("demo-key", "acme-key"):
-   * refused under {@code --prod} even if someone drops their {@code development} flag.
+   * Hashes of the development keys shipped in {@code tenants/} ("demo-key", "demo-free-key",
+   * "acme-key"): refused under {@code --prod} even if someone drops their {@code development} flag.
    */
-  static final Set<String> WELL_KNOWN_DEVELOPMENT_HASHES = Set.of(sha256("demo-key"), sha256("acme-key"));
+  static final Set<String> WELL_KNOWN_DEVELOPMENT_HASHES = Set.of(sha256("demo-key"), sha256("demo-free-key"),
+      sha256("acme-key"));
 
   public static String sha256(String key) {
     try {

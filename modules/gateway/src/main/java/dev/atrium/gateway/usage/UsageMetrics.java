@@ -80,7 +80,7 @@ final class UsageMetrics {
     return new TenantSeries(
         Counter.builder("atrium.stateless.requests").description("FREE repository questions answered in memory (the stateless path)")
             .tags("tenant", tenant).register(registry),
-        Counter.builder("atrium.persistent.requests").description("Chat calls other than the FREE stateless path")
+        Counter.builder("atrium.persistent.requests").description("Chat calls (native turns and the OpenAI door)")
             .tags("tenant", tenant).register(registry),
         Counter.builder("atrium.byo.requests").description("Chat calls paid by a bring-your-own key")
             .tags("tenant", tenant).register(registry));
