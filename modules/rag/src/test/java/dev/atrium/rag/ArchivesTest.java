@@ -64,4 +64,46 @@ class ArchivesTest {
     assertThatThrownBy(() -> Archives.unpack(utf8("not gzip"), "application/gzip", 10, 1_000))
         .isInstanceOf(ApiError.class).hasMessageContaining("could not be read");
   }
+
+  // ---- flatten: the stateless path --------------------------------------------------------
+
+  static Map<String, byte[]> ordered(String... pathAndContent) {
+    Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < pathAndContent.length; i += 2) {
+      files.put(pathAndContent[i], utf8(pathAndContent[i + 1]));
+    }
+    return files;
+  }
+
+  @Test
+  void flattensTextFilesInArchiveOrderAndSkipsBinariesPdfAndDocx() throws Exception {
+    Map<String, byte[]> files = ordered("a.md", "# A\nalpha", "logo.png", "\u0000PNG", "paper.pdf", "%PDF-1.4",
+        "b/c.java", "class C {}");
+    var flat = Archives.flatten(zip(files), "application/zip", 100, 10_000);
+    assertThat(flat.files()).extracting(Archives.FileText::path).containsExactly("a.md", "b/c.java");
+    assertThat(flat.text()).isEqualTo("=== a.md ===\n# A\nalpha\n=== b/c.java ===\nclass C {}\n");
+    assertThat(flat.chars()).isEqualTo(flat.text().length());
+    assertThat(flat.truncated()).isFalse();
+    assertThat(Archives.flatten(tarGz(files), "application/gzip", 100, 10_000).text()).isEqualTo(flat.text());
+  }
+
+  @Test
+  void stopsAtTheCharacterBudgetWithoutSplittingACharacter() throws Exception {
+    // "é" is two bytes: the budget is counted in characters, and a cut never leaves half of one.
+    var flat = Archives.flatten(zip(ordered("one.txt", "é".repeat(100), "two.txt", "never read")),
+        "application/zip", 100, 50);
+    assertThat(flat.truncated()).isTrue();
+    assertThat(flat.files()).singleElement().satisfies(f -> assertThat(f.text()).matches("é+"));
+    assertThat(flat.chars()).isEqualTo(flat.text().length()).isLessThanOrEqualTo(50);
+  }
+
+  @Test
+  void flattenRefusesTraversalAndTooManyFiles() throws Exception {
+    assertThatThrownBy(() -> Archives.flatten(zip(ordered("../x.txt", "x")), "application/zip", 100, 1000))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.code()).isEqualTo("archive_path_traversal"));
+    assertThatThrownBy(() -> Archives.flatten(zip(ordered("a.txt", "a", "b.txt", "b")), "application/zip", 1, 1000))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.code()).isEqualTo("payload_too_large"));
+    assertThatThrownBy(() -> Archives.flatten(utf8("not a zip"), "application/gzip", 10, 1000))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.code()).isEqualTo("invalid_archive"));
+  }
 }
