@@ -147,24 +147,46 @@ final class RepoAskRoutes {
           maxChars(params.get("max_chars")));
       String question = check(tenant, principal, ask);
       UsageContext usage = UsageContext.request(principal, requestId, RouteClass.SEARCH);
-      // Refused before the archive is read or fetched.
+      // Everything about the request is checked before the archive is read or fetched.
+      String repo = repo(paid, ask);
+      int maxChars = ask.maxChars() != null ? ask.maxChars() : tenant.documents().statelessMaxChars();
+      if (!paid && maxChars > tenant.documents().statelessMaxChars()) {
+        throw ApiError.badRequest("invalid_field", "max_chars must be from 1 to "
+            + tenant.documents().statelessMaxChars() + " (documents.stateless_max_chars)")
+            .withExtension("param", "max_chars");
+      }
       module.gateway.screen(usage, UsageRecord.REPO_ANSWER, null, question);
       CompletionStage<Archive> archive = json ? fetch(ask.sourceUrl(), tenant.documents().maxArchiveBytes())
-          : CompletableFuture.completedFuture(new Archive(bytes.toArray(), type, sha256(bytes.toArray())));
+          : CompletableFuture.completedFuture(uploaded(bytes.toArray(), type));
       if (!paid) {
-        int maxChars = ask.maxChars() != null ? ask.maxChars() : tenant.documents().statelessMaxChars();
-        if (maxChars > tenant.documents().statelessMaxChars()) {
-          throw ApiError.badRequest("invalid_field", "max_chars must be from 1 to "
-              + tenant.documents().statelessMaxChars() + " (documents.stateless_max_chars)")
-              .withExtension("param", "max_chars");
-        }
-        String repo = ask.repo() != null ? ask.repo() : ask.sourceUrl() != null ? ask.sourceUrl() : "upload";
         return onSuccess(archive.thenApplyAsync(a -> new Flat(a, Archives.flatten(a.bytes(), a.contentType(),
             tenant.documents().maxArchiveFiles(), maxChars)), blocking), flat ->
             stateless(usage, question, repo, flat));
       }
-      return module.repoIngest.ask(principal, usage, question, ask, archive);
+      return module.repoIngest.ask(principal, usage, question, repo, archive);
     });
+  }
+
+  /**
+   * The repository's name: the one given, else the {@code source_url}; a FREE upload without
+   * either is {@code upload}, a PAID one needs a name (its documents are stored under it).
+   */
+  private static String repo(boolean paid, Ask ask) {
+    if (ask.repo() != null) {
+      return ask.repo();
+    }
+    if (ask.sourceUrl() != null) {
+      return ask.sourceUrl();
+    }
+    if (paid) {
+      throw ApiError.badRequest("invalid_field", "repo is required with an archive in the body: a PAID repository "
+          + "is stored under its name (or under its source_url)").withExtension("param", "repo");
+    }
+    return "upload";
+  }
+
+  private static Archive uploaded(byte[] bytes, String type) {
+    return new Archive(bytes, type, sha256(bytes));
   }
 
   private record Flat(Archive archive, Archives.Flattened text) {}

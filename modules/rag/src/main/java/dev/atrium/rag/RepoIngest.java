@@ -71,13 +71,9 @@ final class RepoIngest {
   /** The repository's documents: whose they are, and the revision being asked about. */
   private record Scope(String tenantId, String repo, String user, String filterUser, String revision) {}
 
-  Route ask(Principal principal, UsageContext usage, String question, RepoAskRoutes.Ask ask,
+  /** The answer to a PAID caller's {@code question} about repository {@code repo}, once {@code archive} is read. */
+  Route ask(Principal principal, UsageContext usage, String question, String repo,
       CompletionStage<RepoAskRoutes.Archive> archive) {
-    String repo = ask.repo() != null ? ask.repo() : ask.sourceUrl();
-    if (repo == null) {
-      throw ApiError.badRequest("invalid_field", "repo is required with an archive in the body: a PAID repository "
-          + "is stored under its name (or under its source_url)").withExtension("param", "repo");
-    }
     Caller caller = Caller.of(principal).orElseThrow();
     TenantConfig tenant = module.tenant(principal.tenantId());
     String user = principal.userId().or(principal::keyId).orElseThrow();

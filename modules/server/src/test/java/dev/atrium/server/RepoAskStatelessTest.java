@@ -62,7 +62,7 @@ class RepoAskStatelessTest {
     Files.writeString(tenantsDir.resolve("repofree.json"), """
         {"id": "repofree", "display_name": "Repos FREE",
          "api_keys": [{"id": "k_free", "sha256": "%s", "tier": "FREE"}, {"id": "k_free2", "sha256": "%s", "tier": "FREE"}],
-         "features": {"stateless_rag_split": true},
+         "features": {"stateless_rag_split": true}, "anonymous_route_classes": ["search"],
          "documents": {"max_archive_bytes": %d, "stateless_max_chars": 5000},
          "rate_limits": {"default": {"free": {"capacity": 1000, "refill_per_second": 1000}}}}
         """.formatted(ApiKeys.sha256(FREE_KEY), ApiKeys.sha256(FREE_KEY_2), ARCHIVE_LIMIT));
@@ -295,6 +295,42 @@ class RepoAskStatelessTest {
       assertThat(r.json().path("detail").asText()).contains("max_archive_bytes");
       assertThat(raw.written.get()).isZero();
     }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aChunkedArchiveIsCutOffAtMaxArchiveBytesWhileItStreams(boolean expect) throws Exception {
+    try (UploadLimitTest.Raw raw = new UploadLimitTest.Raw(node.publicAddress(), FREE_KEY_2)) {
+      raw.head("POST", "/v1/repos/ask?question=why", "application/zip", -1, expect);
+      if (expect) {
+        assertThat(raw.read().status()).as("a body without a length is invited").isEqualTo(100);
+      }
+      var writer = raw.writeChunksUntilStopped();
+      UploadLimitTest.Response r = raw.read();
+      long writtenAtAnswer = raw.written.get();
+      raw.stop.set(true);
+      writer.exceptionally(e -> null).join();
+      assertThat(r.status()).isEqualTo(413);
+      assertThat(r.json().path("limit_bytes").asLong()).isEqualTo(ARCHIVE_LIMIT);
+      assertThat(writtenAtAnswer).as("answered near the limit, not after the whole body")
+          .isGreaterThan(ARCHIVE_LIMIT).isLessThan(ARCHIVE_LIMIT + UploadLimitTest.BUFFERS);
+    }
+  }
+
+  @Test
+  void anAnonymousCallerIsFreeAndAnsweredStatelessly() throws Exception {
+    HttpResponse<String> r = node.publicHttp().send(node.publicHttp().request("/v1/repos/ask?"
+            + q("What colour is the beacon?"))
+        .header("x-tenant-id", "repofree").header("Content-Type", "application/zip")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(TestArchives.zip(REPO))));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    SseEvents events = SseEvents.parse(r.body());
+    assertThat(events.first("repo").json().path("mode").asText()).isEqualTo("stateless");
+    assertThat(events.text()).contains("amber");
+    HttpResponse<String> off = node.publicHttp().send(node.publicHttp().request("/v1/repos/ask?" + q("Why?"))
+        .header("x-tenant-id", "repooff").header("Content-Type", "application/zip")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(TestArchives.zip(REPO))));
+    assertThat(off.statusCode()).as("repooff opens search to no anonymous caller").isEqualTo(401);
   }
 
   // ---- helpers -------------------------------------------------------------------------------
