@@ -35,6 +35,7 @@ public final class Bench {
         case "cache" -> BenchOptions.parse(args, 1, CacheScenario.OPTIONS);
         case "guardrails" -> BenchOptions.parse(args, 1, GuardrailsScenario.OPTIONS);
         case "auth" -> BenchOptions.parse(args, 1, AuthScenario.OPTIONS);
+        case "stateless" -> BenchOptions.parse(args, 1, StatelessScenario.OPTIONS);
         default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -59,6 +60,7 @@ public final class Bench {
         case "cache" -> new CacheScenario(options, http, fleet, runDir).run(report);
         case "guardrails" -> new GuardrailsScenario(options, http, fleet, runDir).run(report);
         case "auth" -> new AuthScenario(options, http, fleet, runDir).run(report);
+        case "stateless" -> new StatelessScenario(options, http, fleet, runDir).run(report);
         default -> new SessionsScenario(options, http, fleet, root, runDir).run(report);
       }
     } catch (RuntimeException e) {

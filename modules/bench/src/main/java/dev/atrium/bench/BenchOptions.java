@@ -72,6 +72,12 @@ final class BenchOptions {
                   EdDSA JWT and an RS256 JWT (keys cached, one credential per client) in
                   alternating windows of one run; node and PostgreSQL CPU per request
                     [--concurrency 64] [--duration 30s] [--warmup 20s] [--window 10s]
+        stateless the FREE stateless path of POST /v1/repos/ask at a fixed rate: a FREE streamed
+                  chat call (baseline), a 1 MB and a 10 MB zip archive in alternating windows
+                  of one run; errors, p50/p95 to the done event, node and PostgreSQL CPU, bytes
+                  allocated and heap held per request in flight
+                    [--rate 20] [--duration 60s] [--warmup 20s] [--window 10s]
+                    [--max-in-flight 256] [--chunks 20] [--chunk-delay-ms 10] [--seed 42]
 
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).

@@ -42,7 +42,12 @@ final class BenchTenants {
 
   /** A PAID development key, stored as its hash like every key in a tenant file. */
   static Map<String, Object> apiKey(String id, String key) {
-    return Map.of("id", id, "label", key, "sha256", sha256(key), "tier", "PAID", "development", true);
+    return apiKey(id, key, "PAID");
+  }
+
+  /** A development key of {@code tier} (FREE or PAID). */
+  static Map<String, Object> apiKey(String id, String key, String tier) {
+    return Map.of("id", id, "label", key, "sha256", sha256(key), "tier", tier, "development", true);
   }
 
   /**

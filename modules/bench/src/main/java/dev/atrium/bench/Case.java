@@ -39,6 +39,11 @@ final class Case {
     busyNanos += w.machineBusy() * w.nanos();
   }
 
+  /** The measured time of all its windows. */
+  double seconds() {
+    return nanos / 1e9;
+  }
+
   double perSecond() {
     return nanos == 0 ? 0 : completed * 1e9 / nanos;
   }

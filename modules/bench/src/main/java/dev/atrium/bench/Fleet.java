@@ -38,8 +38,11 @@ final class Fleet implements AutoCloseable {
   }, "bench-fleet-stop");
   private boolean stopped;
 
-  /** A started process: its pid is the JVM's, because the launcher execs java. */
-  record Launched(String name, Process process, Path log, URI baseUri, Path dataDir) {
+  /**
+   * A started process: its pid is the JVM's, because the launcher execs java. A node's
+   * {@code adminUri} is its admin port ({@code /metrics}); null for the mock.
+   */
+  record Launched(String name, Process process, Path log, URI baseUri, Path dataDir, URI adminUri) {
     long pid() {
       return process.pid();
     }
@@ -88,7 +91,7 @@ final class Fleet implements AutoCloseable {
     Launched mock = launch(name, List.of("mock-llm", "--port", Integer.toString(port),
         "--chunks", Integer.toString(chunks), "--delay-ms", Integer.toString(chunkDelayMs),
         "--first-token-delay-ms", Integer.toString(firstTokenDelayMs)),
-        URI.create("http://127.0.0.1:" + port), null);
+        URI.create("http://127.0.0.1:" + port), null, null);
     awaitReady(mock, mock.baseUri().resolve("/v1/models"));
     return mock;
   }
@@ -111,25 +114,27 @@ final class Fleet implements AutoCloseable {
   Launched atrium(String name, Path tenantsDir, Path nodeRoot, Map<String, String> environment) {
     nodeRoot = nodeRoot == null ? root : nodeRoot;
     int http = freePort();
+    int admin = freePort();
     Path dataDir = runDir.resolve(name.equals("atrium") ? "data" : "data-" + name);
     Launched node = launch(name, List.of("serve",
         "--http-port", Integer.toString(http),
-        "--admin-port", Integer.toString(freePort()),
+        "--admin-port", Integer.toString(admin),
         "--management-port", Integer.toString(freePort()),
         "--remote-port", Integer.toString(freePort()),
         "--data-dir", dataDir.toString(),
         "--tenants-dir", tenantsDir.toString()),
-        URI.create("http://127.0.0.1:" + http), dataDir, nodeRoot, environment);
+        URI.create("http://127.0.0.1:" + http), dataDir, URI.create("http://127.0.0.1:" + admin), nodeRoot,
+        environment);
     awaitReady(node, node.baseUri().resolve("/ready"));
     return node;
   }
 
-  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir) {
-    return launch(name, args, baseUri, dataDir, root, Map.of());
+  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, URI adminUri) {
+    return launch(name, args, baseUri, dataDir, adminUri, root, Map.of());
   }
 
-  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, Path from,
-      Map<String, String> environment) {
+  private synchronized Launched launch(String name, List<String> args, URI baseUri, Path dataDir, URI adminUri,
+      Path from, Map<String, String> environment) {
     if (stopped) {
       throw new IllegalStateException("stopping: not starting " + name);
     }
@@ -145,7 +150,7 @@ final class Fleet implements AutoCloseable {
           .redirectOutput(log.toFile());
       builder.environment().putAll(environment);
       Process process = builder.start();
-      Launched launched = new Launched(name, process, log, baseUri, dataDir);
+      Launched launched = new Launched(name, process, log, baseUri, dataDir, adminUri);
       started.add(launched);
       System.out.printf("started %s (pid %d) on %s, log %s%n", name, process.pid(), baseUri, root.relativize(log));
       return launched;

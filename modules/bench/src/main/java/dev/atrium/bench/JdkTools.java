@@ -30,6 +30,14 @@ final class JdkTools {
     }
   }
 
+  /**
+   * A full collection ({@code System.gc()} in the target): empties the young generation, so
+   * a collector's allocation counter has counted everything allocated before it.
+   */
+  static void gc(long pid) {
+    run(tool("jcmd"), Long.toString(pid), "GC.run");
+  }
+
   /** Bytes in use right after a full GC; two GCs, so that what the first one freed is not still counted. */
   static long usedAfterGc(long pid) {
     run(tool("jcmd"), Long.toString(pid), "GC.run");

@@ -43,6 +43,11 @@ final class SyntheticText {
     return out.toString();
   }
 
+  /** One of the words, lower case: for names (the stateless bench's synthetic classes). */
+  static String word(Random random) {
+    return WORDS[random.nextInt(WORDS.length)];
+  }
+
   /** About WORDS_PER_PARAGRAPH words in sentences of 8 to 17 words, one of them a number. */
   static String paragraph(Random random) {
     StringBuilder out = new StringBuilder();
