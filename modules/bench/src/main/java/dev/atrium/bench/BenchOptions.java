@@ -77,7 +77,7 @@ final class BenchOptions {
                   of one run; errors, p50/p95 to the done event, node and PostgreSQL CPU, bytes
                   allocated and heap held per request in flight
                     [--rate 20] [--duration 60s] [--warmup 20s] [--window 10s]
-                    [--max-in-flight 256] [--chunks 20] [--chunk-delay-ms 10] [--seed 42]
+                    [--max-in-flight 64] [--chunks 20] [--chunk-delay-ms 10] [--seed 42]
 
         --duration is the measured time of each case; durations take ms, s or m
         (--hot-seconds too: 60 and 60s are both accepted).

@@ -123,7 +123,7 @@ final class StatelessScenario {
     this.duration = o.duration("duration", Duration.ofSeconds(60));
     this.warmup = o.duration("warmup", Duration.ofSeconds(20));
     this.window = o.duration("window", Duration.ofSeconds(10));
-    this.maxInFlight = o.integer("max-in-flight", 256, 1, 4096);
+    this.maxInFlight = o.integer("max-in-flight", 64, 1, 4096);
     this.chunks = o.integer("chunks", 20, 1, 10_000);
     this.chunkDelayMs = o.integer("chunk-delay-ms", 10, 0, 10_000);
     this.seed = o.integer("seed", 42, 0, Integer.MAX_VALUE);
@@ -152,7 +152,7 @@ final class StatelessScenario {
 
     if (!warmup.isZero()) {
       int slices = Math.max(3, (int) (warmup.toSeconds() / 5));
-      System.out.printf("%nwarming up for %d s at %d/s (%d slices over the three cases)%n", warmup.toSeconds(), rate,
+      System.out.printf("%nwarming up for %d s at %d/s (%d slices over the cases)%n", warmup.toSeconds(), rate,
           slices);
       for (int i = 0; i < slices; i++) {
         Kind k = kinds.get(i % kinds.size());
@@ -174,10 +174,11 @@ final class StatelessScenario {
         order.add(order.remove(0)); // each case leads a round in turn
       }
       for (Kind k : order) {
-        measure(k, base, atrium.pid(), metrics, meter, each);
+        Paced.Result p = measure(k, base, atrium.pid(), metrics, meter, each);
+        Load.Window w = p.window();
         System.out.printf("  [%d/%d] %-16s sent %4d  errors %3d  p50 %6s ms  p95 %6s ms  atrium %.2f cores  machine %.0f%%%n",
-            r + 1, rounds, k.label, k.sent, k.result.errors(), Report.fmt(k.result.totalMs(50)),
-            Report.fmt(k.result.totalMs(95)), k.result.cores("atrium"), k.result.machineBusy() * 100);
+            r + 1, rounds, k.label, p.sent(), w.errors(), Report.fmt(Case.ms(w.total(), 50)),
+            Report.fmt(Case.ms(w.total(), 95)), w.cpuNanos().get("atrium") / (double) w.nanos(), w.machineBusy() * 100);
       }
     }
     JdkTools.gc(atrium.pid());
@@ -191,7 +192,7 @@ final class StatelessScenario {
    * the window with the heap and the requests in flight sampled, and a full GC again so the
    * counter has counted the window's last allocations before they are read.
    */
-  private void measure(Kind k, URI base, long pid, NodeMetrics metrics, Meter meter, Duration length) {
+  private Paced.Result measure(Kind k, URI base, long pid, NodeMetrics metrics, Meter meter, Duration length) {
     JdkTools.gc(pid);
     long idleEnd = System.nanoTime() + IDLE.toNanos();
     while (System.nanoTime() < idleEnd) {
@@ -234,6 +235,7 @@ final class StatelessScenario {
     k.inFlightSampled.addAll(flying);
     JdkTools.gc(pid);
     k.allocatedBytes += Math.max(0, metrics.read().allocatedBytes() - allocatedBefore);
+    return r;
   }
 
   private Paced.Request request(URI base, Kind k) {
