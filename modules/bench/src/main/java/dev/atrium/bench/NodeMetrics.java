@@ -33,7 +33,12 @@ final class NodeMetrics {
       if (a.status() != 200) {
         throw new IllegalStateException("GET /metrics on the admin port: HTTP " + a.status());
       }
-      return new Reading((long) sum(a.body(), HEAP_USED, "area=\"heap\""), (long) sum(a.body(), ALLOCATED, ""));
+      double heap = sum(a.body(), HEAP_USED, "area=\"heap\"");
+      double allocated = sum(a.body(), ALLOCATED, "");
+      if (Double.isNaN(heap) || Double.isNaN(allocated)) {
+        throw new IllegalStateException("the node's /metrics has no " + (Double.isNaN(heap) ? HEAP_USED : ALLOCATED));
+      }
+      return new Reading((long) heap, (long) allocated);
     } catch (IOException e) {
       throw new IllegalStateException("GET /metrics on the admin port: " + e.getMessage(), e);
     } catch (InterruptedException e) {
