@@ -38,6 +38,13 @@ final class JdkTools {
     run(tool("jcmd"), Long.toString(pid), "GC.run");
   }
 
+  /** {@code jcmd PID command args...} (Flight Recorder, for {@link Allocations}); its output. */
+  static String jcmd(long pid, String command, String... args) {
+    List<String> line = new java.util.ArrayList<>(List.of(tool("jcmd"), Long.toString(pid), command));
+    line.addAll(List.of(args));
+    return run(line.toArray(String[]::new));
+  }
+
   /** Bytes in use right after a full GC; two GCs, so that what the first one freed is not still counted. */
   static long usedAfterGc(long pid) {
     run(tool("jcmd"), Long.toString(pid), "GC.run");

@@ -5,14 +5,19 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.function.Supplier;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
  * A synthetic source repository as a zip, for the stateless bench: Java classes (Javadoc,
- * fields, methods whose names and comments come from {@link SyntheticText}'s words) and
- * Markdown notes, deflated as any zip tool would. The target is the size of the archive,
+ * fields, a constructor, methods; each file's names and prose drawn from a few dozen of
+ * {@link SyntheticText}'s words, as a real file talks about a few things) and, one file in
+ * five, short Markdown notes, deflated file by file as any zip tool does (about 3× smaller
+ * than the text). The target is the size of the archive,
  * not of its text: a repository's archive is what a client uploads. Files are added until
  * the archive, with its central directory, reaches the target, so it ends at most one file
  * past it. The same seed gives the same bytes.
@@ -50,7 +55,7 @@ final class RepoArchive {
         String content;
         if (files % 5 == 4) {
           path = "docs/notes-" + files / 5 + ".md";
-          content = SyntheticText.document(random, files, 3 + random.nextInt(6));
+          content = SyntheticText.document(random, files, 1 + random.nextInt(2));
         } else {
           String pkg = "pkg" + files / FILES_PER_PACKAGE;
           String name = className(random, files);
@@ -78,43 +83,83 @@ final class RepoArchive {
     return capital(word(random)) + capital(word(random)) + n;
   }
 
-  /** A class of a few fields and methods, each with a Javadoc paragraph, about 2-6 KB. */
+  /**
+   * A class of a few fields and methods, about 2-6 KB: Javadoc sentences and code lines in
+   * about the proportions of ordinary Java (most lines code, the code repeating its idioms),
+   * so that it compresses about as far as small source files do.
+   */
   static String javaClass(Random random, String pkg, String name) {
-    StringBuilder s = new StringBuilder("package dev.synthetic.").append(pkg).append(";\n\n")
-        .append("import java.util.List;\nimport java.util.Map;\n\n")
-        .append("/**\n").append(comment(random, "")).append(" */\n")
-        .append("public final class ").append(name).append(" {\n");
-    int fields = 1 + random.nextInt(4);
-    for (int f = 0; f < fields; f++) {
-      s.append("  private final long ").append(word(random)).append(capital(word(random))).append(f).append(" = ")
-          .append(random.nextInt(100_000)).append("L;\n");
+    // A file talks about a few things: its names and prose come from a few dozen words.
+    String[] vocabulary = new String[24 + random.nextInt(24)];
+    for (int i = 0; i < vocabulary.length; i++) {
+      vocabulary[i] = SyntheticText.word(random);
     }
+    Supplier<String> pick = () -> vocabulary[random.nextInt(vocabulary.length)];
+    StringBuilder s = new StringBuilder("package dev.synthetic.").append(pkg).append(";\n\n")
+        .append("import java.util.ArrayList;\nimport java.util.List;\nimport java.util.Map;\n")
+        .append("import java.util.Objects;\n\n")
+        .append("/**\n").append(comment(random, pick, "", 40)).append(" */\n")
+        .append("public final class ").append(name).append(" {\n");
+    int fields = 2 + random.nextInt(4);
+    List<String> names = new ArrayList<>();
+    for (int f = 0; f < fields; f++) {
+      String field = pick.get() + capital(pick.get());
+      names.add(field);
+      s.append("  private final ").append(f % 2 == 0 ? "long " : "String ").append(field).append(";\n");
+    }
+    s.append("\n  public ").append(name).append("(");
+    for (int f = 0; f < fields; f++) {
+      s.append(f == 0 ? "" : ",\n      ").append(f % 2 == 0 ? "long " : "String ").append(names.get(f));
+    }
+    s.append(") {\n");
+    for (int f = 0; f < fields; f++) {
+      String field = names.get(f);
+      s.append("    this.").append(field).append(" = ")
+          .append(f % 2 == 0 ? field : "Objects.requireNonNull(" + field + ", \"" + field + "\")").append(";\n");
+    }
+    s.append("  }\n");
     int methods = 2 + random.nextInt(5);
     for (int m = 0; m < methods; m++) {
-      String method = word(random) + capital(word(random));
-      String arg = word(random);
-      s.append("\n  /**\n").append(comment(random, "  ")).append("   */\n")
-          .append("  public long ").append(method).append("(List<String> ").append(arg).append(", Map<String, Long> ")
-          .append(word(random)).append(") {\n")
-          .append("    long total = ").append(random.nextInt(1000)).append(";\n")
+      String method = pick.get() + capital(pick.get());
+      String arg = pick.get() + "s";
+      String map = pick.get() + "By" + capital(pick.get());
+      String field = names.get(random.nextInt(fields));
+      s.append("\n  /**\n").append(comment(random, pick, "  ", 12 + random.nextInt(20))).append("   */\n")
+          .append("  public List<String> ").append(method).append("(List<String> ").append(arg)
+          .append(", Map<String, Long> ").append(map).append(") {\n")
+          .append("    List<String> result = new ArrayList<>();\n")
           .append("    for (String item : ").append(arg).append(") {\n")
-          .append("      if (item.startsWith(\"").append(word(random)).append("\")) {\n")
-          .append("        total += item.length() * ").append(1 + random.nextInt(31)).append(";\n")
-          .append("      }\n    }\n    return total;\n  }\n");
+          .append("      Long value = ").append(map).append(".get(item);\n")
+          .append("      if (value == null) {\n        continue;\n      }\n")
+          .append("      if (item.startsWith(\"").append(pick.get()).append("\") && value > ")
+          .append(random.nextInt(1000)).append(") {\n")
+          .append("        result.add(item + \":\" + ").append(field).append(");\n")
+          .append("      }\n    }\n    return result;\n  }\n");
     }
-    return s.append("}\n").toString();
+    s.append("\n  @Override\n  public String toString() {\n    return \"").append(name).append("[\"");
+    for (int f = 0; f < fields; f++) {
+      s.append("\n        + \"").append(f == 0 ? "" : ", ").append(names.get(f)).append("=\" + ").append(names.get(f));
+    }
+    return s.append(" + \"]\";\n  }\n}\n").toString();
   }
 
-  /** A paragraph of prose wrapped at about 80 columns as Javadoc lines. */
-  private static String comment(Random random, String indent) {
+  /** Sentences of 6 to 15 words, about {@code words} in all, wrapped at about 80 columns as Javadoc lines. */
+  private static String comment(Random random, Supplier<String> pick, String indent, int words) {
     StringBuilder s = new StringBuilder();
     StringBuilder line = new StringBuilder(indent).append(" *");
-    for (String word : SyntheticText.paragraph(random).split(" ")) {
-      if (line.length() + word.length() > 80) {
-        s.append(line).append('\n');
-        line = new StringBuilder(indent).append(" *");
+    int written = 0;
+    while (written < words) {
+      int length = 6 + random.nextInt(10);
+      for (int w = 0; w < length; w++) {
+        String word = w == 0 ? capital(pick.get()) : pick.get();
+        word = w == length - 1 ? word + "." : word;
+        if (line.length() + word.length() > 80) {
+          s.append(line).append('\n');
+          line = new StringBuilder(indent).append(" *");
+        }
+        line.append(' ').append(word);
       }
-      line.append(' ').append(word);
+      written += length;
     }
     return s.append(line).append('\n').toString();
   }

@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,10 +30,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * cost of a FREE model call through the same mock upstream; (b) a 1 MB and (c) a 10 MB zip
  * repository archive in the request body, flattened in memory by the node and handed with
  * the question to the mock. Figures per case: requests due, errors, latency to the stream's
- * end, node and PostgreSQL CPU per request, bytes the node allocated per request and heap
- * held per request in flight ({@link HeapHeld}). Before each window the node is collected
- * ({@code jcmd GC.run}) and watched idle for a moment, so each window starts from the same
- * heap and the allocation counter has counted everything that came before it.
+ * end, node and PostgreSQL CPU per request, bytes the node allocated per request (its
+ * Flight Recorder's per-thread counts, {@link Allocations}) and heap held per request in
+ * flight ({@link HeapHeld}). Before each window the node is collected ({@code jcmd GC.run})
+ * and watched idle for a moment, so each window starts from the same heap.
  */
 final class StatelessScenario {
   static final Set<String> OPTIONS = Set.of("rate", "duration", "warmup", "window", "max-in-flight", "chunks",
@@ -70,7 +71,10 @@ final class StatelessScenario {
     long sent;
     long refused;
     double latencyNanosSum;
-    long allocatedBytes;
+    long youngGenAllocatedBytes;
+    /** Each window's span [from, to], from just before its first request to after its last answer. */
+    final List<Instant[]> spans = new ArrayList<>();
+    long allocatedBytes = -1;
     JsonNode repoEvent;
 
     Kind(String label, RepoArchive.Archive archive) {
@@ -102,8 +106,27 @@ final class StatelessScenario {
       return due == 0 ? Double.NaN : (double) result.errors() / due;
     }
 
+    /** Flight Recorder's per-thread counts over the windows: every allocation, 10 MB bodies included. */
     double allocatedPerRequest() {
-      return sent == 0 ? Double.NaN : (double) allocatedBytes / sent;
+      return sent == 0 || allocatedBytes < 0 ? Double.NaN : (double) allocatedBytes / sent;
+    }
+
+    /** Micrometer's young-generation counter: misses what G1 allocates straight into the old generation. */
+    double youngGenAllocatedPerRequest() {
+      return sent == 0 ? Double.NaN : (double) youngGenAllocatedBytes / sent;
+    }
+
+    /** Sums the windows' allocations from the recording's samples (stays -1 when a window is not covered). */
+    void allocations(List<Allocations.Sample> samples) {
+      long total = 0;
+      for (Instant[] span : spans) {
+        long bytes = Allocations.between(samples, span[0], span[1]);
+        if (bytes < 0) {
+          return;
+        }
+        total += bytes;
+      }
+      allocatedBytes = total;
     }
 
     double heldPerInFlight() {
@@ -163,6 +186,7 @@ final class StatelessScenario {
       }
     }
     JdkTools.Jit jitBefore = JdkTools.jit(atrium.pid());
+    Allocations allocations = startAllocations(atrium.pid());
     int rounds = (int) Math.max(1, Math.ceil((double) duration.toMillis() / window.toMillis()));
     Duration each = duration.dividedBy(rounds);
     System.out.printf("%nmeasuring %d round(s) of three %.1f s windows at %d requests/s (at most %d in flight); "
@@ -181,16 +205,32 @@ final class StatelessScenario {
             Report.fmt(Case.ms(w.total(), 95)), w.cpuNanos().get("atrium") / (double) w.nanos(), w.machineBusy() * 100);
       }
     }
-    JdkTools.gc(atrium.pid());
     JdkTools.Jit jitAfter = JdkTools.jit(atrium.pid());
+    Instant last = kinds.stream().flatMap(k -> k.spans.stream()).map(span -> span[1]).max(Instant::compareTo)
+        .orElseThrow();
+    if (allocations != null) {
+      List<Allocations.Sample> samples = allocations.samplesUntil(last, Duration.ofSeconds(10));
+      allocations.stop();
+      kinds.forEach(k -> k.allocations(samples));
+    }
     print(kinds, report);
     report.jit(jitBefore, jitAfter);
   }
 
+  /** The node's Flight Recorder sampling per-thread allocations; null (and no such figure) when it cannot start. */
+  private Allocations startAllocations(long pid) {
+    try {
+      return Allocations.start(pid, runDir);
+    } catch (RuntimeException e) {
+      System.out.println("  (no allocation figures: the node's Flight Recorder did not start: " + e.getMessage() + ")");
+      return null;
+    }
+  }
+
   /**
-   * One window of one case: a full GC (the allocation counter catches up), the idle heap,
-   * the window with the heap and the requests in flight sampled, and a full GC again so the
-   * counter has counted the window's last allocations before they are read.
+   * One window of one case: a full GC (Micrometer's young-generation counter catches up),
+   * the idle heap, the window with the heap and the requests in flight sampled, and a full
+   * GC again so that counter has counted the window's last allocations before it is read.
    */
   private Paced.Result measure(Kind k, URI base, long pid, NodeMetrics metrics, Meter meter, Duration length) {
     JdkTools.gc(pid);
@@ -219,9 +259,11 @@ final class StatelessScenario {
     sampler.setDaemon(true);
     sampler.start();
     Paced.Result r;
+    Instant from = Instant.now();
     try {
       r = Paced.run(k.label, rate, maxInFlight, request(base, k), length, meter, inFlight);
     } finally {
+      k.spans.add(new Instant[] {from, Instant.now()});
       sampler.interrupt();
       try {
         sampler.join(10_000);
@@ -234,7 +276,7 @@ final class StatelessScenario {
     k.heapLoaded.addAll(heap);
     k.inFlightSampled.addAll(flying);
     JdkTools.gc(pid);
-    k.allocatedBytes += Math.max(0, metrics.read().allocatedBytes() - allocatedBefore);
+    k.youngGenAllocatedBytes += Math.max(0, metrics.read().allocatedBytes() - allocatedBefore);
     return r;
   }
 
@@ -342,7 +384,7 @@ final class StatelessScenario {
     List<List<String>> rows = new ArrayList<>();
     for (Kind k : kinds) {
       Case c = k.result;
-      rows.add(List.of(k.label, Long.toString(k.due), Report.fmt(k.errorRate() * 100), Report.fmt(c.totalMs(50)),
+      rows.add(List.of(k.label, Long.toString(k.sent), Report.fmt(k.errorRate() * 100), Report.fmt(c.totalMs(50)),
           Report.fmt(c.totalMs(95)), Report.fmt(c.cpuMsPerRequest("atrium")), Report.fmt(c.cpuMsPerRequest("postgres")),
           Report.fmt(c.cpuMsPerRequest("bench")), Report.fmt(k.allocatedPerRequest() / 1048576.0),
           Report.fmt(k.inFlight()), Report.fmt(k.heldPerInFlight() / 1048576.0), Report.fmt(c.machineBusy() * 100)));
@@ -354,7 +396,8 @@ final class StatelessScenario {
         reading: the baseline is a FREE streamed chat call with a short question through the same mock, the
         path's fixed cost (auth, limiter, budget, metering, the model call); the archive cases add the upload,
         the unzip and the flattening to at most max_chars. "sent" counts requests due at the fixed rate (a
-        request due while %d are in flight is not sent and counts as an error). "heap MiB/in-flight" is the
+        request due while %d are in flight is not sent and counts as an error). "alloc MiB/req" is what the
+        node's threads allocated (Flight Recorder) per request sent. "heap MiB/in-flight" is the
         median heap in use during the case less the idle heap after a full GC, divided by the requests in
         flight (Little's law: rate × mean latency); it counts garbage not yet collected, so it is an upper
         bound that grows with the allocation rate. The load generator shares the machine's cores with the
@@ -395,6 +438,7 @@ final class StatelessScenario {
       json.put("in_flight_littles_law", Report.round(k.inFlight()));
       json.put("in_flight_sampled_mean", Report.round(k.sampledInFlight()));
       json.put("allocated_bytes_per_request", Report.round(k.allocatedPerRequest()));
+      json.put("young_gen_allocated_bytes_per_request", Report.round(k.youngGenAllocatedPerRequest()));
       json.put("heap_idle_median_bytes", Report.round(HeapHeld.median(k.heapIdle)));
       json.put("heap_loaded_median_bytes", Report.round(HeapHeld.median(k.heapLoaded)));
       json.put("heap_samples", k.heapLoaded.size());
