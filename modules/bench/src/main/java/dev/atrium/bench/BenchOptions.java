@@ -76,7 +76,7 @@ final class BenchOptions {
                   chat call (baseline), a 1 MB and a 10 MB zip archive in alternating windows
                   of one run; errors, p50/p95 to the done event, node and PostgreSQL CPU, bytes
                   allocated and heap held per request in flight
-                    [--rate 20] [--duration 60s] [--warmup 20s] [--window 10s]
+                    [--rate 20] [--duration 60s] [--warmup 60s] [--window 10s]
                     [--max-in-flight 64] [--chunks 20] [--chunk-delay-ms 10] [--seed 42]
 
         --duration is the measured time of each case; durations take ms, s or m
