@@ -1,7 +1,6 @@
 package dev.atrium.rag;
 
 import dev.atrium.core.http.ApiError;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -15,6 +14,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.zip.ZipArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.pekko.util.ByteString;
 
 /**
  * A repository archive (zip or tar.gz) as documents: its text files (and PDF/DOCX) with
@@ -63,6 +63,11 @@ public final class Archives {
    * escapes the archive refuses it (400), more than {@code maxFiles} files is a 413.
    */
   public static Flattened flatten(byte[] archive, String contentType, int maxFiles, int maxChars) {
+    return flatten(ByteString.fromArrayUnsafe(archive), contentType, maxFiles, maxChars);
+  }
+
+  /** As {@link #flatten(byte[], String, int, int)}, read from the request's bytes as they are (no copy). */
+  public static Flattened flatten(ByteString archive, String contentType, int maxFiles, int maxChars) {
     String type = Extractor.mediaType(contentType);
     List<FileText> files = new ArrayList<>();
     int chars = 0;
@@ -139,6 +144,11 @@ public final class Archives {
   }
 
   public static List<Entry> unpack(byte[] archive, String contentType, int maxFiles, long maxFileBytes) {
+    return unpack(ByteString.fromArrayUnsafe(archive), contentType, maxFiles, maxFileBytes);
+  }
+
+  /** As {@link #unpack(byte[], String, int, long)}, read from the request's bytes as they are (no copy). */
+  public static List<Entry> unpack(ByteString archive, String contentType, int maxFiles, long maxFileBytes) {
     String type = Extractor.mediaType(contentType);
     List<Entry> entries = new ArrayList<>();
     int files = 0;
@@ -169,8 +179,8 @@ public final class Archives {
     return entries;
   }
 
-  private static ArchiveInputStream<? extends ArchiveEntry> open(byte[] archive, String type) throws IOException {
-    InputStream bytes = new ByteArrayInputStream(archive);
+  private static ArchiveInputStream<? extends ArchiveEntry> open(ByteString archive, String type) throws IOException {
+    InputStream bytes = archive.iterator().asInputStream();
     if (type.equals("application/zip")) {
       return new ZipArchiveInputStream(bytes);
     }

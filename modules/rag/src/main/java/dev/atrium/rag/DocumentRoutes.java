@@ -167,7 +167,7 @@ final class DocumentRoutes {
     }
     Instant expires = expiry(params.get("expires_at"));
     List<Pending> pending = new ArrayList<>();
-    for (Archives.Entry entry : Archives.unpack(bytes.toArray(), type, limits.maxArchiveFiles(), limits.maxDocumentBytes())) {
+    for (Archives.Entry entry : Archives.unpack(bytes, type, limits.maxArchiveFiles(), limits.maxDocumentBytes())) {
       String source = prefix.isEmpty() ? entry.path() : prefix + "/" + entry.path();
       pending.add(new Pending(archiveDocId(source), source, entry.contentType(), entry.bytes(),
           metadata(params, entry.path()), expires));

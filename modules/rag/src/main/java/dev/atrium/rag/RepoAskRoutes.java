@@ -98,7 +98,7 @@ final class RepoAskRoutes {
   record Ask(String question, String repo, String sourceUrl, Integer maxChars) {}
 
   /** The archive: its bytes, its type (zip or gzip) and its revision (the SHA-256 of the bytes, or the source's ETag). */
-  record Archive(byte[] bytes, String contentType, String revision) {}
+  record Archive(ByteString bytes, String contentType, String revision) {}
 
   Route route() {
     return path(PathMatchers.segment("v1").slash("repos").slash("ask"), () -> post(() ->
@@ -157,7 +157,7 @@ final class RepoAskRoutes {
       }
       module.gateway.screen(usage, UsageRecord.REPO_ANSWER, null, question);
       CompletionStage<Archive> archive = json ? fetch(ask.sourceUrl(), tenant.documents().maxArchiveBytes())
-          : CompletableFuture.completedFuture(uploaded(bytes.toArray(), type));
+          : CompletableFuture.completedFuture(uploaded(bytes, type));
       if (!paid) {
         return onSuccess(archive.thenApplyAsync(a -> new Flat(a, Archives.flatten(a.bytes(), a.contentType(),
             tenant.documents().maxArchiveFiles(), maxChars)), blocking), flat ->
@@ -185,7 +185,8 @@ final class RepoAskRoutes {
     return "upload";
   }
 
-  private static Archive uploaded(byte[] bytes, String type) {
+  /** The body as Pekko aggregated it: read and hashed where it lies (a 10 MB archive is not copied). */
+  private static Archive uploaded(ByteString bytes, String type) {
     return new Archive(bytes, type, sha256(bytes));
   }
 
@@ -327,7 +328,8 @@ final class RepoAskRoutes {
           }
           String type = archiveType(response.headers().firstValue("content-type").orElse(""), uri.getPath());
           String etag = response.headers().firstValue("etag").map(RepoAskRoutes::etag).orElse("");
-          return new Archive(response.body(), type, etag.isEmpty() ? sha256(response.body()) : etag);
+          return new Archive(ByteString.fromArrayUnsafe(response.body()), type,
+              etag.isEmpty() ? sha256(response.body()) : etag);
         });
   }
 
@@ -360,8 +362,14 @@ final class RepoAskRoutes {
   }
 
   static String sha256(byte[] bytes) {
+    return sha256(ByteString.fromArrayUnsafe(bytes));
+  }
+
+  static String sha256(ByteString bytes) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      bytes.getByteBuffers().forEach(digest::update);
+      return HexFormat.of().formatHex(digest.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JVM", e);
     }
