@@ -68,10 +68,40 @@ public final class Archives {
 
   /** As {@link #flatten(byte[], String, int, int)}, read from the request's bytes as they are (no copy). */
   public static Flattened flatten(ByteString archive, String contentType, int maxFiles, int maxChars) {
-    String type = Extractor.mediaType(contentType);
     List<FileText> files = new ArrayList<>();
-    int chars = 0;
-    int seen = 0;
+    int[] chars = {0};
+    boolean[] truncated = {false};
+    walk(archive, contentType, maxFiles, (path, in) -> {
+      int room = maxChars - chars[0] - header(path).length() - 1;
+      if (room <= 0) {
+        truncated[0] = true;
+        return false;
+      }
+      Budgeted text = text(in, path, room);
+      if (text == null) {
+        return true;
+      }
+      files.add(new FileText(path, text.text()));
+      chars[0] += header(path).length() + text.text().length() + 1;
+      truncated[0] = text.cut();
+      return !text.cut();
+    });
+    return new Flattened(List.copyOf(files), chars[0], truncated[0]);
+  }
+
+  /** One file of an archive, read from the archive's stream; false ends the walk there. */
+  private interface FileVisitor {
+    boolean visit(String path, InputStream in) throws IOException;
+  }
+
+  /**
+   * Walks the archive's files in order (directories and links skipped), refusing a path
+   * that escapes the archive (400) and more than {@code maxFiles} files (413) before the
+   * file is visited; an unreadable archive is a 400 {@code invalid_archive}.
+   */
+  private static void walk(ByteString archive, String contentType, int maxFiles, FileVisitor visitor) {
+    String type = Extractor.mediaType(contentType);
+    int files = 0;
     try (ArchiveInputStream<? extends ArchiveEntry> in = open(archive, type)) {
       ArchiveEntry entry;
       while ((entry = in.getNextEntry()) != null) {
@@ -79,28 +109,17 @@ public final class Archives {
         if (entry.isDirectory() || (entry instanceof TarArchiveEntry tar && !tar.isFile())) {
           continue;
         }
-        if (++seen > maxFiles) {
+        if (++files > maxFiles) {
           throw ApiError.payloadTooLarge("The archive has more than " + maxFiles + " files (max_archive_files).")
               .withExtension("limit_files", maxFiles);
         }
-        int room = maxChars - chars - header(path).length() - 1;
-        if (room <= 0) {
-          return new Flattened(List.copyOf(files), chars, true);
-        }
-        Budgeted text = text(in, path, room);
-        if (text == null) {
-          continue;
-        }
-        files.add(new FileText(path, text.text()));
-        chars += header(path).length() + text.text().length() + 1;
-        if (text.cut()) {
-          return new Flattened(List.copyOf(files), chars, true);
+        if (!visitor.visit(path, in)) {
+          return;
         }
       }
     } catch (IOException e) {
       throw ApiError.badRequest("invalid_archive", "The archive could not be read: " + e.getMessage());
     }
-    return new Flattened(List.copyOf(files), chars, false);
   }
 
   private record Budgeted(String text, boolean cut) {}
@@ -149,33 +168,19 @@ public final class Archives {
 
   /** As {@link #unpack(byte[], String, int, long)}, read from the request's bytes as they are (no copy). */
   public static List<Entry> unpack(ByteString archive, String contentType, int maxFiles, long maxFileBytes) {
-    String type = Extractor.mediaType(contentType);
     List<Entry> entries = new ArrayList<>();
-    int files = 0;
-    try (ArchiveInputStream<? extends ArchiveEntry> in = open(archive, type)) {
-      ArchiveEntry entry;
-      while ((entry = in.getNextEntry()) != null) {
-        String path = safePath(entry.getName());
-        if (entry.isDirectory() || (entry instanceof TarArchiveEntry tar && !tar.isFile())) {
-          continue;
-        }
-        if (++files > maxFiles) {
-          throw ApiError.payloadTooLarge("The archive has more than " + maxFiles + " files (max_archive_files).")
-              .withExtension("limit_files", maxFiles);
-        }
-        byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxFileBytes + 1));
-        if (bytes.length > maxFileBytes) {
-          throw ApiError.payloadTooLarge("'" + path + "' is larger than " + maxFileBytes
-              + " bytes (max_document_bytes).").withExtension("limit_bytes", maxFileBytes);
-        }
-        String fileType = contentTypeOf(path, bytes);
-        if (fileType != null) {
-          entries.add(new Entry(path, bytes, fileType));
-        }
+    walk(archive, contentType, maxFiles, (path, in) -> {
+      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxFileBytes + 1));
+      if (bytes.length > maxFileBytes) {
+        throw ApiError.payloadTooLarge("'" + path + "' is larger than " + maxFileBytes
+            + " bytes (max_document_bytes).").withExtension("limit_bytes", maxFileBytes);
       }
-    } catch (IOException e) {
-      throw ApiError.badRequest("invalid_archive", "The archive could not be read: " + e.getMessage());
-    }
+      String fileType = contentTypeOf(path, bytes);
+      if (fileType != null) {
+        entries.add(new Entry(path, bytes, fileType));
+      }
+      return true;
+    });
     return entries;
   }
 

@@ -232,22 +232,10 @@ final class RepoIngest {
                   .orElseThrow();
               UsageRecord.Call call = UsageRecord.start(usage, UsageRecord.REPO_ANSWER, route);
               Source<ByteString, NotUsed> citations = Source.from(passages.stream()
-                  .map(p -> Sse.event("citation", citation(p))).toList());
+                  .map(p -> Sse.event("citation", Passage.citation(p))).toList());
               return citations.concatLazy(new AnswerStream(module.gateway, route, RepoAskRoutes.messages(question),
                   passages, call).events());
             }))
         .mapMaterializedValue(m -> NotUsed.getInstance());
-  }
-
-  /** A passage as the {@code citation} event shows it (the shape of the chat turns' citations). */
-  static Map<String, Object> citation(Passage p) {
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("index", p.index());
-    json.put("doc_id", p.docId());
-    json.put("chunk_id", p.chunkId());
-    json.put("source", p.source());
-    json.put("snippet", p.text().length() > 240 ? p.text().substring(0, 237) + "..." : p.text());
-    json.put("score", Math.round(p.score() * 10_000) / 10_000.0);
-    return json;
   }
 }

@@ -127,7 +127,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
 
   private Route streamed(String sessionId, ChatTurn turn, Source<ChatEvent, NotUsed> events) {
     Source<ByteString, NotUsed> citations = Source.completionStage(turn.passages())
-        .mapConcat(passages -> passages.stream().map(p -> Sse.event("citation", citation(p))).toList());
+        .mapConcat(passages -> passages.stream().map(p -> Sse.event("citation", Passage.citation(p))).toList());
     Source<ByteString, NotUsed> answer = events
         .filter(event -> event instanceof ChatEvent.Delta d && !d.content().isEmpty())
         .map(event -> deltaEvent(((ChatEvent.Delta) event).content()))
@@ -158,7 +158,7 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
       json.put("model", turn.model());
       json.put("message", SessionJson.message(recorded.message()));
       json.put("finish_reason", recorded.finishReason());
-      json.put("citations", cited.stream().map(TurnRoutes::citation).toList());
+      json.put("citations", cited.stream().map(Passage::citation).toList());
       json.put("usage", usage(recorded.usage()));
       return json;
     });
@@ -211,18 +211,6 @@ record TurnRoutes(TenantDirectives tenants, SessionAccess access, ChatTurn.Setti
     done.put("message_id", recorded.message().id());
     done.put("finish_reason", recorded.finishReason());
     return done;
-  }
-
-  /** A passage the answer may cite, as the {@code citation} event and the JSON answer show it. */
-  static Map<String, Object> citation(Passage p) {
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("index", p.index());
-    json.put("doc_id", p.docId());
-    json.put("chunk_id", p.chunkId());
-    json.put("source", p.source());
-    json.put("snippet", p.text().length() > 240 ? p.text().substring(0, 237) + "..." : p.text());
-    json.put("score", Math.round(p.score() * 10_000) / 10_000.0);
-    return json;
   }
 
   /**

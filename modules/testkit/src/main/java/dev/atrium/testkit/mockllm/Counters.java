@@ -23,8 +23,13 @@ public final class Counters {
 
   /** Keeps the last 64 chat requests' credentials (Authorization, or x-api-key of a messages call), in arrival order. */
   public void authorization(String value) {
-    while (!authorizations.offer(value)) {
-      authorizations.poll();
+    keepLast(authorizations, value);
+  }
+
+  /** Adds {@code value}, dropping the oldest while the queue is full. */
+  private static void keepLast(java.util.concurrent.ArrayBlockingQueue<String> queue, String value) {
+    while (!queue.offer(value)) {
+      queue.poll();
     }
   }
 
@@ -37,9 +42,7 @@ public final class Counters {
 
   /** Keeps the last 64 embeddings requests' Authorization values, apart from the chat requests'. */
   public void embeddingAuthorization(String value) {
-    while (!embeddingAuthorizations.offer(value)) {
-      embeddingAuthorizations.poll();
-    }
+    keepLast(embeddingAuthorizations, value);
   }
 
   public List<String> embeddingAuthorizations() {
