@@ -63,10 +63,14 @@ final class RepoIngest {
   private static final Set<String> ENDED = Set.of("succeeded", "failed", "cancelled");
 
   private final RagModule module;
+  private final java.util.concurrent.Executor blocking;
 
   RepoIngest(RagModule module) {
     this.module = module;
+    this.blocking = module.system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
   }
+
+  private record Unpacked(RepoAskRoutes.Archive archive, List<Archives.Entry> entries) {}
 
   /** The repository's documents: whose they are, and the revision being asked about. */
   private record Scope(String tenantId, String repo, String user, String filterUser, String revision) {}
@@ -78,10 +82,13 @@ final class RepoIngest {
     TenantConfig tenant = module.tenant(principal.tenantId());
     String user = principal.userId().or(principal::keyId).orElseThrow();
     boolean userScope = tenant.documents().repoScope() == TenantConfig.RepoScope.USER;
-    return onSuccess(archive, a -> {
+    // Unpacking a large archive is CPU and memory work: on the blocking dispatcher, as the FREE path's flatten.
+    var unpacked = archive.thenApplyAsync(a -> new Unpacked(a, Archives.unpack(a.bytes(), a.contentType(),
+        tenant.documents().maxArchiveFiles(), tenant.documents().maxDocumentBytes())), blocking);
+    return onSuccess(unpacked, u -> {
+      RepoAskRoutes.Archive a = u.archive();
+      List<Archives.Entry> entries = u.entries();
       Scope scope = new Scope(tenant.id(), repo, user, userScope ? user : null, a.revision());
-      List<Archives.Entry> entries = Archives.unpack(a.bytes(), a.contentType(), tenant.documents().maxArchiveFiles(),
-          tenant.documents().maxDocumentBytes());
       if (entries.isEmpty()) {
         throw ApiError.badRequest("empty_archive", "The archive holds no text files.");
       }

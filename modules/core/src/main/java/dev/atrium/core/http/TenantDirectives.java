@@ -350,8 +350,10 @@ public final class TenantDirectives {
 
   private String clientIp(HttpRequest request, InetAddress peer, TenantConfig tenant) {
     List<String> configured = tenant.trustedProxies();
-    List<ClientAddress.Cidr> proxies = proxiesByTenant.compute(tenant.id(), (id, held) ->
-        held != null && held.source().equals(configured) ? held
+    Derived<List<String>, List<ClientAddress.Cidr>> held = proxiesByTenant.get(tenant.id());
+    // Every request passes here: a plain read while the settings are the ones the networks were parsed from.
+    List<ClientAddress.Cidr> proxies = held != null && held.source().equals(configured) ? held.value()
+        : proxiesByTenant.compute(tenant.id(), (id, old) -> old != null && old.source().equals(configured) ? old
             : new Derived<>(configured, tenant.trustedProxyNetworks())).value();
     return ClientAddress.resolve(peer, request.getHeader("x-forwarded-for").map(HttpHeader::value), proxies);
   }

@@ -13,20 +13,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -575,7 +575,10 @@ public final class TenantRegistry {
     return current.get().byIssuer(issuer);
   }
 
-  /** The keys a tenant's {@code jwks_file}, {@code hmac_secret_env} or {@code hmac_secret_file} gave at load (none for a JWKS URL). */
+  /**
+   * The keys a tenant's {@code jwks_file} gave at load, or where its HMAC secret lives
+   * ({@code hmac_secret_env}, {@code hmac_secret_file}, {@code hmac_secret_aws}); none for a JWKS URL.
+   */
   public Optional<JwtKeyMaterial> jwtKeys(String tenantId) {
     return current.get().jwtKeys(tenantId);
   }
